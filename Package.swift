@@ -1,0 +1,69 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "rehearse",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rehearse", targets: ["rehearse"]),
+        .library(name: "RehearseCore", targets: ["RehearseCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // The plan model: steps, graphs, strategies, validation, durations, verdicts. No I/O but reading YAML text.
+        .target(
+            name: "RehearseCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Turning plans and runs into text for people (and later JSON, JUnit, Markdown, HTML).
+        .target(
+            name: "RehearseReports",
+            dependencies: ["RehearseCore"],
+            swiftSettings: upcoming
+        ),
+        // The `rehearse` commands: argument parsing, wiring the modules, exit codes.
+        .target(
+            name: "RehearseCLI",
+            dependencies: [
+                "RehearseCore",
+                "RehearseReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "rehearse",
+            dependencies: [
+                "RehearseCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "RehearseCoreTests",
+            dependencies: ["RehearseCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "RehearseCLITests",
+            dependencies: ["RehearseCLI", "RehearseCore", "RehearseReports"],
+            swiftSettings: upcoming
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

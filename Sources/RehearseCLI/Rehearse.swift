@@ -1,0 +1,37 @@
+public import ArgumentParser
+
+/// The `rehearse` command tree. The executable's `@main` only calls ``Rehearse/main()``, so tests
+/// can parse and run every command in-process.
+public struct Rehearse: AsyncParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "rehearse",
+        abstract: "Rehearse a go-live's rollback on a copy of the live environment, and time it.",
+        discussion: """
+            Plans live in a Rehearsals/ folder (found from the current folder upward), one YAML \
+            file per go-live: its strategy, steps with forward and rollback commands, targets, \
+            checks and budget.
+
+            Examples:
+              rehearse init --strategy blue-green checkout   # write a first plan
+              rehearse check                                 # validate every plan, run nothing
+            """,
+        version: version,
+        subcommands: [CheckCommand.self, InitCommand.self]
+    )
+
+    public init() {}
+}
+
+extension Console {
+    /// Runs `body`, turning a ``CLIError`` into its message on stderr and its exit code.
+    func reportingErrors(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as CLIError {
+            if !error.message.isEmpty { err(error.description) }
+            throw error.exitCode
+        }
+    }
+}

@@ -1,0 +1,378 @@
+internal import Yams
+
+/// What reading a plan gave: the plan when it has no errors, and every diagnostic found.
+public struct PlanParseResult: Sendable {
+    public var plan: Plan?
+    public var diagnostics: [Diagnostic]
+
+    public init(plan: Plan?, diagnostics: [Diagnostic]) {
+        self.plan = plan
+        self.diagnostics = diagnostics
+    }
+
+    public var isValid: Bool { plan != nil }
+}
+
+/// Turns plan text into a validated ``Plan``, or into the complete list of what is wrong with it.
+///
+/// Parsing never executes anything. Every diagnostic carries the `file:line:col` of the key or
+/// value it is about; the parser keeps going after a problem so that one run reports them all.
+public struct PlanParser: Sendable {
+    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "fingerprint", "checks", "steps"]
+    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "timeout"]
+    public static let targetKeys = ["description", "env", "protected", "setup", "teardown"]
+    public static let checkKeys = ["name", "run", "timeout"]
+    public static let checkPhases = ["preflight", "smoke", "restored"]
+    public static let budgetKeys = ["rollback", "step-timeout"]
+
+    public init() {}
+
+    /// Parses and validates a plan.
+    ///
+    /// - Parameters:
+    ///   - text: the YAML text.
+    ///   - file: the path to show in diagnostics and to run commands from.
+    ///   - defaultName: the plan's name when it has no `name:` (usually the file name without extension).
+    public func parse(_ text: String, file: String, defaultName: String) -> PlanParseResult {
+        let document = YAMLDocument(text: text, file: file)
+        if let syntaxError = document.syntaxError {
+            return PlanParseResult(plan: nil, diagnostics: [syntaxError])
+        }
+        guard let root = document.root, !NodeReader(file: file, duplicates: [:]).isNull(root) else {
+            return PlanParseResult(plan: nil, diagnostics: [
+                .error(at: .wholeFile(file), "the plan is empty",
+                       fix: "start from 'rehearse init --strategy blue-green NAME', or see the README's plan format"),
+            ])
+        }
+        var reader = NodeReader(file: file, duplicates: document.duplicates)
+        let draft = readPlan(root, text: text, defaultName: defaultName, reader: &reader)
+        var diagnostics = reader.diagnostics
+        if let draft {
+            diagnostics += PlanValidator().validate(draft)
+        }
+        diagnostics = diagnostics.sortedByLocation()
+        let plan = diagnostics.containsErrors ? nil : draft
+        return PlanParseResult(plan: plan, diagnostics: diagnostics)
+    }
+
+    // MARK: - Top level
+
+    private func readPlan(_ root: Node, text: String, defaultName: String, reader: inout NodeReader) -> Plan? {
+        guard let entries = reader.entries(of: root, what: "the plan", allowed: Self.topLevelKeys) else { return nil }
+        let rootLocation = reader.location(root)
+        var name = defaultName
+        var strategy: Strategy?
+        var strategyLocation = rootLocation
+        var budget = Budget()
+        var targets: [Target] = []
+        var fingerprint: Command?
+        var checks = Checks()
+        var steps: [Step] = []
+        var sawTargets = false, sawSteps = false, sawStrategy = false
+
+        for entry in entries {
+            switch entry.key {
+            case "name":
+                if let value = reader.text(entry.value, what: "'name'") {
+                    if value.contains(where: { $0.isNewline }) {
+                        reader.error(entry.value, "'name' must be one line")
+                    } else {
+                        name = value
+                    }
+                }
+            case "description":
+                _ = reader.text(entry.value, what: "'description'")
+            case "strategy":
+                sawStrategy = true
+                strategyLocation = reader.location(entry.value)
+                guard let value = reader.text(entry.value, what: "'strategy'") else { break }
+                if let known = Strategy.named(value) {
+                    strategy = known
+                } else {
+                    let names = Strategy.all.map(\.id)
+                    reader.error(entry.value, "unknown strategy '\(value)'" + Suggestion.didYouMean(value, in: names),
+                                 fix: "use one of \(names.joinedAsChoices())")
+                }
+            case "budget":
+                budget = readBudget(entry.value, reader: &reader)
+            case "targets":
+                sawTargets = true
+                targets = readTargets(entry.value, reader: &reader)
+            case "fingerprint":
+                fingerprint = reader.command(entry.value, what: "'fingerprint'")
+            case "checks":
+                checks = readChecks(entry.value, reader: &reader)
+            case "steps":
+                sawSteps = true
+                steps = readSteps(entry.value, reader: &reader)
+            default:
+                break
+            }
+        }
+
+        if !sawStrategy {
+            reader.diagnostics.append(.error(
+                at: rootLocation, "the plan has no 'strategy'",
+                fix: "add 'strategy:' with one of \(Strategy.all.map(\.id).joinedAsChoices())"))
+        }
+        if targets.isEmpty {
+            reader.diagnostics.append(.error(
+                at: sawTargets ? locationOfKey("targets", in: entries, reader: reader) : rootLocation,
+                "the plan has no targets",
+                fix: "add 'targets:' with at least a 'copy' target, the copy of the live environment to rehearse on"))
+        }
+        if steps.isEmpty {
+            reader.diagnostics.append(.error(
+                at: sawSteps ? locationOfKey("steps", in: entries, reader: reader) : rootLocation,
+                "the plan has no steps",
+                fix: "add 'steps:', each with 'run' and 'rollback' commands"))
+        }
+
+        return Plan(
+            name: name, file: reader.file, strategy: strategy ?? .custom, budget: budget, targets: targets,
+            fingerprint: fingerprint, checks: checks, steps: steps, source: text, strategyLocation: strategyLocation)
+    }
+
+    private func locationOfKey(_ key: String, in entries: [NodeReader.Entry], reader: NodeReader) -> SourceLocation {
+        entries.first { $0.key == key }.map { reader.location($0.keyNode) } ?? SourceLocation(file: reader.file, line: 1, column: 1)
+    }
+
+    // MARK: - Budget
+
+    private func readBudget(_ node: Node, reader: inout NodeReader) -> Budget {
+        guard let entries = reader.entries(of: node, what: "'budget'", allowed: Self.budgetKeys) else { return Budget() }
+        var rollback = Budget.defaultRollback
+        var stepTimeout: Duration?
+        for entry in entries {
+            switch entry.key {
+            case "rollback": rollback = reader.duration(entry.value, what: "'budget.rollback'") ?? rollback
+            default: stepTimeout = reader.duration(entry.value, what: "'budget.step-timeout'")
+            }
+        }
+        return Budget(rollback: rollback, stepTimeout: stepTimeout)
+    }
+
+    // MARK: - Targets
+
+    private func readTargets(_ node: Node, reader: inout NodeReader) -> [Target] {
+        guard let entries = reader.entries(of: node, what: "'targets'", duplicateNoun: "target") else { return [] }
+        var targets: [Target] = []
+        for entry in entries {
+            guard checkIdentifier(entry.key, node: entry.keyNode, noun: "target name", reader: &reader),
+                  let fields = reader.entries(of: entry.value, what: "target '\(entry.key)'", allowed: Self.targetKeys)
+            else { continue }
+            var target = Target(name: entry.key, location: reader.location(entry.keyNode))
+            for field in fields {
+                switch field.key {
+                case "description": _ = reader.text(field.value, what: "'description'")
+                case "env": target.environment = readEnvironment(field.value, target: entry.key, reader: &reader)
+                case "protected": target.isProtected = reader.bool(field.value, what: "'protected'") ?? true
+                case "setup": target.setup = reader.command(field.value, what: "'setup' of target '\(entry.key)'")
+                default: target.teardown = reader.command(field.value, what: "'teardown' of target '\(entry.key)'")
+                }
+            }
+            targets.append(target)
+        }
+        return targets
+    }
+
+    private func readEnvironment(_ node: Node, target: String, reader: inout NodeReader) -> [EnvironmentVariable] {
+        guard let entries = reader.entries(of: node, what: "'env' of target '\(target)'", duplicateNoun: "variable") else { return [] }
+        var variables: [EnvironmentVariable] = []
+        for entry in entries {
+            let name = entry.key
+            let valid = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+                && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+            if !valid {
+                reader.error(entry.keyNode, "'\(name)' is not a valid environment variable name",
+                             fix: "use letters, digits and '_', not starting with a digit")
+                continue
+            }
+            if name.hasPrefix("REHEARSE_") {
+                reader.error(entry.keyNode, "'\(name)' is reserved: rehearse sets REHEARSE_* variables itself",
+                             fix: "choose another name")
+                continue
+            }
+            guard case .scalar(let scalar) = entry.value else {
+                reader.error(entry.value, "the value of '\(name)' must be text, not \(reader.describe(entry.value))")
+                continue
+            }
+            variables.append(EnvironmentVariable(name: name, value: reader.isNull(entry.value) ? "" : scalar.string))
+        }
+        return variables
+    }
+
+    // MARK: - Checks
+
+    private func readChecks(_ node: Node, reader: inout NodeReader) -> Checks {
+        guard let entries = reader.entries(of: node, what: "'checks'", allowed: Self.checkPhases) else { return Checks() }
+        var checks = Checks()
+        for entry in entries {
+            let list = readCheckList(entry.value, phase: entry.key, reader: &reader)
+            switch entry.key {
+            case "preflight": checks.preflight = list
+            case "smoke": checks.smoke = list
+            default: checks.restored = list
+            }
+        }
+        return checks
+    }
+
+    private func readCheckList(_ node: Node, phase: String, reader: inout NodeReader) -> [Check] {
+        var checks: [Check] = []
+        var seen: [String: SourceLocation] = [:]
+        for item in reader.items(node) {
+            var check: Check?
+            if case .scalar = item {
+                // `- curl -fsS ...` is a check named after its command.
+                if let run = reader.text(item, what: "a \(phase) check") {
+                    check = Check(name: run, command: Command(run: run, location: reader.location(item)))
+                }
+            } else if let fields = reader.entries(of: item, what: "a \(phase) check", allowed: Self.checkKeys) {
+                var name: String?, run: String?, timeout: Duration?
+                for field in fields {
+                    switch field.key {
+                    case "name": name = reader.text(field.value, what: "'name' of a \(phase) check")
+                    case "run": run = reader.text(field.value, what: "'run' of a \(phase) check")
+                    default: timeout = reader.duration(field.value, what: "'timeout' of a \(phase) check")
+                    }
+                }
+                if !fields.contains(where: { $0.key == "run" }) {
+                    reader.error(item, "a \(phase) check has no 'run' command", fix: "add 'run: <shell command>' (exit 0 passes)")
+                }
+                if let run {
+                    check = Check(name: name ?? run, command: Command(run: run, timeout: timeout, location: reader.location(item)))
+                }
+            }
+            guard let check else { continue }
+            if let first = seen[check.name] {
+                reader.error(item, "two \(phase) checks are named '\(check.name)' (first at line \(first.line))",
+                             fix: "give each check its own name")
+                continue
+            }
+            seen[check.name] = check.command.location
+            checks.append(check)
+        }
+        return checks
+    }
+
+    // MARK: - Steps
+
+    private func readSteps(_ node: Node, reader: inout NodeReader) -> [Step] {
+        if case .sequence = node {
+            reader.error(node, "'steps' must be a mapping from step id to step, not a list",
+                         fix: "write each step as 'id:' followed by its indented 'run', 'rollback' and 'needs'")
+            return []
+        }
+        guard let entries = reader.entries(of: node, what: "'steps'", duplicateNoun: "step id") else { return [] }
+        var steps: [Step] = []
+        steps.reserveCapacity(entries.count)
+        for entry in entries {
+            guard checkIdentifier(entry.key, node: entry.keyNode, noun: "step id", reader: &reader) else { continue }
+            if let step = readStep(id: entry.key, keyNode: entry.keyNode, entry.value, reader: &reader) {
+                steps.append(step)
+            }
+        }
+        return steps
+    }
+
+    private func readStep(id: String, keyNode: Node, _ node: Node, reader: inout NodeReader) -> Step? {
+        guard case .mapping = node else {
+            reader.error(node, "step '\(id)' must be a mapping with 'run' and 'rollback', not \(reader.describe(node))")
+            return nil
+        }
+        guard let fields = reader.entries(of: node, what: "step '\(id)'", allowed: Self.stepKeys) else { return nil }
+        let location = reader.location(keyNode)
+        var run: String?
+        var rollback: String?
+        var rollbackNode: Node?
+        var irreversible = false
+        var irreversibleNode: Node?
+        var needs: [String] = []
+        var needsLocations: [SourceLocation] = []
+        var timeout: Duration?
+        var role: String?
+        var roleLocation: SourceLocation?
+
+        for field in fields {
+            switch field.key {
+            case "description":
+                _ = reader.text(field.value, what: "'description' of step '\(id)'")
+            case "run":
+                run = reader.text(field.value, what: "'run' of step '\(id)'")
+            case "rollback":
+                rollbackNode = field.value
+                rollback = reader.text(field.value, what: "'rollback' of step '\(id)'")
+            case "irreversible":
+                irreversibleNode = field.value
+                irreversible = reader.bool(field.value, what: "'irreversible' of step '\(id)'") ?? false
+            case "needs":
+                for item in reader.items(field.value) {
+                    guard let need = reader.text(item, what: "an entry of 'needs' of step '\(id)'") else { continue }
+                    if needs.contains(need) {
+                        reader.warning(item, "step '\(id)' needs '\(need)' twice", fix: "remove the repeat")
+                        continue
+                    }
+                    needs.append(need)
+                    needsLocations.append(reader.location(item))
+                }
+            case "timeout":
+                timeout = reader.duration(field.value, what: "'timeout' of step '\(id)'")
+            default:
+                role = reader.text(field.value, what: "'role' of step '\(id)'")
+                roleLocation = reader.location(field.value)
+            }
+        }
+
+        if run == nil, !fields.contains(where: { $0.key == "run" }) {
+            reader.diagnostics.append(.error(at: location, "step '\(id)' has no 'run' command", fix: "add 'run: <shell command>'"))
+        }
+        let undo: Step.Undo
+        switch (rollback, irreversible) {
+        case (.some(let command), false):
+            undo = command.trimmingSpaces() == "none" ? .notNeeded : .command(command)
+        case (nil, true):
+            undo = .irreversible
+        case (.some, true):
+            reader.error(irreversibleNode!, "step '\(id)' is irreversible but also has a 'rollback'",
+                         fix: "remove 'rollback' if the step is a point of no return, or remove 'irreversible: true'")
+            undo = .irreversible
+        case (nil, false):
+            if rollbackNode == nil {
+                reader.diagnostics.append(.error(
+                    at: location, "step '\(id)' says nothing about its rollback",
+                    fix: "add 'rollback: <command>' to undo it, 'rollback: none' if it is harmless to leave applied, or 'irreversible: true' if it is a point of no return"))
+            }
+            // Stands in for the missing rollback so that later checks do not report it again.
+            undo = .command("")
+        }
+        // A step with problems is still kept, so that 'needs' naming it is not reported as unknown;
+        // the plan as a whole is rejected by the errors already recorded.
+        return Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, role: role,
+                    location: location, needsLocations: needsLocations, roleLocation: roleLocation)
+    }
+
+    /// Step ids and target names end up in environment variables, file names and the command line.
+    private func checkIdentifier(_ name: String, node: Node, noun: String, reader: inout NodeReader) -> Bool {
+        let valid = name.first.map { $0.isASCII && ($0.isLetter || $0.isNumber) } == true
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+        if !valid {
+            reader.error(node, "\(noun) '\(name)' may only contain letters, digits, '-', '_' and '.', starting with a letter or digit",
+                         fix: "rename it, for example to '\(Self.suggestedIdentifier(for: name))'")
+        }
+        return valid
+    }
+
+    static func suggestedIdentifier(for name: String) -> String {
+        var result = ""
+        for character in name {
+            if character.isASCII && (character.isLetter || character.isNumber || "-_.".contains(character)) {
+                result.append(character)
+            } else if !result.hasSuffix("-") {
+                result.append("-")
+            }
+        }
+        while let first = result.first, !(first.isLetter || first.isNumber) { result.removeFirst() }
+        return result.isEmpty ? "step" : result
+    }
+}
