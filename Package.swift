@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // The plan model: steps, graphs, strategies, validation, durations, verdicts. No I/O but reading YAML text.
@@ -54,14 +55,24 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Helpers shared by the test targets: temporary folders, the fixtures, the built binary.
+        .target(
+            name: "RehearseTestSupport",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Tests/RehearseTestSupport",
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "RehearseCoreTests",
-            dependencies: ["RehearseCore"],
+            dependencies: ["RehearseCore", "RehearseTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "RehearseCLITests",
-            dependencies: ["RehearseCLI", "RehearseCore", "RehearseReports"],
+            dependencies: ["RehearseCLI", "RehearseCore", "RehearseReports", "RehearseTestSupport"],
             swiftSettings: upcoming
         ),
     ],

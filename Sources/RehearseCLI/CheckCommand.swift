@@ -16,7 +16,7 @@ struct CheckCommand: ParsableCommand {
             Exit status: 0 when every plan is valid, 65 when any is not, 64 on usage errors.
 
             Examples:
-              rehearse check                            # every plan in the nearest Rehearsals/
+              rehearse check                            # every plan in Rehearsals/
               rehearse check Rehearsals/checkout.yml
               rehearse check Rehearsals/*.yml --quiet   # problems only, for CI or editors
             """)

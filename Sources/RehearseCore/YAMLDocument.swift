@@ -26,7 +26,9 @@ struct YAMLDocument {
         var text = text
         for attempt in 0..<200 {
             do {
-                root = try Yams.compose(yaml: text)
+                // The basic resolver tags every scalar as text: values are read from their text here, and
+                // the default resolver's regular expressions cost most of the parse time.
+                root = try Yams.compose(yaml: text, .basic)
                 return
             } catch let YamlError.duplicatedKeysInMapping(keys, context) {
                 let first = SourceLocation(file: file, line: context.mark.line, column: context.mark.column)

@@ -1,0 +1,55 @@
+public import Foundation
+import Subprocess
+import SystemPackage
+
+/// The `rehearse` executable that `swift build` put beside the test bundle, run as a user would.
+public enum RehearseBinary {
+    /// What one run printed and how it ended.
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        /// The signal that ended the process, if one did.
+        public var signal: Int32?
+    }
+
+    public static var url: URL {
+        let productsFolder: URL
+        if let override = ProcessInfo.processInfo.environment["REHEARSE_BINARY"] {
+            return URL(fileURLWithPath: override)
+        }
+        // The test bundle lives in the products folder (.build/debug/xxx.xctest on Linux).
+        let bundle = Bundle.main.bundleURL
+        productsFolder = bundle.pathExtension == "xctest" ? bundle.deletingLastPathComponent() : bundle
+        let candidate = productsFolder.appendingPathComponent("rehearse")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rehearse")
+    }
+
+    /// Runs `rehearse ARGUMENTS` in `folder` with stdin empty and output collected.
+    ///
+    /// `environment` adds to (or, with a nil value, removes from) the test process's environment;
+    /// `NO_COLOR` is always set so output is plain unless a test removes it.
+    public static func run(
+        _ arguments: [String], in folder: String, environment: [String: String?] = [:]
+    ) async throws -> Outcome {
+        var changes: [Environment.Key: String?] = ["NO_COLOR": "1"]
+        for (key, value) in environment { changes[Environment.Key(stringLiteral: key)] = value }
+        let result = try await Subprocess.run(
+            .path(.init(url.path)),
+            arguments: Arguments(arguments),
+            environment: .inherit.updating(changes),
+            workingDirectory: .init(folder),
+            input: .none,
+            output: .string(limit: 16 * 1024 * 1024),
+            error: .string(limit: 16 * 1024 * 1024)
+        )
+        var status: Int32 = -1
+        var signal: Int32?
+        switch result.terminationStatus {
+        case .exited(let code): status = code
+        case .signaled(let number): signal = number
+        }
+        return Outcome(status: status, stdout: result.standardOutput, stderr: result.standardError, signal: signal)
+    }
+}
