@@ -31,6 +31,20 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // prctl is variadic in C and cannot be called from Swift; this wraps the one call the runner needs.
+        .target(name: "CProcessControl"),
+        // Running rehearsals: shell commands as processes, the step scheduler, clocks, signals.
+        .target(
+            name: "RehearseRunner",
+            dependencies: [
+                "RehearseCore",
+                "CProcessControl",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Turning plans and runs into text for people (and later JSON, JUnit, Markdown, HTML).
         .target(
             name: "RehearseReports",
@@ -42,6 +56,7 @@ let package = Package(
             name: "RehearseCLI",
             dependencies: [
                 "RehearseCore",
+                "RehearseRunner",
                 "RehearseReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -68,6 +83,11 @@ let package = Package(
         .testTarget(
             name: "RehearseCoreTests",
             dependencies: ["RehearseCore", "RehearseTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "RehearseRunnerTests",
+            dependencies: ["RehearseRunner", "RehearseCore", "RehearseTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -13,12 +13,17 @@ public struct Rehearse: AsyncParsableCommand {
             file per go-live: its strategy, steps with forward and rollback commands, targets, \
             checks and budget.
 
+            With no command, 'rehearse' runs 'rehearse run'.
+
             Examples:
               rehearse init --strategy blue-green checkout   # write a first plan
               rehearse check                                 # validate every plan, run nothing
+              rehearse --target copy                         # rehearse every plan on the copy
+              rehearse run Rehearsals/checkout.yml --fail-at switch
             """,
         version: version,
-        subcommands: [CheckCommand.self, InitCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, InitCommand.self],
+        defaultSubcommand: RunCommand.self
     )
 
     public init() {}

@@ -1,0 +1,96 @@
+import Foundation
+import RehearseCore
+import RehearseReports
+import RehearseRunner
+
+/// Prints a rehearsal as it happens, one line per activity start and end, each stamped with the
+/// wall-clock time and the offset from the start of the run. Colour and symbols only on a
+/// terminal; plain words otherwise, with no control characters.
+struct ProgressPrinter: RunObserver {
+    var console: Console
+    var style: TextStyle
+    var verbose: Bool
+
+    private var fancy: Bool { style.isEnabled }
+
+    func handle(_ event: RunEvent) async {
+        switch event {
+        case .runStarted(let header):
+            let plan = header.plan
+            let analysis = StepGraph(steps: plan.steps)
+            let rehearsed = analysis.rehearsable().count
+            var line = style.bold(plan.name) + " on \(header.target) (run \(header.runID)): \(rehearsed) of \(plan.steps.count) steps rehearsed"
+            line += ", rollback budget \(DurationText.compact(plan.budget.rollback))"
+            if let failAt = header.failAt { line += ", cut at \(failAt)" }
+            console.out(line)
+        case .activityStarted(let activity, let offset):
+            guard verbose || activity.kind.isStep || activity.kind == .setup || activity.kind == .teardown else { return }
+            console.out(stamp(offset) + mark("start", "▶", style.dim) + describe(activity))
+        case .activityFinished(let execution):
+            finished(execution)
+        case .rollbackTriggered(let trigger):
+            let what = trigger.reason == .rehearsal ? "rolling back" : "rollback triggered: \(trigger.description)"
+            console.out(stamp(trigger.offset) + mark("----", "↺", style.yellow) + style.bold(what))
+        case .interruptReceived:
+            break
+        case .runFinished:
+            break
+        }
+    }
+
+    private func finished(_ execution: Execution) {
+        let activity = execution.activity
+        let offset = execution.outcome?.endOffset
+        switch execution.status {
+        case .passed:
+            let took = execution.outcome.map { " " + style.dim(DurationText.precise($0.duration)) } ?? ""
+            console.out(stamp(offset) + mark("ok", "✓", style.green) + describe(activity) + took)
+        case .nothingToRun:
+            if verbose { console.out(stamp(offset) + mark("skip", "·", style.dim) + describe(activity) + style.dim(" (rollback: none)")) }
+        case .injectedFailure:
+            console.out(stamp(offset) + mark("CUT", "✂", style.yellow) + describe(activity) + " (--fail-at: counted as failed, not run)")
+        case .blocked, .abandoned:
+            console.out(stamp(offset) + mark("SKIP", "–", style.red) + describe(activity) + " (\(execution.status.rawValue))")
+        case .failed, .timedOut, .stopped:
+            let how = execution.outcome?.summary ?? execution.status.rawValue
+            let took = execution.outcome.map { " after \(DurationText.precise($0.duration))" } ?? ""
+            let word = execution.status == .stopped ? "STOP" : "FAIL"
+            console.out(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(how)\(took)")
+            if execution.status != .stopped, let outcome = execution.outcome {
+                if !outcome.outputTail.isEmpty {
+                    for line in outcome.outputTail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {
+                        console.out("             | " + line)
+                    }
+                }
+                if let log = outcome.logFile { console.out("             " + style.dim("full output: \(log)")) }
+            }
+        }
+    }
+
+    private func describe(_ activity: Activity) -> String {
+        let label: String
+        switch activity.kind {
+        case .fingerprintBefore, .fingerprintAfter: label = "fingerprint"
+        default: label = activity.kind.rawValue
+        }
+        return label.padding(toLength: 11, withPad: " ", startingAt: 0) + " " + activity.name
+    }
+
+    private func mark(_ plain: String, _ symbol: String, _ colour: (String) -> String) -> String {
+        fancy ? colour(symbol) + " " : plain.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+    }
+
+    private func stamp(_ offset: Duration?) -> String {
+        let offsetText = offset.map { "+" + DurationText.precise($0) } ?? ""
+        let padded = offsetText.count < 9 ? String(repeating: " ", count: 9 - offsetText.count) + offsetText : offsetText
+        if fancy { return style.dim(padded) + "  " }
+        return Self.clock() + " " + padded + "  "
+    }
+
+    private static func clock() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+}

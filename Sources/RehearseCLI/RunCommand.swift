@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import RehearseCore
+import RehearseReports
+import RehearseRunner
+
+/// `rehearse run` (the default command): rehearse plans against a target and time the rollbacks.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Rehearse plans against a target: run the forward steps, roll back, time the rollback against its budget.",
+        discussion: """
+            Each plan runs: target setup, preflight checks, fingerprint, forward steps, smoke checks, \
+            then the rollback trigger, rollback steps, restored checks, fingerprint, target teardown. \
+            Rollback time runs from the trigger until the last rollback step and restored check end.
+
+            Exit status: 0 passed; 1 a rollback exceeded its budget (everything else passed); \
+            2 a step, check or fingerprint failed; 64 usage error; 65 invalid plan; 130/143 \
+            interrupted by SIGINT/SIGTERM, after the rollback the interruption triggered. With \
+            several plans the worst outcome decides.
+
+            The first Ctrl-C stops the forward steps and rolls back what was applied; a second one \
+            abandons the rollback and says what is left applied.
+
+            Examples:
+              rehearse --target copy                                  # every plan in Rehearsals/
+              rehearse run Rehearsals/checkout.yml --target copy --jobs 4
+              rehearse run Rehearsals/checkout.yml --fail-at switch   # rehearse the rollback from a cut point
+              rehearse run Rehearsals/checkout.yml --target production --approve production
+            """)
+
+    @Argument(help: "Plan files to rehearse (default: every .yml plan in the nearest Rehearsals/ folder).")
+    var plans: [String] = []
+
+    @Option(name: .long, help: "The target to rehearse against.")
+    var target: String = "copy"
+
+    @Option(name: .long, help: "How many independent steps may run at once.")
+    var jobs: Int = RehearsalOptions.defaultJobs
+
+    @Option(name: .customLong("fail-at"), help: ArgumentHelp("Cut the forward steps at this step: it counts as failed, without running, and the rollback starts there.", valueName: "step"))
+    var failAt: String?
+
+    @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
+    var approve: String?
+
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step.", valueName: "duration"))
+    var killGrace: String = "5s"
+
+    @Flag(name: .shortAndLong, help: "Stream every command's output live, prefixed with its step.")
+    var verbose = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        do {
+            _ = try DurationText.parse(killGrace)
+        } catch {
+            throw ValidationError("--kill-grace: \(error)")
+        }
+    }
+
+    func run() async throws {
+        let console = Console()
+        var loaded: [Plan] = []
+        try console.reportingErrors { loaded = try loadPlans(console: console) }
+        guard let worst = await rehearse(loaded, console: console) else { return }
+        let code = Self.exitCode(for: worst)
+        if code != ExitCodes.passed { throw code }
+    }
+
+    static func exitCode(for verdict: Verdict) -> ExitCode {
+        switch verdict.outcome {
+        case .passed: ExitCodes.passed
+        case .overBudget: ExitCodes.overBudget
+        case .failed: ExitCodes.failed
+        case .interrupted: verdict.signal == SIGTERM ? ExitCodes.terminated : ExitCodes.interrupted
+        }
+    }
+
+    /// Loads and checks every plan before anything runs: a broken plan, a missing or protected
+    /// target, or a `--fail-at` that names no step never starts a run.
+    private func loadPlans(console: Console) throws(CLIError) -> [Plan] {
+        let files = try PlanDiscovery().resolve(plans)
+        var loaded: [Plan] = []
+        var invalid = false
+        for file in files {
+            let result = PlanFile.load(file)
+            if !result.diagnostics.isEmpty {
+                let source = result.plan?.source ?? (try? PlanFile.read(file).get())
+                console.err(DiagnosticText(style: console.errStyle).render(result.diagnostics, source: source))
+            }
+            if let plan = result.plan { loaded.append(plan) } else { invalid = true }
+        }
+        if invalid {
+            throw CLIError(kind: .invalidPlan, message: "invalid plan: nothing was run", fix: "fix the problems above, then run again ('rehearse check' lists them)")
+        }
+        for plan in loaded {
+            guard let target = plan.target(named: target) else {
+                throw CLIError.usage("plan '\(plan.name)' (\(plan.file)) has no target '\(target)'; its targets are \(plan.targets.map(\.name).joined(separator: ", ")). Nothing was run",
+                                     fix: "pass one of them with --target")
+            }
+            if target.isProtected, approve != target.name {
+                throw CLIError.usage("target '\(target.name)' of plan '\(plan.name)' is protected: nothing was run",
+                                     fix: "pass --approve \(target.name) if you really mean to run against it")
+            }
+        }
+        if let failAt {
+            let withStep = loaded.filter { $0.step(withID: failAt) != nil }
+            if withStep.isEmpty {
+                throw CLIError.usage("--fail-at \(failAt): no plan has a step '\(failAt)'. Nothing was run")
+            }
+            for plan in withStep {
+                let graph = StepGraph(steps: plan.steps)
+                if let index = graph.index(of: failAt), graph.beyondPointOfNoReturn().contains(index) {
+                    throw CLIError.usage("--fail-at \(failAt): in plan '\(plan.name)' that step is beyond the point of no return and is never rehearsed. Nothing was run",
+                                         fix: "cut at a step before it ('rehearse check' lists the order)")
+                }
+            }
+        }
+        return loaded
+    }
+
+    /// Runs each plan in turn; returns the worst verdict (an interruption stops after its plan).
+    private func rehearse(_ plans: [Plan], console: Console) async -> Verdict? {
+        let control = RunControl()
+        let watcher = SignalWatcher(control: control, console: console)
+        defer { watcher.stop() }
+        let grace = (try? DurationText.parse(killGrace)) ?? .seconds(5)
+        var worst: Verdict?
+        for (index, plan) in plans.enumerated() {
+            if index > 0 { console.out("") }
+            let runID = Self.newRunID()
+            let logs = ProjectLayout.stateFolder(forPlan: plan.file).appendingPathComponent("logs/\(runID)")
+            do {
+                try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            } catch {
+                console.err("error: cannot create the log folder \(logs.path): \(error.localizedDescription)")
+                return Verdict(outcome: .failed, reasons: ["cannot create the log folder"])
+            }
+            let style = console.outStyle
+            var live: (@Sendable (Activity, String) -> Void)?
+            if verbose {
+                live = { @Sendable (activity: Activity, line: String) in
+                    console.out("             " + style.dim("\(activity.name) |") + " " + line)
+                }
+            }
+            let options = RehearsalOptions(
+                runID: runID, target: target, jobs: jobs,
+                failAt: plan.step(withID: failAt ?? "") != nil ? failAt : nil,
+                killGrace: grace, logsFolder: logs.path, liveOutput: live)
+            let printer = ProgressPrinter(console: console, style: style, verbose: verbose)
+            let record = await Rehearsal(plan: plan, options: options, observer: printer, control: control).run()
+            console.out(VerdictText(style: style).render(record))
+            if worst == nil || record.verdict.outcome > worst!.outcome { worst = record.verdict }
+            if record.verdict.outcome == .interrupted { break }
+        }
+        return worst
+    }
+
+    static func newRunID() -> String {
+        String(UInt32.random(in: 0 ... .max), radix: 16).padding(toLength: 8, withPad: "0", startingAt: 0)
+    }
+}

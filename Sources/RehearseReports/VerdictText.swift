@@ -1,0 +1,93 @@
+public import RehearseCore
+
+/// The lines that end a rehearsal: the verdict against the budget, what failed, what is left
+/// applied, and what to change.
+///
+/// `checkout-v2: PASSED  rollback 1m52.4s of 4m budget (47%)  forward 3m10.2s`
+public struct VerdictText: Sendable {
+    public var style: TextStyle
+
+    public init(style: TextStyle = .plain) { self.style = style }
+
+    public func render(_ record: RunRecord) -> String {
+        let plan = record.header.plan
+        let verdict = record.verdict
+        var head = style.bold(plan.name + ":") + " " + label(verdict)
+        if let rollback = record.rollbackDuration {
+            head += "  rollback \(DurationText.precise(rollback)) of \(DurationText.compact(record.budget)) budget"
+            head += " (\(budgetNote(rollback, budget: record.budget, verdict: verdict)))"
+        } else {
+            head += "  nothing was rolled back"
+        }
+        if let forward = record.forwardDuration { head += "  forward \(DurationText.precise(forward))" }
+        var lines = [head]
+
+        if let trigger = record.trigger, trigger.reason != .rehearsal {
+            lines.append("  rollback trigger: \(trigger.description) at +\(DurationText.precise(trigger.offset))")
+        }
+        if verdict.isNearBudget {
+            lines.append("  " + style.yellow("warning:") + " the rollback used \(percent(verdict.budgetShare ?? 0)) of its budget (warning from \(percent(Verdict.warningShare)))")
+        }
+        for reason in verdict.reasons {
+            lines.append("  - " + reason)
+        }
+        if let before = record.fingerprintBefore, let after = record.fingerprintAfter, before != after {
+            lines += fingerprintDifference(before: before, after: after)
+        }
+        if verdict.outcome == .overBudget || verdict.isNearBudget {
+            let slowest = record.slowestRollbacks()
+            if !slowest.isEmpty {
+                let names = slowest.map { "\($0.activity.name) \(DurationText.precise($0.outcome?.duration ?? .zero))" }
+                lines.append("  slowest rollback steps: " + names.joined(separator: ", "))
+            }
+        }
+        if !record.leftApplied.isEmpty {
+            lines.append("  " + style.red("left applied:") + " " + record.leftApplied.joined(separator: ", ")
+                         + "  (the copy is not back where it was)")
+        }
+        if !record.strayProcesses.isEmpty {
+            lines.append("  " + style.yellow("warning:") + " stopped \(record.strayProcesses.count) process(es) that steps left running: "
+                         + record.strayProcesses.prefix(3).joined(separator: "; "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func label(_ verdict: Verdict) -> String {
+        switch verdict.outcome {
+        case .passed: style.green(style.bold("PASSED"))
+        case .overBudget: style.red(style.bold("OVER BUDGET"))
+        case .failed: style.red(style.bold("FAILED"))
+        case .interrupted: style.yellow(style.bold("INTERRUPTED")) + " by " + SignalName.of(verdict.signal ?? 2)
+        }
+    }
+
+    private func budgetNote(_ rollback: Duration, budget: Duration, verdict: Verdict) -> String {
+        if rollback > budget { return "+" + DurationText.precise(rollback - budget) }
+        return percent(rollback.seconds / max(budget.seconds, 1e-9))
+    }
+
+    private func percent(_ share: Double) -> String {
+        "\(Int((share * 100).rounded()))%"
+    }
+
+    /// The first lines where the two fingerprints differ.
+    func fingerprintDifference(before: String, after: String, limit: Int = 5) -> [String] {
+        func lines(_ text: String) -> [Substring] {
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if lines.last == "" { lines.removeLast() }
+            return lines
+        }
+        let old = lines(before), new = lines(after)
+        var lines = ["  fingerprint differences (before -> after):"]
+        var shown = 0
+        for index in 0..<max(old.count, new.count) where shown < limit {
+            let a = index < old.count ? (old[index].isEmpty ? "(empty line)" : String(old[index])) : "(no line)"
+            let b = index < new.count ? (new[index].isEmpty ? "(empty line)" : String(new[index])) : "(no line)"
+            guard a != b else { continue }
+            lines.append("    line \(index + 1): \(a.prefix(120))")
+            lines.append("    \(String(repeating: " ", count: String(index + 1).count + 5))-> \(b.prefix(120))")
+            shown += 1
+        }
+        return lines
+    }
+}

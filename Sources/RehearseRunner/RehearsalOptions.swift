@@ -1,0 +1,38 @@
+public import RehearseCore
+
+/// How to run one rehearsal.
+public struct RehearsalOptions: Sendable {
+    /// Handed to every command as `REHEARSE_RUN_ID`.
+    public var runID: String
+    /// The target to run against; the caller has checked that the plan has it and that it is approved.
+    public var target: String
+    /// How many steps may run at once.
+    public var jobs: Int
+    /// `--fail-at STEP`: cut the forward steps at this step, which counts as failed without running.
+    public var failAt: String?
+    /// Between SIGTERM and SIGKILL when stopping a command.
+    public var killGrace: Duration
+    /// Where each command's log goes (created by the caller).
+    public var logsFolder: String
+    /// Every output line as it arrives (`--verbose`); nil keeps output in the logs only.
+    public var liveOutput: (@Sendable (Activity, String) -> Void)?
+    /// Stop processes that steps left running (daemons) at the end of the run.
+    public var stopStrayProcesses: Bool
+
+    public static let defaultJobs = 4
+
+    public init(
+        runID: String, target: String, jobs: Int = RehearsalOptions.defaultJobs, failAt: String? = nil,
+        killGrace: Duration = .seconds(5), logsFolder: String,
+        liveOutput: (@Sendable (Activity, String) -> Void)? = nil, stopStrayProcesses: Bool = true
+    ) {
+        self.runID = runID
+        self.target = target
+        self.jobs = jobs
+        self.failAt = failAt
+        self.killGrace = killGrace
+        self.logsFolder = logsFolder
+        self.liveOutput = liveOutput
+        self.stopStrayProcesses = stopStrayProcesses
+    }
+}

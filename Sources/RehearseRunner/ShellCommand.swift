@@ -1,0 +1,28 @@
+public import RehearseCore
+
+/// One command to run: `/bin/sh -c SCRIPT` in a folder, with extra environment, a timeout and a
+/// log file for its combined output.
+public struct ShellCommand: Sendable {
+    public var activity: Activity
+    public var script: String
+    public var workingDirectory: String
+    /// Added to the harness's own environment (these win).
+    public var environment: [String: String]
+    public var timeout: Duration
+    public var logFile: String
+    /// A file that receives standard output alone (the fingerprint's value); stderr still goes to the log.
+    public var captureFile: String?
+
+    public init(
+        activity: Activity, script: String, workingDirectory: String, environment: [String: String],
+        timeout: Duration, logFile: String, captureFile: String? = nil
+    ) {
+        self.activity = activity
+        self.script = script
+        self.workingDirectory = workingDirectory
+        self.environment = environment
+        self.timeout = timeout
+        self.logFile = logFile
+        self.captureFile = captureFile
+    }
+}
