@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The target to rehearse against.")
     var target: String = "copy"
 
-    @Option(name: .long, help: "How many independent steps may run at once.")
+    @Option(name: .shortAndLong, help: "How many independent steps may run at once.")
     var jobs: Int = RehearsalOptions.defaultJobs
 
     @Option(name: .customLong("fail-at"), help: ArgumentHelp("Cut the forward steps at this step: it counts as failed, without running, and the rollback starts there.", valueName: "step"))

@@ -85,7 +85,7 @@ public struct ProcessOutcome: Sendable, Hashable {
 
     /// `exit 0`, `exit 3`, `timed out after 2.0s`, `killed by signal 9`, `could not start: ...`.
     public var summary: String {
-        if timedOut { return "timed out after \(DurationText.precise(duration))" }
+        if timedOut { return "timed out" }
         if stopped { return "stopped" }
         switch termination {
         case .exited(let code): return "exit \(code)"

@@ -60,7 +60,7 @@ public struct Verdict: Sendable, Hashable {
             case (_, .blocked):
                 reasons.append("rollback of '\(activity.name)' not run: a rollback it depends on failed")
             case (_, .abandoned):
-                reasons.append("rollback of '\(activity.name)' abandoned")
+                reasons.append("rollback of '\(activity.name)' abandoned by a second interruption")
             case (.forward, _):
                 reasons.append("forward step '\(activity.name)' failed (\(how))")
             case (.rollback, _):

@@ -145,7 +145,7 @@ extension Rehearsal {
             }
             let blocked = Set(outcome.blocked)
             for index in graph.rollbackOrder(of: applied) where !ran.value.contains(index) && graph.steps[index].rollbackCommand != nil {
-                let status: Execution.Status = blocked.contains(index) ? .blocked : .abandoned
+                let status: Execution.Status = blocked.contains(index) && !rehearsal.control.isAbandoned ? .blocked : .abandoned
                 await log.activityFinished(Execution(Activity(.rollback, graph.steps[index].id), status: status))
             }
             let left = graph.forwardOrder(of: applied).filter { graph.steps[$0].rollbackCommand != nil && !undone.value.contains($0) }

@@ -53,3 +53,37 @@ public enum RehearseBinary {
         return Outcome(status: status, stdout: result.standardOutput, stderr: result.standardError, signal: signal)
     }
 }
+
+extension RehearseBinary {
+    /// Runs `rehearse` and, for each `(file, signal)` in turn, waits until the file exists (a step
+    /// saying it has started) and sends the signal; then collects what the run printed.
+    public static func runInterrupted(
+        _ arguments: [String], in folder: String, signals: [(whenExists: String, signal: Int32)],
+        waitLimit: Duration = .seconds(20)
+    ) async throws -> Outcome {
+        let result = try await Subprocess.run(
+            .path(.init(url.path)),
+            arguments: Arguments(arguments),
+            environment: .inherit.updating(["NO_COLOR": "1"]),
+            workingDirectory: .init(folder),
+            input: .none,
+            output: .string(limit: 16 * 1024 * 1024),
+            error: .string(limit: 16 * 1024 * 1024)
+        ) { execution in
+            for (file, number) in signals {
+                let deadline = ContinuousClock.now + waitLimit
+                while !FileManager.default.fileExists(atPath: file), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try execution.send(signal: Signal(rawValue: number))
+            }
+        }
+        var status: Int32 = -1
+        var signal: Int32?
+        switch result.terminationStatus {
+        case .exited(let code): status = code
+        case .signaled(let number): signal = number
+        }
+        return Outcome(status: status, stdout: result.standardOutput, stderr: result.standardError, signal: signal)
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Looks for live processes whose command line contains a token, to prove none survived.
+public enum ProcessProbe {
+    /// Processes (not zombies) whose command line contains `token`.
+    public static func processes(matching token: String) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry),
+                  let raw = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline")),
+                  String(decoding: raw, as: UTF8.self).replacingOccurrences(of: "\0", with: " ").contains(token),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"),
+                  stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+            else { return nil }
+            return pid
+        }
+    }
+
+    /// A token unlikely to appear in any other command line: `sleep 30.<random>` uses it.
+    public static func uniqueSleepSeconds() -> String {
+        "30.\(Int.random(in: 100_000...999_999))"
+    }
+}
