@@ -8,6 +8,7 @@ if [ -z "${REHEARSE_BIN:-}" ]; then
   (cd "$root" && swift build -c release --product rehearse >/dev/null)
   REHEARSE_BIN="$root/.build/release/rehearse"
 fi
+REHEARSE_BIN=$(realpath "$REHEARSE_BIN")
 export REHEARSE_BIN
 
 now_ns() { date +%s%N; }

@@ -17,11 +17,24 @@ struct Console: Sendable {
     var outStyle: TextStyle { TextStyle(enabled: colourAllowed && stdoutIsTerminal) }
     var errStyle: TextStyle { TextStyle(enabled: colourAllowed && stderrIsTerminal) }
 
-    func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
-    }
+    func out(_ text: String) { Self.write(text + "\n", to: STDOUT_FILENO) }
 
-    func err(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    func err(_ text: String) { Self.write(text + "\n", to: STDERR_FILENO) }
+
+    /// One write(2) per line, retried until all of it is out; no Foundation objects on this path,
+    /// which runs twice per step.
+    private static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
     }
 }

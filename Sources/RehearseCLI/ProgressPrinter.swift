@@ -73,11 +73,11 @@ struct ProgressPrinter: RunObserver {
         case .fingerprintBefore, .fingerprintAfter: label = "fingerprint"
         default: label = activity.kind.rawValue
         }
-        return label.padding(toLength: 11, withPad: " ", startingAt: 0) + " " + activity.name
+        return label.padded(to: 11) + " " + activity.name
     }
 
     private func mark(_ plain: String, _ symbol: String, _ colour: (String) -> String) -> String {
-        fancy ? colour(symbol) + " " : plain.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+        fancy ? colour(symbol) + " " : plain.padded(to: 5) + " "
     }
 
     private func stamp(_ offset: Duration?) -> String {
@@ -91,6 +91,7 @@ struct ProgressPrinter: RunObserver {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 }

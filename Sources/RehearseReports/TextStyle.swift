@@ -24,7 +24,7 @@ public struct TextStyle: Sendable {
 
 extension String {
     /// Pads with spaces to `width` characters (never truncates).
-    func padded(to width: Int) -> String {
+    public func padded(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

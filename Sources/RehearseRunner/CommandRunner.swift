@@ -5,9 +5,9 @@ import Subprocess
 import SystemPackage
 
 /// Runs shell commands as processes the way every step and check must run: stdin empty, its own
-/// process group, output to a log file (so a step that prints gigabytes costs the harness
-/// nothing), stopped as a whole group (SIGTERM, a grace period, SIGKILL) on timeout or when the
-/// calling task is cancelled, and with anything it left running in its group killed when it returns.
+/// process group, output to a log file, stopped as a whole group (SIGTERM, a grace period,
+/// SIGKILL) on timeout or when the calling task is cancelled, and with anything it left running
+/// in its group killed when it returns.
 ///
 /// A non-zero exit is a result, not an error: ``run(_:)`` never throws.
 public struct CommandRunner: Sendable {
@@ -37,22 +37,17 @@ public struct CommandRunner: Sendable {
     /// Runs the command to its end, its timeout, or the calling task's cancellation.
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
         let clock = ContinuousClock()
-        let log: FileDescriptor
-        do {
-            log = try FileDescriptor.open(
-                FilePath(command.logFile), .writeOnly, options: [.create, .truncate, .append],
-                permissions: [.ownerReadWrite, .groupRead, .otherRead])
-        } catch {
-            return ProcessOutcome(
-                termination: .couldNotStart("cannot write its log \(command.logFile): \(error)"),
-                startOffset: clock.now - origin, duration: .zero)
-        }
-        defer { try? log.close() }
         var capture: FileDescriptor?
         if let captureFile = command.captureFile {
-            capture = try? FileDescriptor.open(
-                FilePath(captureFile), .writeOnly, options: [.create, .truncate],
-                permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            do {
+                capture = try FileDescriptor.open(
+                    FilePath(captureFile), .writeOnly, options: [.create, .truncate],
+                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            } catch {
+                return ProcessOutcome(
+                    termination: .couldNotStart("cannot write \(captureFile): \(error)"),
+                    startOffset: clock.now - origin, duration: .zero)
+            }
         }
         defer { try? capture?.close() }
 
@@ -66,30 +61,20 @@ public struct CommandRunner: Sendable {
             environment: .inherit.updating(changes),
             workingDirectory: FilePath(command.workingDirectory), platformOptions: options)
 
+        let liveOutput = self.liveOutput
+        let output = CommandOutput(
+            path: command.logFile,
+            live: liveOutput.map { live in { @Sendable line in live(command.activity, line) } })
         let processGroup = Locked<pid_t?>(nil)
+        let captureTarget = capture
         let start = clock.now
         var timedOut = false
         var status: Result<TerminationStatus, any Error>?
-        let live = liveOutput
-        let stdoutTarget = capture ?? log
 
         await withTaskGroup(of: Finish.self) { group in
             group.addTask {
                 do {
-                    let result: TerminationStatus
-                    if let live {
-                        result = try await Self.runStreaming(configuration, log: log, stdoutTarget: stdoutTarget,
-                                                             activity: command.activity, live: live, group: processGroup)
-                    } else {
-                        result = try await Subprocess.run(
-                            configuration, input: .none,
-                            output: .fileDescriptor(stdoutTarget, closeAfterSpawningProcess: false),
-                            error: .fileDescriptor(log, closeAfterSpawningProcess: false)
-                        ) { execution in
-                            processGroup.withLock { $0 = execution.processIdentifier.value }
-                        }.terminationStatus
-                    }
-                    return .process(.success(result))
+                    return .process(.success(try await Self.execute(configuration, output: output, capture: captureTarget, group: processGroup)))
                 } catch {
                     return .process(.failure(error))
                 }
@@ -119,6 +104,7 @@ public struct CommandRunner: Sendable {
         let stoppedByCaller = Task.isCancelled && !timedOut
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
         if let group = processGroup.value { kill(-group, SIGKILL) }
+        let (tail, logFile) = output.finish()
 
         let termination: ProcessOutcome.Termination
         switch status {
@@ -129,56 +115,45 @@ public struct CommandRunner: Sendable {
         }
         return ProcessOutcome(
             termination: termination, timedOut: timedOut, stopped: stoppedByCaller,
-            startOffset: start - origin, duration: end - start,
-            outputTail: Self.tail(of: command.logFile), logFile: command.logFile)
+            startOffset: start - origin, duration: end - start, outputTail: tail, logFile: logFile)
     }
 
-    /// Streams output through the harness, for `--verbose`: each chunk goes to the log and each
-    /// line to `live`. Memory stays bounded by the chunk size, whatever the command prints.
-    private static func runStreaming(
-        _ configuration: Configuration, log: FileDescriptor, stdoutTarget: FileDescriptor, activity: Activity,
-        live: @escaping @Sendable (Activity, String) -> Void, group: Locked<pid_t?>
+    /// Spawns the command with both output streams piped back here and pumped into `output`
+    /// (standard output into `capture` instead, when given). Memory stays bounded by the chunk
+    /// size, whatever the command prints.
+    private static func execute(
+        _ configuration: Configuration, output: CommandOutput, capture: FileDescriptor?, group: Locked<pid_t?>
     ) async throws -> TerminationStatus {
         try await Subprocess.run(configuration, input: .none, output: .sequence, error: .sequence) { execution in
             group.withLock { $0 = execution.processIdentifier.value }
-            async let errors: Void = pump(execution.standardError, into: log, activity: activity, live: live)
-            try await pump(execution.standardOutput, into: stdoutTarget, activity: activity, live: live)
+            async let errors: Void = pump(execution.standardError) { output.write($0, from: .standardError) }
+            try await pump(execution.standardOutput) { bytes in
+                if let capture { _ = try? capture.writeAll(bytes) } else { output.write(bytes, from: .standardOutput) }
+            }
             try await errors
         }.terminationStatus
     }
 
-    private static func pump(
-        _ sequence: SubprocessOutputSequence, into file: FileDescriptor, activity: Activity,
-        live: @Sendable (Activity, String) -> Void
-    ) async throws {
-        var pending: [UInt8] = []
-        for try await buffer in sequence {
-            let bytes = buffer.withUnsafeBytes { Array($0) }
-            _ = try? file.writeAll(bytes)
-            pending.append(contentsOf: bytes)
-            while let newline = pending.firstIndex(of: 0x0A) {
-                live(activity, printable(pending[..<newline]))
-                pending.removeSubrange(...newline)
+    /// Reads a stream to its end. When a grandchild keeps the pipe open after the command exits,
+    /// Subprocess ends the read; what that grandchild writes later is not kept.
+    private static func pump(_ sequence: SubprocessOutputSequence, into sink: ([UInt8]) -> Void) async throws {
+        do {
+            for try await buffer in sequence {
+                sink(buffer.withUnsafeBytes { Array($0) })
             }
-            if pending.count > 64 * 1024 {
-                live(activity, printable(pending[...]))
-                pending.removeAll(keepingCapacity: true)
-            }
+        } catch is CancellationError {
+            // The command ended or was stopped: nothing more to read.
+        } catch let error as SubprocessError where error.code == .asyncIOFailed || error.code == .failedToReadFromSubprocess {
+            // Same, reported by the I/O layer.
         }
-        if !pending.isEmpty { live(activity, printable(pending[...])) }
     }
 
-    /// The last lines of a log, as text safe to print: invalid UTF-8 replaced, control characters
-    /// other than tab dropped.
-    public static func tail(of path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        let start = size > UInt64(tailBytes) ? size - UInt64(tailBytes) : 0
-        try? handle.seek(toOffset: start)
-        let data = (try? handle.readToEnd()) ?? Data()
-        var lines = printable(data[...]).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if start > 0, !lines.isEmpty { lines.removeFirst() }  // a partial first line
+    /// The last lines of some output, as text safe to print: invalid UTF-8 replaced, control
+    /// characters other than tab dropped.
+    static func tailText(_ bytes: [UInt8]) -> String {
+        let cut = bytes.count > tailBytes
+        var lines = printable(bytes.suffix(tailBytes)).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if cut, !lines.isEmpty { lines.removeFirst() }  // a partial first line
         while lines.last?.isEmpty == true { lines.removeLast() }
         return lines.suffix(tailLines).joined(separator: "\n")
     }

@@ -114,7 +114,7 @@ public struct Rehearsal: Sendable {
             strays = found.map(\.command)
         }
 
-        let executions = await context.log.executions
+        let executions = context.log.executions
         let verdict = Verdict.judge(
             executions: executions, trigger: trigger, rollbackDuration: rollbackDuration, budget: plan.budget.rollback,
             fingerprintBefore: fingerprintBefore, fingerprintAfter: fingerprintAfter, leftApplied: leftApplied,

@@ -51,7 +51,7 @@ extension Rehearsal {
             } else if activity.kind.isCheck {
                 environment["REHEARSE_CHECK"] = activity.name
             }
-            let logFile = await log.logFile(for: activity)
+            let logFile = log.logFile(for: activity)
             await log.activityStarted(activity, offset: ContinuousClock.now - origin)
             let outcome = await runner.run(ShellCommand(
                 activity: activity, script: script, workingDirectory: rehearsal.workingDirectory,
@@ -64,7 +64,7 @@ extension Rehearsal {
         /// Runs the fingerprint command; its standard output is the value.
         func fingerprint(_ kind: Activity.Kind, _ command: Command) async -> (Execution, String?) {
             let activity = Activity(kind, "fingerprint")
-            let capture = await log.logFile(for: activity, suffix: "out")
+            let capture = log.logFile(for: activity, suffix: "out")
             let execution = await execute(activity, script: command.run, timeout: command.timeout ?? plan.budget.stepTimeout,
                                           captureFile: capture)
             guard execution.passed, let data = FileManager.default.contents(atPath: capture) else { return (execution, nil) }
