@@ -31,14 +31,11 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // prctl is variadic in C and cannot be called from Swift; this wraps the one call the runner needs.
-        .target(name: "CProcessControl"),
         // Running rehearsals: shell commands as processes, the step scheduler, clocks, signals.
         .target(
             name: "RehearseRunner",
             dependencies: [
                 "RehearseCore",
-                "CProcessControl",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

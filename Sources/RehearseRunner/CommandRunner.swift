@@ -1,4 +1,3 @@
-import CProcessControl
 import Foundation
 public import RehearseCore
 import Subprocess

@@ -1,35 +1,25 @@
-import CProcessControl
 import Foundation
 
-/// Finds and stops processes that steps left running outside their process group.
+/// Finds and stops processes that a run's steps left running outside their process groups.
 ///
-/// A step that daemonises (`setsid`, double fork) escapes the group kill. With the harness a child
-/// subreaper, such orphans are re-parented to the harness instead of init, so at the end of a run
-/// they are found among the harness's own children and stopped: no process of a step outlives it.
+/// A step that daemonises (`setsid`, a double fork) escapes the group kill that follows it. Every
+/// command of a run carries `REHEARSE_RUN_ID` in its environment and passes it on to whatever it
+/// starts, so at the end of the run the leftovers are found by that mark in `/proc/*/environ`
+/// and stopped: no process of a step outlives the run. (A process that scrubs its whole
+/// environment is not found.)
 enum ProcessJanitor {
-    /// Asks the kernel to hand orphaned descendants to this process. Harmless to call again.
-    static func adoptOrphans() {
-        _ = rehearse_become_child_subreaper()
-    }
-
-    /// This process's children that it did not start itself: adopted orphans, with their command lines.
-    static func adoptedChildren(excluding known: Set<pid_t> = []) -> [(pid: pid_t, command: String)] {
+    /// Live processes (not this one) whose environment holds `REHEARSE_RUN_ID=runID`, with their command lines.
+    static func processes(ofRun runID: String) -> [(pid: pid_t, command: String)] {
+        let mark = Array("REHEARSE_RUN_ID=\(runID)".utf8)
         let me = getpid()
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         var found: [(pid_t, String)] = []
         for entry in entries {
-            guard let pid = pid_t(entry), !known.contains(pid),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")")
+            guard let pid = pid_t(entry), pid != me,
+                  let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/environ")),
+                  environment.split(separator: 0).contains(where: { $0.elementsEqual(mark) }),
+                  !isZombie(pid)
             else { continue }
-            // Fields after the command name: state, ppid, ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, pid_t(fields[1]) == me else { continue }
-            if fields[0] == "Z" {
-                var status: Int32 = 0
-                waitpid(pid, &status, WNOHANG)  // already gone: just reap it
-                continue
-            }
             let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
             let command = String(decoding: raw, as: UTF8.self).split(separator: "\0").joined(separator: " ")
             found.append((pid, command.isEmpty ? "pid \(pid)" : command))
@@ -37,32 +27,23 @@ enum ProcessJanitor {
         return found.sorted { $0.0 < $1.0 }
     }
 
-    /// Stops each process (its whole group when it leads one): SIGTERM, up to `grace`, SIGKILL; then reaps it.
+    /// Stops each process: SIGTERM, up to `grace` for it to exit, then SIGKILL.
     static func stop(_ pids: [pid_t], grace: Duration) async {
         guard !pids.isEmpty else { return }
-        for pid in pids { signal(pid, SIGTERM) }
+        for pid in pids { kill(pid, SIGTERM) }
         let deadline = ContinuousClock.now + grace
         var alive = pids
         while !alive.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
-            alive = alive.filter { !reap($0) }
+            alive = alive.filter { kill($0, 0) == 0 && !isZombie($0) }
         }
-        for pid in alive { signal(pid, SIGKILL) }
-        for pid in alive {
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        for pid in alive { kill(pid, SIGKILL) }
     }
 
-    private static func signal(_ pid: pid_t, _ number: Int32) {
-        if getpgid(pid) == pid { kill(-pid, number) }
-        kill(pid, number)
-    }
-
-    /// True when the process has exited (and is now reaped).
-    private static func reap(_ pid: pid_t) -> Bool {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        return result == pid || (result < 0 && errno == ECHILD)
+    private static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return true }  // gone
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 }

@@ -26,7 +26,6 @@ public struct Rehearsal: Sendable {
     }
 
     public func run() async -> RunRecord {
-        if options.stopStrayProcesses { ProcessJanitor.adoptOrphans() }
         let origin = ContinuousClock.now
         let context = Context(rehearsal: self, origin: origin)
         let header = RunHeader(runID: options.runID, plan: plan, target: options.target, startedAt: Date(),
@@ -109,7 +108,7 @@ public struct Rehearsal: Sendable {
         }
         var strays: [String] = []
         if options.stopStrayProcesses {
-            let found = ProcessJanitor.adoptedChildren()
+            let found = ProcessJanitor.processes(ofRun: options.runID)
             await ProcessJanitor.stop(found.map(\.pid), grace: min(options.killGrace, .seconds(2)))
             strays = found.map(\.command)
         }

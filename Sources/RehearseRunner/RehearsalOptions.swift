@@ -16,7 +16,8 @@ public struct RehearsalOptions: Sendable {
     public var logsFolder: String
     /// Every output line as it arrives (`--verbose`); nil keeps output in the logs only.
     public var liveOutput: (@Sendable (Activity, String) -> Void)?
-    /// Stop processes that steps left running (daemons) at the end of the run.
+    /// Stop processes that steps left running (daemons) at the end of the run; they are found by
+    /// this run's `REHEARSE_RUN_ID` in their environment, so the id must be unique.
     public var stopStrayProcesses: Bool
 
     public static let defaultJobs = 4

@@ -35,7 +35,7 @@ import Testing
             #expect(outcome.stdout.contains("rollback trigger: interrupted by \(name)"))
             #expect(outcome.stdout.contains("slow: INTERRUPTED by \(name)"))
             #expect(outcome.stderr.contains("stopping running steps and rolling back"))
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }
 
@@ -52,7 +52,7 @@ import Testing
             #expect(outcome.stderr.contains("abandoning the rollback"))
             #expect(outcome.stdout.contains("left applied: a, b"))
             #expect(outcome.stdout.contains("rollback of 'a' abandoned by a second interruption"))
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }
 }

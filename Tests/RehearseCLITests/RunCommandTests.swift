@@ -266,7 +266,7 @@ import Testing
             #expect(outcome.status == 2)
             #expect(outcome.stdout.contains("forward step 'hang' failed (timed out)"))
             #expect(log(folder) == ["rollback hang"])
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }
 
@@ -279,7 +279,7 @@ import Testing
                 """))
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
             #expect(outcome.status == 0, "\(outcome.stdout)")
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
             #expect(outcome.stdout.contains("that steps left running"))
         }
     }

@@ -40,7 +40,7 @@ import Testing
             #expect(outcome.summary == "timed out")
             // Timeout plus grace plus slack; never the 30 s the command asked for.
             #expect(took < .seconds(5))
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }
 
@@ -53,7 +53,7 @@ import Testing
             let outcome = await task.value
             #expect(outcome.stopped)
             #expect(!outcome.timedOut)
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }
 

@@ -22,3 +22,17 @@ public enum ProcessProbe {
         "30.\(Int.random(in: 100_000...999_999))"
     }
 }
+
+extension ProcessProbe {
+    /// Processes matching `token` that are still alive after `limit`: a SIGKILL is delivered
+    /// asynchronously, so a check right after sending it must give the kernel a moment.
+    public static func survivors(matching token: String, within limit: Duration = .seconds(3)) async -> [Int32] {
+        let deadline = ContinuousClock.now + limit
+        var found = processes(matching: token)
+        while !found.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            found = processes(matching: token)
+        }
+        return found
+    }
+}
