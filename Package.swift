@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The plan model: steps, graphs, strategies, validation, durations, verdicts. No I/O but reading YAML text.
@@ -42,6 +44,16 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The rehearsal history in SQLite: schema migrations, the journal, queries.
+        .target(
+            name: "RehearseStore",
+            dependencies: [
+                "RehearseCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Turning plans and runs into text for people (and later JSON, JUnit, Markdown, HTML).
         .target(
             name: "RehearseReports",
@@ -54,6 +66,7 @@ let package = Package(
             dependencies: [
                 "RehearseCore",
                 "RehearseRunner",
+                "RehearseStore",
                 "RehearseReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -85,6 +98,11 @@ let package = Package(
         .testTarget(
             name: "RehearseRunnerTests",
             dependencies: ["RehearseRunner", "RehearseCore", "RehearseTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "RehearseStoreTests",
+            dependencies: ["RehearseStore", "RehearseCore", "RehearseTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(

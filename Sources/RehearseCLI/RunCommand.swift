@@ -3,6 +3,7 @@ import Foundation
 import RehearseCore
 import RehearseReports
 import RehearseRunner
+import RehearseStore
 
 /// `rehearse run` (the default command): rehearse plans against a target and time the rollbacks.
 struct RunCommand: AsyncParsableCommand {
@@ -50,6 +51,8 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Stream every command's output live, prefixed with its step.")
     var verbose = false
 
+    @OptionGroup var historyOptions: HistoryOptions
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         do {
@@ -62,8 +65,16 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console()
         var loaded: [Plan] = []
-        try console.reportingErrors { loaded = try loadPlans(console: console) }
-        guard let worst = await rehearse(loaded, console: console) else { return }
+        var stores: [String: HistoryStore] = [:]
+        try console.reportingErrors {
+            loaded = try loadPlans(console: console)
+            // A run that cannot be recorded does not start: open every history first.
+            for plan in loaded {
+                let path = historyOptions.path(forPlan: plan.file)
+                if stores[path] == nil { stores[path] = try HistoryOptions.open(path) }
+            }
+        }
+        guard let worst = await rehearse(loaded, stores: stores, console: console) else { return }
         let code = Self.exitCode(for: worst)
         if code != ExitCodes.passed { throw code }
     }
@@ -121,7 +132,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Runs each plan in turn; returns the worst verdict (an interruption stops after its plan).
-    private func rehearse(_ plans: [Plan], console: Console) async -> Verdict? {
+    private func rehearse(_ plans: [Plan], stores: [String: HistoryStore], console: Console) async -> Verdict? {
         let control = RunControl()
         let watcher = SignalWatcher(control: control, console: console)
         defer { watcher.stop() }
@@ -129,8 +140,21 @@ struct RunCommand: AsyncParsableCommand {
         var worst: Verdict?
         for (index, plan) in plans.enumerated() {
             if index > 0 { console.out("") }
-            let runID = Self.newRunID()
-            let logs = ProjectLayout.stateFolder(forPlan: plan.file).appendingPathComponent("logs/\(runID)")
+            let store = stores[historyOptions.path(forPlan: plan.file)]!
+            let historyFolder = URL(fileURLWithPath: store.path).deletingLastPathComponent()
+            let cut = plan.step(withID: failAt ?? "") != nil ? failAt : nil
+            let runNumber: Int64
+            do {
+                runNumber = try store.beginRun(RunStart(
+                    plan: plan, target: target, failAt: cut, jobs: jobs, toolVersion: Rehearse.version,
+                    gitCommit: GitCommit.current(for: plan.file), logsFolder: nil))
+            } catch {
+                console.err(CLIError.history(error).description + "\nnothing was run")
+                return Verdict(outcome: .failed, reasons: ["cannot record the run"])
+            }
+            let runID = String(runNumber)
+            // Logs live beside the database, one folder per run.
+            let logs = historyFolder.appendingPathComponent("logs/\(runID)")
             do {
                 try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             } catch {
@@ -145,11 +169,12 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
             let options = RehearsalOptions(
-                runID: runID, target: target, jobs: jobs,
-                failAt: plan.step(withID: failAt ?? "") != nil ? failAt : nil,
+                runID: runID, target: target, jobs: jobs, failAt: cut,
                 killGrace: grace, logsFolder: logs.path, liveOutput: live)
             let printer = ProgressPrinter(console: console, style: style, verbose: verbose)
-            let record = await Rehearsal(plan: plan, options: options, observer: printer, control: control).run()
+            let journal = JournalObserver(store: store, runID: runNumber, console: console)
+            let observer = ObserverGroup([journal, printer])
+            let record = await Rehearsal(plan: plan, options: options, observer: observer, control: control).run()
             console.out(VerdictText(style: style).render(record))
             if worst == nil || record.verdict.outcome > worst!.outcome { worst = record.verdict }
             if record.verdict.outcome == .interrupted { break }
@@ -157,7 +182,4 @@ struct RunCommand: AsyncParsableCommand {
         return worst
     }
 
-    static func newRunID() -> String {
-        String(UInt32.random(in: 0 ... .max), radix: 16).padding(toLength: 8, withPad: "0", startingAt: 0)
-    }
 }

@@ -3,14 +3,14 @@ import Foundation
 /// Finds and stops processes that a run's steps left running outside their process groups.
 ///
 /// A step that daemonises (`setsid`, a double fork) escapes the group kill that follows it. Every
-/// command of a run carries `REHEARSE_RUN_ID` in its environment and passes it on to whatever it
-/// starts, so at the end of the run the leftovers are found by that mark in `/proc/*/environ`
-/// and stopped: no process of a step outlives the run. (A process that scrubs its whole
-/// environment is not found.)
+/// command of a run carries `REHEARSE_RUN_TOKEN` (unique to the run) in its environment and passes
+/// it on to whatever it starts, so at the end of the run the leftovers are found by that mark in
+/// `/proc/*/environ` and stopped: no process of a step outlives the run. (A process that scrubs
+/// its whole environment is not found.)
 enum ProcessJanitor {
-    /// Live processes (not this one) whose environment holds `REHEARSE_RUN_ID=runID`, with their command lines.
-    static func processes(ofRun runID: String) -> [(pid: pid_t, command: String)] {
-        let mark = Array("REHEARSE_RUN_ID=\(runID)".utf8)
+    /// Live processes (not this one) whose environment holds `REHEARSE_RUN_TOKEN=token`, with their command lines.
+    static func processes(marked token: String) -> [(pid: pid_t, command: String)] {
+        let mark = Array("REHEARSE_RUN_TOKEN=\(token)".utf8)
         let me = getpid()
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         var found: [(pid_t, String)] = []

@@ -108,7 +108,7 @@ public struct Rehearsal: Sendable {
         }
         var strays: [String] = []
         if options.stopStrayProcesses {
-            let found = ProcessJanitor.processes(ofRun: options.runID)
+            let found = ProcessJanitor.processes(marked: options.processMark)
             await ProcessJanitor.stop(found.map(\.pid), grace: min(options.killGrace, .seconds(2)))
             strays = found.map(\.command)
         }
@@ -125,6 +125,30 @@ public struct Rehearsal: Sendable {
             leftAppliedHarmless: leftAppliedHarmless, strayProcesses: strays, verdict: verdict)
         await context.log.emit(.runFinished(record))
         return record
+    }
+}
+
+extension Rehearsal {
+    /// What `recover` achieved.
+    public struct Recovery: Sendable {
+        public var executions: [Execution]
+        /// Steps still applied after it: their rollback failed, was blocked, or could not start.
+        public var stillApplied: [String]
+    }
+
+    /// Rolls back `applied` steps only, in reverse dependency order, as a rehearsal's rollback
+    /// would: what `recover` runs for an interrupted or killed run. Ids that are not steps of the
+    /// plan are ignored.
+    public func rollBack(applied: [String]) async -> Recovery {
+        let context = Context(rehearsal: self, origin: .now)
+        let graph = StepGraph(steps: plan.steps)
+        let indices = Set(applied.compactMap(graph.index(of:)))
+        let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
+        if options.stopStrayProcesses {
+            let found = ProcessJanitor.processes(marked: options.processMark)
+            await ProcessJanitor.stop(found.map(\.pid), grace: min(options.killGrace, .seconds(2)))
+        }
+        return Recovery(executions: context.log.executions, stillApplied: result.leftApplied)
     }
 }
 

@@ -22,6 +22,7 @@ extension Rehearsal {
                 environment[variable.name] = variable.value
             }
             environment["REHEARSE_RUN_ID"] = options.runID
+            environment["REHEARSE_RUN_TOKEN"] = options.processMark
             environment["REHEARSE_TARGET"] = options.target
             environment["REHEARSE_PLAN"] = rehearsal.plan.name
             self.environment = environment

@@ -1,4 +1,5 @@
 public import RehearseCore
+import Foundation
 
 /// How to run one rehearsal.
 public struct RehearsalOptions: Sendable {
@@ -17,16 +18,21 @@ public struct RehearsalOptions: Sendable {
     /// Every output line as it arrives (`--verbose`); nil keeps output in the logs only.
     public var liveOutput: (@Sendable (Activity, String) -> Void)?
     /// Stop processes that steps left running (daemons) at the end of the run; they are found by
-    /// this run's `REHEARSE_RUN_ID` in their environment, so the id must be unique.
+    /// this run's ``processMark`` in their environment.
     public var stopStrayProcesses: Bool
+    /// A value unique to this run on this machine, handed to every command as `REHEARSE_RUN_TOKEN`.
+    /// Run ids repeat across histories; this does not.
+    public var processMark: String
 
     public static let defaultJobs = 4
 
     public init(
         runID: String, target: String, jobs: Int = RehearsalOptions.defaultJobs, failAt: String? = nil,
         killGrace: Duration = .seconds(5), logsFolder: String,
-        liveOutput: (@Sendable (Activity, String) -> Void)? = nil, stopStrayProcesses: Bool = true
+        liveOutput: (@Sendable (Activity, String) -> Void)? = nil, stopStrayProcesses: Bool = true,
+        processMark: String? = nil
     ) {
+        self.processMark = processMark ?? UUID().uuidString
         self.runID = runID
         self.target = target
         self.jobs = jobs

@@ -223,7 +223,7 @@ import Testing
             let lines = try folder.read("env.txt").split(separator: "\n").map(String.init)
             #expect(lines.count == 4)
             #expect(lines[0].hasPrefix("probe forward copy "))
-            #expect(lines[0].split(separator: " ").last?.count == 8)
+            #expect(lines[0] == "probe forward copy 1")  // the first run of a new history
             #expect(lines[1] == folder.path + "/Rehearsals")
             #expect(lines[2] == "stdin-closed")
             #expect(lines[3] == "probe rollback")

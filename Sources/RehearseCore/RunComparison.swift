@@ -1,0 +1,182 @@
+/// Two rehearsals of a plan side by side: each step's forward and rollback time with the change,
+/// regressions flagged only where they are both relative and absolute enough to be real, and what
+/// changed in the plan between the two.
+public struct RunComparison: Sendable {
+    /// One side: a run, or the median of several runs (`--baseline N`).
+    public struct Side: Sendable {
+        public var label: String
+        public var forward: [String: Duration]
+        public var rollback: [String: Duration]
+        public var rollbackTotal: Duration?
+        public var budget: Duration
+        public var planText: String
+        public var stepOrder: [String]
+
+        public init(run: RecordedRun) {
+            label = "run \(run.id)"
+            forward = Self.durations(run, .forward)
+            rollback = Self.durations(run, .rollback)
+            rollbackTotal = run.rollback
+            budget = run.budget
+            planText = run.planText
+            stepOrder = Self.order(run)
+        }
+
+        /// The median of each figure over `runs` (oldest first), labelled `median of N runs`.
+        public init(medianOf runs: [RecordedRun]) {
+            label = "median of \(runs.count) run\(runs.count == 1 ? "" : "s") (\(runs.map { String($0.id) }.joined(separator: ", ")))"
+            forward = Self.medians(runs.map { Self.durations($0, .forward) })
+            rollback = Self.medians(runs.map { Self.durations($0, .rollback) })
+            rollbackTotal = Self.median(runs.compactMap(\.rollback))
+            budget = runs.last?.budget ?? Budget.defaultRollback
+            planText = runs.last?.planText ?? ""
+            stepOrder = runs.last.map(Self.order) ?? []
+        }
+
+        static func durations(_ run: RecordedRun, _ kind: Activity.Kind) -> [String: Duration] {
+            var result: [String: Duration] = [:]
+            for activity in run.activities where activity.kind == kind {
+                if let duration = activity.duration { result[activity.name] = duration }
+            }
+            return result
+        }
+
+        static func order(_ run: RecordedRun) -> [String] {
+            var seen = Set<String>()
+            return run.activities.filter { $0.kind.isStep }.map(\.name).filter { seen.insert($0).inserted }
+        }
+
+        static func medians(_ maps: [[String: Duration]]) -> [String: Duration] {
+            var values: [String: [Duration]] = [:]
+            for map in maps { for (key, value) in map { values[key, default: []].append(value) } }
+            return values.compactMapValues(median)
+        }
+
+        static func median(_ values: [Duration]) -> Duration? {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            let middle = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        }
+    }
+
+    /// When a change counts as a regression: both at least this much slower in relative terms and
+    /// at least this much in absolute terms.
+    public struct Thresholds: Sendable, Hashable {
+        public var relative: Double
+        public var absolute: Duration
+
+        public init(relative: Double = 0.2, absolute: Duration = .milliseconds(250)) {
+            self.relative = relative
+            self.absolute = absolute
+        }
+
+        public func isRegression(from old: Duration?, to new: Duration?) -> Bool {
+            guard let old, let new, new > old else { return false }
+            let delta = new - old
+            return delta >= absolute && (old == .zero || delta.seconds / old.seconds >= relative)
+        }
+    }
+
+    /// One figure on both sides.
+    public struct Change: Sendable, Hashable {
+        public var before: Duration?
+        public var after: Duration?
+        public var isRegression: Bool
+
+        public var delta: Duration? {
+            guard let before, let after else { return nil }
+            return after - before
+        }
+
+        /// The change as a share of `before` (0.25 is 25% slower).
+        public var relative: Double? {
+            guard let before, let after, before > .zero else { return nil }
+            return (after - before).seconds / before.seconds
+        }
+    }
+
+    public struct StepRow: Sendable, Hashable {
+        public var step: String
+        public var forward: Change
+        public var rollback: Change
+        public var isRegression: Bool { forward.isRegression || rollback.isRegression }
+    }
+
+    /// How the plan itself changed between the two sides.
+    public struct PlanChanges: Sendable, Hashable {
+        public var added: [String] = []
+        public var removed: [String] = []
+        /// Step id and what about it changed (`run`, `rollback`, `needs`, `timeout`, `role`).
+        public var changed: [(step: String, fields: [String])] = []
+        public var budgetChanged: (Duration, Duration)?
+
+        public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty && budgetChanged == nil }
+
+        public static func == (a: PlanChanges, b: PlanChanges) -> Bool {
+            a.added == b.added && a.removed == b.removed && a.changed.map(\.step) == b.changed.map(\.step)
+                && a.changed.map(\.fields) == b.changed.map(\.fields)
+                && a.budgetChanged.map { [$0.0, $0.1] } == b.budgetChanged.map { [$0.0, $0.1] }
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(added)
+            hasher.combine(removed)
+            hasher.combine(changed.map(\.step))
+        }
+    }
+
+    public var before: Side
+    public var after: Side
+    public var thresholds: Thresholds
+    public var rows: [StepRow]
+    public var rollbackTotal: Change
+    public var planChanges: PlanChanges
+
+    public init(before: Side, after: Side, thresholds: Thresholds = Thresholds()) {
+        self.before = before
+        self.after = after
+        self.thresholds = thresholds
+        var order = after.stepOrder
+        for step in before.stepOrder where !order.contains(step) { order.append(step) }
+        rows = order.map { step in
+            StepRow(
+                step: step,
+                forward: Change(before: before.forward[step], after: after.forward[step],
+                                isRegression: thresholds.isRegression(from: before.forward[step], to: after.forward[step])),
+                rollback: Change(before: before.rollback[step], after: after.rollback[step],
+                                 isRegression: thresholds.isRegression(from: before.rollback[step], to: after.rollback[step])))
+        }
+        rollbackTotal = Change(before: before.rollbackTotal, after: after.rollbackTotal,
+                               isRegression: thresholds.isRegression(from: before.rollbackTotal, to: after.rollbackTotal))
+        planChanges = Self.changes(from: before.planText, to: after.planText)
+    }
+
+    public var regressions: [StepRow] { rows.filter(\.isRegression) }
+
+    /// What differs between two plan texts, step by step.
+    public static func changes(from old: String, to new: String) -> PlanChanges {
+        var changes = PlanChanges()
+        guard old != new else { return changes }
+        let parser = PlanParser()
+        guard let a = parser.parse(old, file: "before.yml", defaultName: "plan").plan,
+              let b = parser.parse(new, file: "after.yml", defaultName: "plan").plan
+        else { return changes }
+        let oldSteps = Dictionary(a.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let newIDs = Set(b.steps.map(\.id))
+        changes.added = b.steps.map(\.id).filter { oldSteps[$0] == nil }
+        changes.removed = a.steps.map(\.id).filter { !newIDs.contains($0) }
+        for step in b.steps {
+            guard let previous = oldSteps[step.id] else { continue }
+            var fields: [String] = []
+            if previous.run != step.run { fields.append("run") }
+            if previous.undo != step.undo { fields.append("rollback") }
+            if previous.needs != step.needs { fields.append("needs") }
+            if previous.timeout != step.timeout { fields.append("timeout") }
+            if previous.role != step.role { fields.append("role") }
+            if !fields.isEmpty { changes.changed.append((step.id, fields)) }
+        }
+        if a.budget.rollback != b.budget.rollback { changes.budgetChanged = (a.budget.rollback, b.budget.rollback) }
+        return changes
+    }
+}

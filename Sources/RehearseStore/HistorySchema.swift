@@ -1,0 +1,66 @@
+import GRDB
+
+/// The history's schema, as migrations. A migration is never edited once shipped: a change is a
+/// new migration, so any older file can be brought up to date, and a file with a migration this
+/// build does not know is refused as coming from a newer `rehearse`.
+enum HistorySchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs and activities") { db in
+            try db.execute(sql: """
+                CREATE TABLE run (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    plan_name TEXT NOT NULL,
+                    plan_file TEXT NOT NULL,
+                    plan_text TEXT NOT NULL,
+                    plan_hash TEXT NOT NULL,
+                    strategy TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    pid_start TEXT NOT NULL,
+                    tool_version TEXT NOT NULL,
+                    git_commit TEXT,
+                    fail_at TEXT,
+                    jobs INTEGER NOT NULL,
+                    started_at_ns INTEGER NOT NULL,
+                    ended_at_ns INTEGER,
+                    status TEXT NOT NULL,
+                    budget_ns INTEGER NOT NULL,
+                    forward_ns INTEGER,
+                    rollback_ns INTEGER,
+                    total_ns INTEGER,
+                    trigger TEXT,
+                    trigger_offset_ns INTEGER,
+                    fingerprint_before TEXT,
+                    fingerprint_after TEXT,
+                    reasons TEXT NOT NULL DEFAULT '',
+                    left_applied TEXT NOT NULL DEFAULT '',
+                    logs_folder TEXT
+                ) STRICT;
+                CREATE INDEX run_by_plan ON run(plan_name, target, id);
+                CREATE INDEX run_by_hash ON run(plan_hash, target, id);
+                CREATE INDEX run_running ON run(status) WHERE status = 'running';
+
+                CREATE TABLE activity (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    start_offset_ns INTEGER,
+                    duration_ns INTEGER,
+                    exit_status INTEGER,
+                    signal INTEGER,
+                    timed_out INTEGER NOT NULL DEFAULT 0,
+                    output_tail TEXT,
+                    log_file TEXT,
+                    error TEXT
+                ) STRICT;
+                CREATE INDEX activity_by_run ON activity(run_id, id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,115 @@
+public import Foundation
+import GRDB
+import RehearseCore
+
+/// The rehearsal history: an SQLite database (WAL, a busy timeout, so that several `rehearse`
+/// processes can write one file at once), written as a journal while runs happen.
+///
+/// Opening refuses, with a ``HistoryError`` and without changing the file, anything that is not
+/// this tool's history or that this build cannot safely write: not a database, corrupt, from a
+/// newer version, read-only.
+public final class HistoryStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// How long a writer waits for another process's write to finish.
+    public static let busyTimeout: TimeInterval = 10
+
+    /// Opens the history at `path`, creating it (and its folder, owner-only) when missing, and
+    /// bringing its schema up to date.
+    public init(path: String) throws(HistoryError) {
+        self.path = path
+        let manager = FileManager.default
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let existed = manager.fileExists(atPath: path)
+        do {
+            if !manager.fileExists(atPath: folder) {
+                try manager.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            throw HistoryError(.notWritable, path: path, message: "cannot create its folder \(folder): \(error.localizedDescription)",
+                               remedy: "choose another place with --history PATH or REHEARSE_HISTORY")
+        }
+        if existed { try Self.checkHeader(path) }
+
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            if !existed {
+                for file in [path, path + "-wal", path + "-shm"] where manager.fileExists(atPath: file) {
+                    try? manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+                }
+            }
+            let migrator = HistorySchema.migrator
+            let known = Set(migrator.migrations)
+            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            let unknown = applied.subtracting(known)
+            if !unknown.isEmpty {
+                throw HistoryError(.newerVersion, path: path,
+                                   message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
+                                   remedy: "upgrade rehearse, or use another history with --history PATH; this file was not changed")
+            }
+            try migrator.migrate(pool)
+        } catch let error as HistoryError {
+            throw error
+        } catch {
+            throw Self.explain(error, path: path)
+        }
+    }
+
+    /// An SQLite file starts with "SQLite format 3\0"; anything else is refused before SQLite touches it.
+    private static func checkHeader(_ path: String) throws(HistoryError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw HistoryError(.notWritable, path: path, message: "cannot be read", remedy: "check its permissions")
+        }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        if !header.isEmpty, header != Data("SQLite format 3\u{0}".utf8) {
+            throw HistoryError(.notADatabase, path: path, message: "is not an SQLite database",
+                               remedy: "move it aside (nothing was changed), or point --history elsewhere")
+        }
+    }
+
+    static func explain(_ error: any Error, path: String) -> HistoryError {
+        guard let error = error as? DatabaseError else {
+            return HistoryError(.other, path: path, message: "\(error)", remedy: "see the message above")
+        }
+        switch error.resultCode {
+        case .SQLITE_NOTADB:
+            return HistoryError(.notADatabase, path: path, message: "is not an SQLite database",
+                                remedy: "move it aside (nothing was changed), or point --history elsewhere")
+        case .SQLITE_CORRUPT:
+            return HistoryError(.corrupt, path: path, message: "is corrupt (\(error.message ?? "SQLITE_CORRUPT"))",
+                                remedy: "keep it for inspection (`sqlite3 FILE .recover` may save its runs) and start a new history with --history PATH")
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            return HistoryError(.notWritable, path: path, message: "cannot be written (\(error.message ?? "\(error.resultCode)"))",
+                                remedy: "check the permissions of the file and its folder, or use --history PATH")
+        case .SQLITE_FULL, .SQLITE_IOERR:
+            return HistoryError(.notWritable, path: path, message: "cannot be written: \(error.message ?? "disk full or I/O error")",
+                                remedy: "free some space, or use --history PATH")
+        default:
+            return HistoryError(.other, path: path, message: error.message ?? "\(error)", remedy: "see the SQLite message above")
+        }
+    }
+
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(HistoryError) -> T {
+        do {
+            return try pool.write(body)
+        } catch {
+            throw Self.explain(error, path: path)
+        }
+    }
+
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(HistoryError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw Self.explain(error, path: path)
+        }
+    }
+}

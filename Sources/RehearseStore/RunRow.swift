@@ -1,0 +1,83 @@
+import GRDB
+
+/// A row of the `run` table: one rehearsal of one plan against one target.
+struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
+    static let databaseTableName = "run"
+    static let activities = hasMany(ActivityRow.self)
+
+    var id: Int64?
+    var planName: String
+    var planFile: String
+    var planText: String
+    var planHash: String
+    var strategy: String
+    var target: String
+    var host: String
+    var user: String
+    var pid: Int32
+    var pidStart: String
+    var toolVersion: String
+    var gitCommit: String?
+    var failAt: String?
+    var jobs: Int
+    var startedAtNs: Int64
+    var endedAtNs: Int64?
+    var status: String
+    var budgetNs: Int64
+    var forwardNs: Int64?
+    var rollbackNs: Int64?
+    var totalNs: Int64?
+    var trigger: String?
+    var triggerOffsetNs: Int64?
+    var fingerprintBefore: String?
+    var fingerprintAfter: String?
+    /// One reason per line.
+    var reasons: String
+    /// One step id per line.
+    var leftApplied: String
+    var logsFolder: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, strategy, target, host, user, pid, jobs, status, trigger, reasons
+        case planName = "plan_name", planFile = "plan_file", planText = "plan_text", planHash = "plan_hash"
+        case pidStart = "pid_start", toolVersion = "tool_version", gitCommit = "git_commit", failAt = "fail_at"
+        case startedAtNs = "started_at_ns", endedAtNs = "ended_at_ns", budgetNs = "budget_ns"
+        case forwardNs = "forward_ns", rollbackNs = "rollback_ns", totalNs = "total_ns"
+        case triggerOffsetNs = "trigger_offset_ns", fingerprintBefore = "fingerprint_before"
+        case fingerprintAfter = "fingerprint_after", leftApplied = "left_applied", logsFolder = "logs_folder"
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+/// A row of the `activity` table: one command of a run (a step in one direction, a check, the
+/// fingerprint, setup or teardown), written when it starts and updated when it ends.
+struct ActivityRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
+    static let databaseTableName = "activity"
+
+    var id: Int64?
+    var runId: Int64
+    var kind: String
+    var name: String
+    var status: String
+    var startOffsetNs: Int64?
+    var durationNs: Int64?
+    var exitStatus: Int32?
+    var signal: Int32?
+    var timedOut: Bool
+    var outputTail: String?
+    var logFile: String?
+    var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, name, status, signal, error
+        case runId = "run_id", startOffsetNs = "start_offset_ns", durationNs = "duration_ns"
+        case exitStatus = "exit_status", timedOut = "timed_out", outputTail = "output_tail", logFile = "log_file"
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
