@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RehearseRunner
 import RehearseStore
 
 /// `--history PATH`, shared by every command that reads or writes the history.
@@ -33,10 +34,18 @@ struct HistoryOptions: ParsableArguments {
         return try Self.open(path)
     }
 
-    static func open(_ path: String) throws(CLIError) -> HistoryStore {
+    /// Opens a history, marks runs whose harness died as abandoned, and stops the processes their
+    /// steps left running (a harness killed with SIGKILL cannot do that itself).
+    static func open(_ path: String, console: Console = Console()) throws(CLIError) -> HistoryStore {
         do {
             let store = try HistoryStore(path: path)
-            try store.markAbandoned()
+            for run in try store.markAbandoned() {
+                guard let mark = run.processMark else { continue }
+                let stopped = StrayProcesses.stop(marked: mark)
+                if !stopped.isEmpty {
+                    console.err("run \(run.id) was abandoned by a harness that died; stopped \(stopped.count) process(es) its steps left running")
+                }
+            }
             return store
         } catch {
             throw CLIError(kind: .internal, message: "\(error.path): \(error.message)", fix: error.remedy)

@@ -20,9 +20,15 @@ public struct Rehearse: AsyncParsableCommand {
               rehearse check                                 # validate every plan, run nothing
               rehearse --target copy                         # rehearse every plan on the copy
               rehearse run Rehearsals/checkout.yml --fail-at switch
+              rehearse history                               # recent runs
+              rehearse compare                               # the two latest runs, step by step
+              rehearse gate Rehearsals/checkout.yml --target production
             """,
         version: version,
-        subcommands: [RunCommand.self, CheckCommand.self, InitCommand.self],
+        subcommands: [
+            RunCommand.self, CheckCommand.self, InitCommand.self, HistoryCommand.self, ShowCommand.self,
+            CompareCommand.self, GateCommand.self, RecoverCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 

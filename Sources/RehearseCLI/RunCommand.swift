@@ -144,10 +144,11 @@ struct RunCommand: AsyncParsableCommand {
             let historyFolder = URL(fileURLWithPath: store.path).deletingLastPathComponent()
             let cut = plan.step(withID: failAt ?? "") != nil ? failAt : nil
             let runNumber: Int64
+            let processMark = UUID().uuidString
             do {
                 runNumber = try store.beginRun(RunStart(
                     plan: plan, target: target, failAt: cut, jobs: jobs, toolVersion: Rehearse.version,
-                    gitCommit: GitCommit.current(for: plan.file), logsFolder: nil))
+                    gitCommit: GitCommit.current(for: plan.file), logsFolder: nil, processMark: processMark))
             } catch {
                 console.err(CLIError.history(error).description + "\nnothing was run")
                 return Verdict(outcome: .failed, reasons: ["cannot record the run"])
@@ -170,7 +171,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             let options = RehearsalOptions(
                 runID: runID, target: target, jobs: jobs, failAt: cut,
-                killGrace: grace, logsFolder: logs.path, liveOutput: live)
+                killGrace: grace, logsFolder: logs.path, liveOutput: live, processMark: processMark)
             let printer = ProgressPrinter(console: console, style: style, verbose: verbose)
             let journal = JournalObserver(store: store, runID: runNumber, console: console)
             let observer = ObserverGroup([journal, printer])

@@ -35,9 +35,14 @@ enum ProcessJanitor {
         var alive = pids
         while !alive.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
-            alive = alive.filter { kill($0, 0) == 0 && !isZombie($0) }
+            alive = alive.filter(isRunning)
         }
         for pid in alive { kill(pid, SIGKILL) }
+    }
+
+    /// True while the process exists and has not exited (a zombie awaiting its reaper has).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 && !isZombie(pid)
     }
 
     private static func isZombie(_ pid: pid_t) -> Bool {
@@ -45,5 +50,25 @@ enum ProcessJanitor {
               let close = stat.lastIndex(of: ")")
         else { return true }  // gone
         return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+}
+
+/// Stopping what a run's steps left running, for callers outside a rehearsal: the CLI, when it
+/// finds a run whose harness died and whose steps may still be running.
+public enum StrayProcesses {
+    /// Stops every process carrying `REHEARSE_RUN_TOKEN=token` (SIGTERM, up to `grace`, SIGKILL)
+    /// and returns their command lines. Blocks the calling thread for at most `grace`.
+    public static func stop(marked token: String, grace: Duration = .seconds(1)) -> [String] {
+        let found = ProcessJanitor.processes(marked: token)
+        guard !found.isEmpty else { return [] }
+        for process in found { kill(process.pid, SIGTERM) }
+        let deadline = ContinuousClock.now + grace
+        var alive = found.map(\.pid)
+        while !alive.isEmpty, ContinuousClock.now < deadline {
+            usleep(10_000)
+            alive = alive.filter(ProcessJanitor.isRunning)
+        }
+        for pid in alive { kill(pid, SIGKILL) }
+        return found.map(\.command)
     }
 }

@@ -37,7 +37,8 @@ enum HistorySchema {
                     fingerprint_after TEXT,
                     reasons TEXT NOT NULL DEFAULT '',
                     left_applied TEXT NOT NULL DEFAULT '',
-                    logs_folder TEXT
+                    logs_folder TEXT,
+                    process_mark TEXT
                 ) STRICT;
                 CREATE INDEX run_by_plan ON run(plan_name, target, id);
                 CREATE INDEX run_by_hash ON run(plan_hash, target, id);

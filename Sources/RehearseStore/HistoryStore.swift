@@ -52,7 +52,7 @@ public final class HistoryStore: Sendable {
             if !unknown.isEmpty {
                 throw HistoryError(.newerVersion, path: path,
                                    message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
-                                   remedy: "upgrade rehearse, or use another history with --history PATH; this file was not changed")
+                                   remedy: "upgrade rehearse, or use another history with --history PATH; its contents were left as they were")
             }
             try migrator.migrate(pool)
         } catch let error as HistoryError {

@@ -11,10 +11,13 @@ public struct RunStart: Sendable {
     public var toolVersion: String
     public var gitCommit: String?
     public var logsFolder: String?
+    /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.
+    public var processMark: String?
     public var startedAt: Date
 
     public init(plan: Plan, target: String, failAt: String?, jobs: Int, toolVersion: String, gitCommit: String?,
-                logsFolder: String?, startedAt: Date = Date()) {
+                logsFolder: String?, processMark: String? = nil, startedAt: Date = Date()) {
+        self.processMark = processMark
         self.plan = plan
         self.target = target
         self.failAt = failAt
@@ -42,7 +45,8 @@ extension HistoryStore {
             jobs: start.jobs, startedAtNs: Self.nanoseconds(start.startedAt), endedAtNs: nil,
             status: RecordedRun.Status.running.rawValue, budgetNs: plan.budget.rollback.nanoseconds, forwardNs: nil,
             rollbackNs: nil, totalNs: nil, trigger: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
-            fingerprintAfter: nil, reasons: "", leftApplied: "", logsFolder: start.logsFolder)
+            fingerprintAfter: nil, reasons: "", leftApplied: "", logsFolder: start.logsFolder,
+            processMark: start.processMark)
         return try write { [row] db in
             var row = row
             try row.insert(db)
@@ -120,12 +124,19 @@ extension HistoryStore {
         }
     }
 
+    /// A run whose harness died, and the token its commands carried.
+    public struct AbandonedRun: Sendable {
+        public var id: Int64
+        public var processMark: String?
+    }
+
     /// Marks `running` runs whose harness no longer exists as `abandoned` (their in-flight
-    /// activities as `in-flight`), and returns their ids. Runs of other hosts are left alone.
+    /// activities as `in-flight`), and returns them. Runs of other hosts are left alone.
     @discardableResult
-    public func markAbandoned() throws(HistoryError) -> [Int64] {
+    public func markAbandoned() throws(HistoryError) -> [AbandonedRun] {
         let running = try read { db in try RunRow.filter(Column("status") == RecordedRun.Status.running.rawValue).fetchAll(db) }
-        let dead = running.filter { !ProcessIdentity(host: $0.host, pid: $0.pid, start: $0.pidStart).isAlive }.compactMap(\.id)
+        let deadRows = running.filter { !ProcessIdentity(host: $0.host, pid: $0.pid, start: $0.pidStart).isAlive }
+        let dead = deadRows.compactMap(\.id)
         guard !dead.isEmpty else { return [] }
         try write { db in
             for id in dead {
@@ -140,7 +151,7 @@ extension HistoryStore {
                 try recordRecovery(run: id, stillApplied: run.stillApplied)
             }
         }
-        return dead
+        return deadRows.map { AbandonedRun(id: $0.id ?? 0, processMark: $0.processMark) }
     }
 
     static func nanoseconds(_ date: Date) -> Int64 {

@@ -36,6 +36,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     /// One step id per line.
     var leftApplied: String
     var logsFolder: String?
+    /// The run's `REHEARSE_RUN_TOKEN`: how the processes its steps started are found after the harness died.
+    var processMark: String?
 
     enum CodingKeys: String, CodingKey {
         case id, strategy, target, host, user, pid, jobs, status, trigger, reasons
@@ -45,6 +47,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case forwardNs = "forward_ns", rollbackNs = "rollback_ns", totalNs = "total_ns"
         case triggerOffsetNs = "trigger_offset_ns", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", leftApplied = "left_applied", logsFolder = "logs_folder"
+        case processMark = "process_mark"
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

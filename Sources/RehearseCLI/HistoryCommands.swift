@@ -1,0 +1,211 @@
+import ArgumentParser
+import Foundation
+import RehearseCore
+import RehearseReports
+import RehearseStore
+
+/// `rehearse history`: recent runs.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List recent rehearsals: id, plan, target, outcome, rollback time against budget.",
+        discussion: """
+            Newest first. Runs whose harness died (killed, machine rebooted) show as abandoned; \
+            'rehearse recover' rolls back what they left applied.
+
+            Examples:
+              rehearse history
+              rehearse history shop-blue-green --limit 50
+              rehearse history --json > runs.json
+            """)
+
+    @Argument(help: "Only runs of this plan (its name).")
+    var plan: String?
+
+    @Option(name: .long, help: "How many runs to list.")
+    var limit: Int = 20
+
+    @Flag(name: .long, help: "Print JSON (durations in nanoseconds) instead of a table.")
+    var json = false
+
+    @OptionGroup var historyOptions: HistoryOptions
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        let console = Console()
+        try console.reportingErrors {
+            guard let store = try historyOptions.openExisting() else {
+                if json { console.out(HistoryJSON.runs([])); return }
+                throw CLIError.noHistory(historyOptions.path())
+            }
+            let runs: [RecordedRun]
+            do throws(HistoryError) { runs = try store.recentRuns(plan: plan, limit: limit) } catch { throw CLIError.history(error) }
+            if json {
+                console.out(HistoryJSON.runs(runs))
+            } else if runs.isEmpty {
+                console.out(plan.map { "no runs of '\($0)' recorded" } ?? "no runs recorded")
+            } else {
+                console.out(HistoryText(style: console.outStyle).list(runs))
+            }
+        }
+    }
+}
+
+/// `rehearse show`: one run, step by step.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one rehearsal step by step, with timings (default: the latest).",
+        discussion: """
+            Examples:
+              rehearse show
+              rehearse show 41
+              rehearse show 41 --json
+            """)
+
+    @Argument(help: ArgumentHelp("The run's id (default: the latest run).", valueName: "run"))
+    var runID: Int64?
+
+    @Flag(name: .long, help: "Print JSON (durations in nanoseconds).")
+    var json = false
+
+    @OptionGroup var historyOptions: HistoryOptions
+
+    func run() throws {
+        let console = Console()
+        try console.reportingErrors {
+            guard let store = try historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+            let recorded: RecordedRun?
+            do throws(HistoryError) {
+                let id: Int64? = if let runID { runID } else { try store.latestRunID() }
+                if let id {
+                    recorded = try store.run(id: id)
+                } else {
+                    recorded = nil
+                }
+            } catch {
+                throw CLIError.history(error)
+            }
+            guard let recorded else {
+                throw CLIError.usage("there is no run \(runID ?? 0) in \(store.path)", fix: "'rehearse history' lists the runs")
+            }
+            console.out(json ? HistoryJSON.run(recorded) : HistoryText(style: console.outStyle).detail(recorded))
+        }
+    }
+}
+
+/// `rehearse compare`: two runs side by side.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two rehearsals step by step: deltas, regressions, and how the plan changed.",
+        discussion: """
+            With no runs named, compares the latest run with the previous run of the same plan and \
+            target. A step counts as a regression only when it is both --threshold-percent and \
+            --threshold-ms slower, so noise does not cry wolf. --baseline N compares the latest run \
+            with the median of the N runs before it: what a CI job on a noisy machine wants. Exit \
+            status: 0, or 1 when --fail-on-regression is given and there is a regression.
+
+            Examples:
+              rehearse compare
+              rehearse compare 38 41
+              rehearse compare --baseline 5 --fail-on-regression
+              rehearse compare 38 41 --json
+            """)
+
+    @Argument(help: "The earlier run (default: the run before B of the same plan and target).")
+    var a: Int64?
+
+    @Argument(help: "The later run (default: the latest run).")
+    var b: Int64?
+
+    @Option(name: .long, help: "Compare the later run with the median of this many runs before it.")
+    var baseline: Int?
+
+    @Option(name: .customLong("threshold-percent"), help: "How much slower, relatively, a regression must be.")
+    var thresholdPercent: Double = 20
+
+    @Option(name: .customLong("threshold-ms"), help: "How much slower, in milliseconds, a regression must be.")
+    var thresholdMilliseconds: Int = 250
+
+    @Flag(name: .customLong("fail-on-regression"), help: "Exit 1 when any step or the rollback total regressed.")
+    var failOnRegression = false
+
+    @Flag(name: .long, help: "Print JSON (durations in nanoseconds).")
+    var json = false
+
+    @OptionGroup var historyOptions: HistoryOptions
+
+    func validate() throws {
+        if let baseline, baseline < 1 { throw ValidationError("--baseline must be at least 1") }
+        if baseline != nil, b != nil { throw ValidationError("--baseline compares one run with the runs before it: name at most one run") }
+        guard thresholdPercent >= 0, thresholdMilliseconds >= 0 else { throw ValidationError("thresholds cannot be negative") }
+    }
+
+    func run() throws {
+        let console = Console()
+        var regressed = false
+        try console.reportingErrors {
+            guard let store = try historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+            do {
+                let comparison = try compare(store)
+                regressed = !comparison.regressions.isEmpty || comparison.rollbackTotal.isRegression
+                console.out(json ? HistoryJSON.comparison(comparison) : ComparisonText(style: console.outStyle).render(comparison))
+            } catch let error as HistoryError {
+                throw CLIError.history(error)
+            } catch let error as CLIError {
+                throw error
+            } catch {
+                throw CLIError(kind: .internal, message: "\(error)")
+            }
+        }
+        if regressed && failOnRegression { throw ExitCodes.overBudget }
+    }
+
+    /// Which runs to compare:
+    /// - `--baseline N [RUN]`: RUN (default: the latest) against the median of the N runs before it;
+    /// - `A B`: A against B;
+    /// - `A`: A against the latest run of the same plan and target;
+    /// - nothing: the latest run against the run before it of the same plan and target.
+    private func compare(_ store: HistoryStore) throws -> RunComparison {
+        let thresholds = RunComparison.Thresholds(relative: thresholdPercent / 100, absolute: .milliseconds(thresholdMilliseconds))
+        func load(_ id: Int64) throws -> RecordedRun {
+            guard let run = try store.run(id: id) else {
+                throw CLIError.usage("there is no run \(id) in \(store.path)", fix: "'rehearse history' lists the runs")
+            }
+            return run
+        }
+        func latest() throws -> RecordedRun {
+            guard let id = try store.latestRunID() else { throw CLIError.noHistory(store.path) }
+            return try load(id)
+        }
+
+        if let baseline {
+            let later = try a.map(load) ?? latest()
+            let previous = try store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: baseline)
+            guard !previous.isEmpty else {
+                throw CLIError.usage("run \(later.id) is the first run of \(later.planName) on \(later.target): no baseline to compare it with")
+            }
+            return RunComparison(before: .init(medianOf: previous.reversed()), after: .init(run: later), thresholds: thresholds)
+        }
+        if let a, let b {
+            return RunComparison(before: .init(run: try load(a)), after: .init(run: try load(b)), thresholds: thresholds)
+        }
+        if let a {
+            let earlier = try load(a)
+            guard let newest = try store.finishedRuns(plan: earlier.planName, target: earlier.target, limit: 1).first,
+                  newest.id > earlier.id
+            else { throw CLIError.usage("run \(a) is the latest run of \(earlier.planName) on \(earlier.target): nothing to compare it with") }
+            return RunComparison(before: .init(run: earlier), after: .init(run: newest), thresholds: thresholds)
+        }
+        let later = try latest()
+        guard let previous = try store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: 1).first else {
+            throw CLIError.usage("run \(later.id) is the only run of \(later.planName) on \(later.target): nothing to compare it with",
+                                 fix: "rehearse it again, or name two runs")
+        }
+        return RunComparison(before: .init(run: previous), after: .init(run: later), thresholds: thresholds)
+    }
+}

@@ -1,0 +1,103 @@
+public import Foundation
+public import RehearseCore
+
+/// `rehearse history` and `rehearse show` for people.
+public struct HistoryText: Sendable {
+    public var style: TextStyle
+
+    public init(style: TextStyle = .plain) { self.style = style }
+
+    /// Recent runs, newest first: id, plan, target, start, outcome, rollback against budget.
+    public func list(_ runs: [RecordedRun]) -> String {
+        var table = TableText(headers: ["run", "plan", "target", "started", "outcome", "rollback", "budget"], rightAligned: [0, 5])
+        for run in runs {
+            table.rows.append([
+                String(run.id), run.planName, run.target, Self.timestamp(run.startedAt), status(run.status),
+                run.rollback.map(DurationText.precise) ?? "-",
+                DurationText.compact(run.budget) + (run.rollback.map { " (\(Self.percent($0, of: run.budget)))" } ?? ""),
+            ])
+        }
+        return table.render(style: style).joined(separator: "\n")
+    }
+
+    /// One run, step by step.
+    public func detail(_ run: RecordedRun) -> String {
+        var lines: [String] = []
+        lines.append(style.bold("run \(run.id)") + "  \(run.planName) on \(run.target)  " + status(run.status))
+        lines.append("  plan      \(run.planFile)  (\(run.strategy), \(run.planHash.prefix(19))…)")
+        var who = "  started   \(Self.timestamp(run.startedAt, seconds: true)) by \(run.user) on \(run.host) (pid \(run.pid)), rehearse \(run.toolVersion)"
+        if let commit = run.gitCommit { who += ", commit \(commit.prefix(10))" }
+        lines.append(who)
+        if let failAt = run.failAt { lines.append("  cut at    \(failAt) (--fail-at)") }
+        var figures = "  rollback  "
+        if let rollback = run.rollback {
+            figures += "\(DurationText.precise(rollback)) of \(DurationText.compact(run.budget)) budget (\(Self.percent(rollback, of: run.budget)))"
+        } else {
+            figures += "not timed (budget \(DurationText.compact(run.budget)))"
+        }
+        if let forward = run.forward { figures += ", forward \(DurationText.precise(forward))" }
+        lines.append(figures)
+        if let trigger = run.trigger {
+            lines.append("  trigger   \(trigger)" + (run.triggerOffset.map { " at +\(DurationText.precise($0))" } ?? ""))
+        }
+        lines.append("")
+        var table = TableText(headers: ["phase", "name", "start", "took", "result"], rightAligned: [2, 3])
+        for activity in run.activities {
+            table.rows.append([
+                phase(activity.kind), activity.name,
+                activity.startOffset.map { "+" + DurationText.precise($0) } ?? "",
+                activity.duration.map(DurationText.precise) ?? "",
+                result(activity),
+            ])
+        }
+        lines += table.render(indent: "  ", style: style)
+        for reason in run.reasons { lines.append("  - " + reason) }
+        if !run.leftApplied.isEmpty {
+            lines.append("  " + style.red("still applied:") + " " + run.leftApplied.joined(separator: ", ") + "  (rehearse recover \(run.id) rolls them back)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func status(_ status: RecordedRun.Status) -> String {
+        switch status {
+        case .passed: style.green("passed")
+        case .overBudget: style.red("over budget")
+        case .failed: style.red("failed")
+        case .interrupted: style.yellow("interrupted")
+        case .abandoned: style.yellow("abandoned")
+        case .running: style.cyan("running")
+        }
+    }
+
+    private func phase(_ kind: Activity.Kind) -> String {
+        kind == .fingerprintBefore || kind == .fingerprintAfter ? "fingerprint" : kind.rawValue
+    }
+
+    private func result(_ activity: RecordedActivity) -> String {
+        var text = activity.status
+        if let code = activity.exitStatus, code != 0 { text += " (exit \(code))" }
+        if let signal = activity.signal { text += " (\(SignalName.of(signal)))" }
+        if activity.timedOut { text += " (timed out)" }
+        switch activity.status {
+        case "passed": return style.green(text)
+        case "nothing-to-run": return style.dim("rollback: none")
+        case RecordedActivity.inFlight: return style.yellow("in flight when the harness died")
+        default: return style.red(text)
+        }
+    }
+
+    /// `2026-11-22 04:37` in local time.
+    public static func timestamp(_ date: Date, seconds: Bool = false) -> String {
+        var time = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        localtime_r(&time, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let day = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+        let clock = "\(two(parts.tm_hour)):\(two(parts.tm_min))" + (seconds ? ":\(two(parts.tm_sec))" : "")
+        return day + " " + clock
+    }
+
+    static func percent(_ value: Duration, of whole: Duration) -> String {
+        "\(Int((value.seconds / max(whole.seconds, 1e-9) * 100).rounded()))%"
+    }
+}
