@@ -40,7 +40,8 @@ enum HistorySchema {
                     logs_folder TEXT,
                     process_mark TEXT
                 ) STRICT;
-                CREATE INDEX run_by_plan ON run(plan_name, target, id);
+                CREATE INDEX run_by_plan ON run(plan_name, id);
+                CREATE INDEX run_by_plan_target ON run(plan_name, target, id);
                 CREATE INDEX run_by_hash ON run(plan_hash, target, id);
                 CREATE INDEX run_running ON run(status) WHERE status = 'running';
 

@@ -55,13 +55,16 @@ extension HistoryStore {
     }
 
     /// Records that an activity started; returns its row id for ``activityFinished(run:row:_:)``.
+    ///
+    /// This write sits between one step's end and the next one's start, so it uses a cached
+    /// statement rather than encoding a record.
     public func activityStarted(run: Int64, _ activity: Activity, offset: Duration) throws(HistoryError) -> Int64 {
         try write { db in
-            var row = ActivityRow(id: nil, runId: run, kind: activity.kind.rawValue, name: activity.name, status: "running",
-                                  startOffsetNs: offset.nanoseconds, durationNs: nil, exitStatus: nil, signal: nil,
-                                  timedOut: false, outputTail: nil, logFile: nil, error: nil)
-            try row.insert(db)
-            return row.id!
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO activity (run_id, kind, name, status, start_offset_ns, timed_out) VALUES (?, ?, ?, 'running', ?, 0)
+                """)
+            try statement.execute(arguments: [run, activity.kind.rawValue, activity.name, offset.nanoseconds])
+            return db.lastInsertedRowID
         }
     }
 
@@ -77,12 +80,25 @@ extension HistoryStore {
             case .couldNotStart(let reason): error = reason
             case nil: break
             }
-            var activity = ActivityRow(
-                id: row, runId: run, kind: execution.activity.kind.rawValue, name: execution.activity.name,
-                status: execution.status.rawValue, startOffsetNs: outcome?.startOffset.nanoseconds,
-                durationNs: outcome?.duration.nanoseconds, exitStatus: exit, signal: signal,
-                timedOut: outcome?.timedOut ?? false, outputTail: outcome?.outputTail, logFile: outcome?.logFile, error: error)
-            if row != nil { try activity.update(db) } else { try activity.insert(db) }
+            let values: StatementArguments = [
+                execution.status.rawValue, outcome?.startOffset.nanoseconds, outcome?.duration.nanoseconds, exit, signal,
+                outcome?.timedOut ?? false, outcome?.outputTail, outcome?.logFile, error,
+            ]
+            if let row {
+                let statement = try db.cachedStatement(sql: """
+                    UPDATE activity SET status = ?, start_offset_ns = ?, duration_ns = ?, exit_status = ?, signal = ?,
+                        timed_out = ?, output_tail = ?, log_file = ?, error = ?
+                    WHERE id = ?
+                    """)
+                try statement.execute(arguments: values + [row])
+            } else {
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO activity (status, start_offset_ns, duration_ns, exit_status, signal, timed_out, output_tail,
+                        log_file, error, run_id, kind, name)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                try statement.execute(arguments: values + [run, execution.activity.kind.rawValue, execution.activity.name])
+            }
         }
     }
 

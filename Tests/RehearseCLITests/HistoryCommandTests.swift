@@ -1,0 +1,230 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// The history as a user meets it: runs recorded by the real binary, then listed, shown,
+/// compared, gated and recovered.
+@Suite struct HistoryCommandTests {
+    static func plan(steps: String, budget: String = "4m") -> String {
+        """
+        strategy: custom
+        budget: { rollback: \(budget) }
+        targets:
+          copy: { env: { MARKS: ../marks } }
+          production: { protected: true }
+        steps:
+        \(steps)
+        """
+    }
+
+    static let steps = """
+          a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'rm -f $MARKS/a' }
+          b: { run: 'touch $MARKS/b', rollback: 'rm -f $MARKS/b', needs: a }
+        """
+
+    func marks(_ folder: TemporaryFolder) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path + "/marks")) ?? []).sorted()
+    }
+
+    @Test func runsAreRecordedListedAndShown() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: Self.steps))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            #expect(try await RehearseBinary.run(["--fail-at", "b"], in: folder.path).status == 0)
+            #expect(folder.exists(".rehearse/history.sqlite"))
+
+            let history = try await RehearseBinary.run(["history"], in: folder.path)
+            #expect(history.status == 0)
+            let lines = history.stdout.split(separator: "\n")
+            #expect(lines.count == 3)
+            #expect(lines[1].hasPrefix("  2  p     copy"))
+            #expect(lines[1].contains("passed"))
+
+            let json = try await RehearseBinary.run(["history", "--json"], in: folder.path)
+            let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+            let runs = try #require(object?["runs"] as? [[String: Any]])
+            #expect(runs.map { $0["id"] as? Int } == [2, 1])
+            #expect(runs.first?["status"] as? String == "passed")
+            #expect((runs.first?["budget_ns"] as? Int) == 240_000_000_000)
+
+            let show = try await RehearseBinary.run(["show", "2"], in: folder.path)
+            #expect(show.status == 0)
+            #expect(show.stdout.contains("run 2  p on copy  passed"))
+            #expect(show.stdout.contains("cut at    b (--fail-at)"))
+            #expect(show.stdout.contains("injected-failure"))
+
+            let latest = try await RehearseBinary.run(["show", "--json"], in: folder.path)
+            let run = try #require((try JSONSerialization.jsonObject(with: Data(latest.stdout.utf8)) as? [String: Any])?["run"] as? [String: Any])
+            #expect(run["id"] as? Int == 2)
+            #expect((run["activities"] as? [[String: Any]])?.map { $0["phase"] as? String } == ["forward", "forward", "rollback", "rollback"])
+
+            let missing = try await RehearseBinary.run(["show", "99"], in: folder.path)
+            #expect(missing.status == 64)
+            #expect(missing.stderr.contains("there is no run 99"))
+        }
+    }
+
+    @Test func noHistoryYetIsExplained() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: Self.steps))
+            let outcome = try await RehearseBinary.run(["history"], in: folder.path)
+            #expect(outcome.status == 64)
+            #expect(outcome.stderr.contains("no rehearsals recorded yet"))
+            #expect(!folder.exists(".rehearse/history.sqlite"))
+        }
+    }
+
+    @Test func aBrokenHistoryRefusesToRunAnything() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: Self.steps))
+            try folder.write(".rehearse/history.sqlite", "not a database at all\n")
+            let outcome = try await RehearseBinary.run([], in: folder.path)
+            #expect(outcome.status == 70)
+            #expect(outcome.stderr.contains("is not an SQLite database"))
+            #expect(marks(folder).isEmpty)
+            #expect(try folder.read(".rehearse/history.sqlite") == "not a database at all\n")
+            let other = try await RehearseBinary.run(["--history", folder.path + "/elsewhere.sqlite"], in: folder.path)
+            #expect(other.status == 0)
+        }
+    }
+
+    @Test func compareShowsDeltasRegressionsAndPlanChanges() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: """
+                  a: { run: 'true', rollback: 'true' }
+                  b: { run: 'true', rollback: 'true', needs: a }
+                """))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: """
+                  a: { run: 'true', rollback: 'sleep 0.3' }
+                  c: { run: 'true', rollback: 'true', needs: a }
+                """))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            let outcome = try await RehearseBinary.run(["compare", "--fail-on-regression"], in: folder.path)
+            #expect(outcome.status == 1, "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("run 1  ->  run 2"))
+            #expect(outcome.stdout.contains("REGRESSION"))
+            #expect(outcome.stdout.contains("1 regression: a"))
+            #expect(outcome.stdout.contains("added:   c"))
+            #expect(outcome.stdout.contains("removed: b"))
+            #expect(outcome.stdout.contains("changed: a (rollback)"))
+            let explicit = try await RehearseBinary.run(["compare", "1", "2", "--json"], in: folder.path)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(explicit.stdout.utf8)) as? [String: Any])
+            #expect((object["plan_changes"] as? [String: Any])?["added"] as? [String] == ["c"])
+            let lenient = try await RehearseBinary.run(["compare", "--threshold-ms", "5000", "--fail-on-regression"], in: folder.path)
+            #expect(lenient.status == 0)
+            #expect(lenient.stdout.contains("no regressions"))
+            let baseline = try await RehearseBinary.run(["compare", "--baseline", "3"], in: folder.path)
+            #expect(baseline.status == 0)
+            #expect(baseline.stdout.contains("median of 1 run (1)  ->  run 2"))
+        }
+    }
+
+    @Test func gateSaysWhy() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = "Rehearsals/p.yml"
+            try folder.write(plan, Self.plan(steps: Self.steps))
+            let never = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(never.status == 1)
+            #expect(never.stdout.contains("NO-GO  p on production: never rehearsed on copy"))
+
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            let go = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(go.status == 0, "\(go.stdout)")
+            #expect(go.stdout.hasPrefix("GO  p on production"))
+
+            let stale = try await RehearseBinary.run(["gate", plan, "--target", "production", "--within", "1ms"], in: folder.path)
+            #expect(stale.status == 1)
+            #expect(stale.stdout.contains("ago, more than 1ms"))
+
+            try folder.write(plan, Self.plan(steps: Self.steps.replacingOccurrences(of: "touch $MARKS/b'", with: "touch $MARKS/b $MARKS/b2'")))
+            let changed = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(changed.status == 1)
+            #expect(changed.stdout.contains("the plan changed since its last rehearsal (run 1)"))
+            #expect(changed.stdout.contains("step changed:  b (run)"))
+
+            try folder.write(plan, Self.plan(steps: Self.steps.replacingOccurrences(of: "rollback: 'rm -f $MARKS/b'", with: "rollback: 'sleep 0.1'"), budget: "10ms"))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 1)
+            let over = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(over.status == 1)
+            #expect(over.stdout.contains("its last rehearsal (run 2) was over budget: rollback "))
+            #expect(over.stdout.contains("of 10ms budget"))
+
+            let noTarget = try await RehearseBinary.run(["gate", plan, "--target", "staging"], in: folder.path)
+            #expect(noTarget.status == 64)
+        }
+    }
+
+    @Test func killedHarnessLeavesAnAbandonedRunThatRecoverRollsBack() async throws {
+        let token = ProcessProbe.uniqueSleepSeconds()
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: """
+                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'rm $MARKS/a' }
+                  b: { run: 'touch $MARKS/b; touch ../b-started; sleep \(token)', rollback: 'rm $MARKS/b', needs: a }
+                  c: { run: 'touch $MARKS/c', rollback: 'rm $MARKS/c', needs: b }
+                  d: { run: 'touch $MARKS/d', rollback: 'rm $MARKS/d', needs: a }
+                """))
+            let killed = try await RehearseBinary.runInterrupted(["--jobs", "1"], in: folder.path,
+                                                                 signals: [(folder.path + "/b-started", SIGKILL)])
+            #expect(killed.signal == SIGKILL)
+            #expect(marks(folder) == ["a", "b"])
+
+            // The next command notices: the run is abandoned, and b's orphaned sleep is stopped.
+            let history = try await RehearseBinary.run(["history"], in: folder.path)
+            #expect(history.stdout.contains("abandoned"))
+            #expect(history.stderr.contains("run 1 was abandoned by a harness that died; stopped"))
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
+            let show = try await RehearseBinary.run(["show", "1"], in: folder.path)
+            #expect(show.stdout.contains("in flight when the harness died"))
+            #expect(show.stdout.contains("still applied: a, b"))
+
+            let recover = try await RehearseBinary.run(["recover"], in: folder.path)
+            #expect(recover.status == 0, "\(recover.stdout)\(recover.stderr)")
+            #expect(recover.stdout.contains("rolling back a, b"))
+            #expect(recover.stdout.contains("run 1: recovered; nothing is left applied"))
+            #expect(marks(folder).isEmpty)
+            let again = try await RehearseBinary.run(["recover"], in: folder.path)
+            #expect(again.stdout.contains("nothing to recover"))
+            let after = try await RehearseBinary.run(["show", "1"], in: folder.path)
+            #expect(!after.stdout.contains("still applied"))
+        }
+    }
+
+    @Test func recoverUsesThePlanAsItWasRehearsed() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: """
+                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'rm $MARKS/a' }
+                  b: { run: 'touch $MARKS/b', rollback: 'exit 1', needs: a }
+                """))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 2)
+            #expect(marks(folder) == ["a", "b"])
+            // The operator fixes the rollback in the file, but recover runs what was rehearsed...
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: Self.steps))
+            let stillBroken = try await RehearseBinary.run(["recover", "1"], in: folder.path)
+            #expect(stillBroken.status == 2)
+            #expect(stillBroken.stdout.contains("still applied: a, b"))
+        }
+    }
+
+    @Test func twoProcessesWritingOneHistoryLoseNothing() async throws {
+        try await TemporaryFolder.with { folder in
+            var steps = ""
+            for index in 0..<30 { steps += "  s\(index): { run: 'true', rollback: 'true'\(index > 0 ? ", needs: s\(index - 1)" : "") }\n" }
+            try folder.write("one/Rehearsals/x.yml", Self.plan(steps: steps))
+            try folder.write("two/Rehearsals/y.yml", Self.plan(steps: steps))
+            let history = folder.path + "/shared.sqlite"
+            async let first = RehearseBinary.run(["--history", history], in: folder.path + "/one")
+            async let second = RehearseBinary.run(["--history", history], in: folder.path + "/two")
+            let (a, b) = try await (first, second)
+            #expect(a.status == 0, "\(a.stderr)")
+            #expect(b.status == 0, "\(b.stderr)")
+            #expect(!a.stderr.contains("cannot record") && !b.stderr.contains("cannot record"))
+            for id in ["1", "2"] {
+                let show = try await RehearseBinary.run(["show", id, "--json", "--history", history], in: folder.path)
+                let run = try #require((try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])?["run"] as? [String: Any])
+                #expect(run["status"] as? String == "passed")
+                #expect((run["activities"] as? [Any])?.count == 60)
+            }
+        }
+    }
+}
