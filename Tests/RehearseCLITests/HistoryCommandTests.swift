@@ -96,7 +96,7 @@ import Testing
                 """))
             #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
             try folder.write("Rehearsals/p.yml", Self.plan(steps: """
-                  a: { run: 'true', rollback: 'sleep 0.3' }
+                  a: { run: 'true', rollback: 'sleep 1' }
                   c: { run: 'true', rollback: 'true', needs: a }
                 """))
             #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
