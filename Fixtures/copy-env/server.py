@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The copy's live site: serves whichever release the router points at.
 
-GET /         the live release's page (its index.html)
-GET /health   "ok" while the server runs
-GET /release  the live release's name
+GET /              the live release's page (its index.html); 503 during maintenance
+GET /health        "ok" while the server runs
+GET /release       the live side's name
+GET /config/NAME   the application's setting NAME (APP_ROOT/config/NAME): which store it reads,
+                   whether writes are frozen, which database it uses
 Reads APP_ROOT/router/live on every request, so switching is a file write. Binds a free
 loopback port and writes it to APP_ROOT/port before serving.
 """
@@ -22,7 +24,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b"ok\n"
         elif self.path == "/release":
             body = (live + "\n").encode()
+        elif self.path.startswith("/config/"):
+            setting = root / "config" / pathlib.Path(self.path).name
+            if not setting.is_file():
+                self.send_error(404, "no such setting")
+                return
+            body = setting.read_bytes()
         elif self.path == "/":
+            if live == "maintenance":
+                self.send_error(503, "down for maintenance")
+                return
             page = root / "sides" / live / "index.html"
             if not page.exists():
                 self.send_error(503, f"side {live} has no release deployed")
