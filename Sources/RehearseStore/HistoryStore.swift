@@ -54,11 +54,30 @@ public final class HistoryStore: Sendable {
                                    message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
                                    remedy: "upgrade rehearse, or use another history with --history PATH; its contents were left as they were")
             }
-            try migrator.migrate(pool)
+            try Self.migrate(pool, with: migrator)
         } catch let error as HistoryError {
             throw error
         } catch {
             throw Self.explain(error, path: path)
+        }
+    }
+
+    /// Brings the schema up to date. Two processes opening a new history at once may both decide to
+    /// apply a migration; the second then fails (its table already exists). Each migration commits
+    /// together with its record, so after a failure a fresh look tells whether another process has
+    /// completed the schema meanwhile, which is as good as doing it.
+    private static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) throws {
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                attempt += 1
+                if try pool.read({ db in try migrator.hasCompletedMigrations(db) }) { return }
+                if attempt >= 5 { throw error }
+                usleep(20_000)
+            }
         }
     }
 

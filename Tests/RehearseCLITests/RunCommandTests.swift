@@ -260,7 +260,7 @@ import Testing
                   hang:
                     run: "sh -c 'trap \\"\\" TERM; sleep \(token)' & trap '' TERM; sleep \(token)"
                     rollback: 'echo rollback hang >> $LOG'
-                    timeout: 100ms
+                    timeout: 1s   # applies to the rollback too: room for it on a loaded machine
                 """))
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
             #expect(outcome.status == 2)

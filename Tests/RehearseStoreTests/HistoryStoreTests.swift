@@ -178,3 +178,28 @@ import Testing
         #expect(ContentHash.of("a") != ContentHash.of("a\n"))
     }
 }
+
+extension HistoryStoreTests {
+    @Test func manyOpenersOfANewHistoryAllSucceed() async throws {
+        try await TemporaryFolder.with { folder in
+            let path = folder.path + "/new.sqlite"
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        do {
+                            let store = try HistoryStore(path: path)
+                            _ = try store.beginRun(Self.start())
+                            return true
+                        } catch {
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0 })
+            let runs = try HistoryStore(path: path).recentRuns()
+            #expect(runs.count == 8)
+        }
+    }
+}
