@@ -27,7 +27,7 @@ public struct Rehearse: AsyncParsableCommand {
         version: version,
         subcommands: [
             RunCommand.self, CheckCommand.self, InitCommand.self, HistoryCommand.self, ShowCommand.self,
-            CompareCommand.self, GateCommand.self, RecoverCommand.self,
+            CompareCommand.self, GateCommand.self, RecoverCommand.self, ReportCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -28,6 +28,10 @@ struct RunCommand: AsyncParsableCommand {
               rehearse run Rehearsals/checkout.yml --target copy --jobs 4
               rehearse run Rehearsals/checkout.yml --fail-at switch   # rehearse the rollback from a cut point
               rehearse run Rehearsals/checkout.yml --target production --approve production
+              rehearse --target copy --junit rehearsal.xml --json rehearsal.json   # for CI
+
+            On GitHub Actions, a Markdown summary is appended to $GITHUB_STEP_SUMMARY and failures \
+            are printed as ::error annotations on the plan file.
             """)
 
     @Argument(help: "Plan files to rehearse (default: every .yml plan in the nearest Rehearsals/ folder).")
@@ -50,6 +54,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .shortAndLong, help: "Stream every command's output live, prefixed with its step.")
     var verbose = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write JUnit XML here (one test suite per plan).", valueName: "file"))
+    var junit: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the complete run records as JSON here.", valueName: "file"))
+    var json: String?
 
     @OptionGroup var historyOptions: HistoryOptions
 
@@ -74,7 +84,9 @@ struct RunCommand: AsyncParsableCommand {
                 if stores[path] == nil { stores[path] = try HistoryOptions.open(path) }
             }
         }
-        guard let worst = await rehearse(loaded, stores: stores, console: console) else { return }
+        let (worst, recorded) = await rehearse(loaded, stores: stores, console: console)
+        try console.reportingErrors { try writeReports(recorded, console: console) }
+        guard let worst else { return }
         let code = Self.exitCode(for: worst)
         if code != ExitCodes.passed { throw code }
     }
@@ -132,7 +144,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Runs each plan in turn; returns the worst verdict (an interruption stops after its plan).
-    private func rehearse(_ plans: [Plan], stores: [String: HistoryStore], console: Console) async -> Verdict? {
+    /// Runs each plan in turn; returns the worst verdict (an interruption stops after its plan) and
+    /// where each run was recorded.
+    private func rehearse(_ plans: [Plan], stores: [String: HistoryStore], console: Console) async -> (Verdict?, [RecordedRunLocation]) {
+        var recorded: [RecordedRunLocation] = []
         let control = RunControl()
         let watcher = SignalWatcher(control: control, console: console)
         defer { watcher.stop() }
@@ -151,7 +166,7 @@ struct RunCommand: AsyncParsableCommand {
                     gitCommit: GitCommit.current(for: plan.file), logsFolder: nil, processMark: processMark))
             } catch {
                 console.err(CLIError.history(error).description + "\nnothing was run")
-                return Verdict(outcome: .failed, reasons: ["cannot record the run"])
+                return (Verdict(outcome: .failed, reasons: ["cannot record the run"]), recorded)
             }
             let runID = String(runNumber)
             // Logs live beside the database, one folder per run.
@@ -160,7 +175,7 @@ struct RunCommand: AsyncParsableCommand {
                 try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             } catch {
                 console.err("error: cannot create the log folder \(logs.path): \(error.localizedDescription)")
-                return Verdict(outcome: .failed, reasons: ["cannot create the log folder"])
+                return (Verdict(outcome: .failed, reasons: ["cannot create the log folder"]), recorded)
             }
             let style = console.outStyle
             var live: (@Sendable (Activity, String) -> Void)?
@@ -177,10 +192,44 @@ struct RunCommand: AsyncParsableCommand {
             let observer = ObserverGroup([journal, printer])
             let record = await Rehearsal(plan: plan, options: options, observer: observer, control: control).run()
             console.out(VerdictText(style: style).render(record))
+            recorded.append(RecordedRunLocation(store: store, id: runNumber, planFile: plan.file))
             if worst == nil || record.verdict.outcome > worst!.outcome { worst = record.verdict }
             if record.verdict.outcome == .interrupted { break }
         }
-        return worst
+        return (worst, recorded)
     }
 
+    /// `--junit`, `--json`, and on GitHub Actions the step summary and error annotations, all
+    /// from what the history recorded.
+    private func writeReports(_ locations: [RecordedRunLocation], console: Console) throws(CLIError) {
+        let environment = ProcessInfo.processInfo.environment
+        let summaryFile = environment["GITHUB_STEP_SUMMARY"].flatMap { $0.isEmpty ? nil : $0 }
+        let annotate = environment["GITHUB_ACTIONS"] == "true"
+        guard junit != nil || json != nil || summaryFile != nil || annotate, !locations.isEmpty else { return }
+        var runs: [RecordedRun] = []
+        for location in locations {
+            do throws(HistoryError) {
+                if let run = try location.store.run(id: location.id) { runs.append(run) }
+            } catch {
+                throw CLIError.history(error)
+            }
+        }
+        if let junit { try ReportFile.write(JUnitReport.render(runs), to: junit, console: console) }
+        if let json { try ReportFile.write(HistoryJSON.report(runs), to: json, console: console) }
+        if let summaryFile, !ReportFile.append(MarkdownReport.render(runs), to: summaryFile) {
+            console.err("warning: cannot append the summary to GITHUB_STEP_SUMMARY (\(summaryFile))")
+        }
+        if annotate {
+            let paths = Dictionary(locations.map { ($0.id, $0.planFile) }, uniquingKeysWith: { first, _ in first })
+            for line in MarkdownReport.githubAnnotations(runs, planPaths: paths) { console.out(line) }
+        }
+    }
+
+}
+
+/// Where a run of this invocation was recorded.
+struct RecordedRunLocation {
+    var store: HistoryStore
+    var id: Int64
+    var planFile: String
 }

@@ -11,6 +11,15 @@ public enum HistoryJSON {
     }
 
     public static func run(_ run: RecordedRun) -> String {
+        encode(["schema_version": schemaVersion, "run": full(run)])
+    }
+
+    /// The complete record of several runs: what `run --json FILE` and `report --format json` write.
+    public static func report(_ runs: [RecordedRun]) -> String {
+        encode(["schema_version": schemaVersion, "runs": runs.map(full)])
+    }
+
+    static func full(_ run: RecordedRun) -> [String: Any] {
         var object = summary(run)
         object["plan_file"] = run.planFile
         object["plan_hash"] = run.planHash
@@ -38,7 +47,7 @@ public enum HistoryJSON {
                 "log_file": activity.logFile ?? NSNull(),
             ]
         }
-        return encode(["schema_version": schemaVersion, "run": object])
+        return object
     }
 
     public static func comparison(_ comparison: RunComparison) -> String {

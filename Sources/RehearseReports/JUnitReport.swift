@@ -1,0 +1,167 @@
+import Foundation
+public import RehearseCore
+
+/// JUnit XML for CI systems' test views, valid against the Apache Ant JUnit schema that their
+/// readers follow: one test suite per rehearsal, a test case per step phase and per check, and
+/// "rollback within budget", which fails when the rollback took longer than its budget.
+public enum JUnitReport {
+    public static func render(_ runs: [RecordedRun]) -> String {
+        var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n<testsuites>\n"
+        for (index, run) in runs.enumerated() {
+            xml += suite(run, id: index)
+        }
+        return xml + "</testsuites>\n"
+    }
+
+    private struct Case {
+        var name: String
+        var classname: String
+        var time: Duration
+        /// nil passes; otherwise (kind, message, detail).
+        var failure: (type: String, message: String, detail: String)?
+        var skipped: String?
+    }
+
+    private static func suite(_ run: RecordedRun, id: Int) -> String {
+        let cases = testCases(run)
+        let failures = cases.filter { $0.failure != nil }.count
+        let skipped = cases.filter { $0.skipped != nil }.count
+        let total = (run.endedAt ?? run.startedAt).timeIntervalSince(run.startedAt)
+        var xml = "  <testsuite name=\(attribute(run.planName)) package=\"rehearse\" id=\"\(id)\""
+        xml += " timestamp=\"\(timestamp(run.startedAt))\" hostname=\(attribute(run.host.isEmpty ? "localhost" : run.host))"
+        xml += " tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(.seconds(max(0, total))))\">\n"
+        xml += "    <properties>\n"
+        var properties: [(String, String)] = [
+            ("run", String(run.id)), ("target", run.target), ("strategy", run.strategy), ("plan", run.planFile),
+            ("plan-hash", run.planHash), ("outcome", run.status.rawValue), ("budget", DurationText.compact(run.budget)),
+        ]
+        if let rollback = run.rollback { properties.append(("rollback", DurationText.precise(rollback))) }
+        if let trigger = run.trigger { properties.append(("trigger", trigger)) }
+        if let commit = run.gitCommit { properties.append(("git-commit", commit)) }
+        for (name, value) in properties {
+            xml += "      <property name=\(attribute(name)) value=\(attribute(value))/>\n"
+        }
+        xml += "    </properties>\n"
+        for testCase in cases {
+            xml += "    <testcase name=\(attribute(testCase.name)) classname=\(attribute(testCase.classname)) time=\"\(seconds(testCase.time))\""
+            if let failure = testCase.failure {
+                xml += ">\n      <failure message=\(attribute(failure.message)) type=\(attribute(failure.type))>\(text(failure.detail))</failure>\n    </testcase>\n"
+            } else if let skipped = testCase.skipped {
+                xml += ">\n      <skipped message=\(attribute(skipped))/>\n    </testcase>\n"
+            } else {
+                xml += "/>\n"
+            }
+        }
+        let summary = ([run.trigger.map { "rollback trigger: \($0)" }].compactMap { $0 } + run.reasons
+            + (run.leftApplied.isEmpty ? [] : ["left applied: " + run.leftApplied.joined(separator: ", ")])).joined(separator: "\n")
+        xml += "    <system-out>\(text(summary))</system-out>\n"
+        xml += "    <system-err></system-err>\n"
+        return xml + "  </testsuite>\n"
+    }
+
+    private static func testCases(_ run: RecordedRun) -> [Case] {
+        var cases: [Case] = []
+        for activity in run.activities {
+            let phase: String
+            switch activity.kind {
+            case .fingerprintBefore, .fingerprintAfter: phase = "fingerprint"
+            default: phase = activity.kind.rawValue
+            }
+            let name: String
+            switch activity.kind {
+            case .preflight, .smoke, .restored: name = "\(phase) check: \(activity.name)"
+            case .fingerprintBefore: name = "fingerprint before"
+            case .fingerprintAfter: name = "fingerprint after"
+            case .setup, .teardown: name = "\(phase) of target \(activity.name)"
+            case .forward, .rollback: name = "\(phase) \(activity.name)"
+            }
+            var testCase = Case(name: name, classname: "\(run.planName).\(phase)", time: activity.duration ?? .zero)
+            let detail = activity.outputTail ?? ""
+            switch activity.status {
+            case "passed":
+                break
+            case "nothing-to-run":
+                testCase.skipped = "rollback: none"
+            case "injected-failure":
+                testCase.skipped = "--fail-at: a deliberate cut, counted as failed without running"
+            case "stopped":
+                testCase.skipped = "stopped by the rollback trigger"
+            case "timed-out":
+                testCase.failure = ("timed-out", "timed out after \(DurationText.precise(activity.duration ?? .zero))", detail)
+            case "blocked":
+                testCase.failure = ("blocked", "not run: a rollback it depends on failed; the step is left applied", "")
+            case "abandoned":
+                testCase.failure = ("abandoned", "not run: the rollback was abandoned; the step is left applied", "")
+            case RecordedActivity.inFlight, "running":
+                testCase.failure = ("in-flight", "running when the harness stopped", "")
+            default:
+                var message = "failed"
+                if let code = activity.exitStatus { message = "exit \(code)" }
+                if let signal = activity.signal { message = "killed by \(SignalName.of(signal))" }
+                testCase.failure = ("failed", message, detail)
+            }
+            cases.append(testCase)
+        }
+        if let before = run.fingerprintBefore, let after = run.fingerprintAfter {
+            var testCase = Case(name: "fingerprint unchanged by the rehearsal", classname: "\(run.planName).verdict", time: .zero)
+            if before != after {
+                testCase.failure = ("fingerprint", "the state after the rollback differs from the state before", "before:\n\(before)\nafter:\n\(after)")
+            }
+            cases.append(testCase)
+        }
+        var budget = Case(name: "rollback within budget", classname: "\(run.planName).verdict", time: run.rollback ?? .zero)
+        if let rollback = run.rollback {
+            if rollback > run.budget {
+                budget.failure = ("over-budget", "rollback took \(DurationText.precise(rollback)), budget \(DurationText.compact(run.budget))",
+                                  "over by \(DurationText.precise(rollback - run.budget))")
+            }
+        } else {
+            budget.skipped = "no rollback was timed (the rehearsal stopped before its forward steps)"
+        }
+        cases.append(budget)
+        return cases
+    }
+
+    /// `2026-11-22T04:55:56`, in UTC without a zone, as the schema's pattern requires.
+    static func timestamp(_ date: Date) -> String {
+        var time = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+
+    /// Seconds with millisecond precision, as JUnit readers expect: `0.031`.
+    static func seconds(_ duration: Duration) -> String {
+        let ms = max(0, duration.nanoseconds / 1_000_000)
+        let fraction = String(ms % 1000)
+        return "\(ms / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
+    static func attribute(_ value: String) -> String {
+        "\"" + escape(value, quotes: true) + "\""
+    }
+
+    static func text(_ value: String) -> String {
+        escape(value, quotes: false)
+    }
+
+    /// XML-escapes, and drops what XML 1.0 cannot carry at all (control characters but tab and newline).
+    static func escape(_ value: String, quotes: Bool) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"" where quotes: out += "&quot;"
+            case "\n" where quotes: out += "&#10;"
+            case "\t", "\n": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
