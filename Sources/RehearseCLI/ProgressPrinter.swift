@@ -10,6 +10,13 @@ struct ProgressPrinter: RunObserver {
     var console: Console
     var style: TextStyle
     var verbose: Bool
+    /// On a terminal: the running steps and the budget left, redrawn below the progress lines.
+    var live: LiveStatusLine?
+
+    /// Prints a progress line (above the live status line, when there is one).
+    func line(_ text: String) {
+        if let live { live.print(text) } else { console.out(text) }
+    }
 
     private var fancy: Bool { style.isEnabled }
 
@@ -17,20 +24,24 @@ struct ProgressPrinter: RunObserver {
         switch event {
         case .runStarted(let header):
             let plan = header.plan
+            live?.runStarted(budget: plan.budget.rollback)
             let analysis = StepGraph(steps: plan.steps)
             let rehearsed = analysis.rehearsable().count
             var line = style.bold(plan.name) + " on \(header.target) (run \(header.runID)): \(rehearsed) of \(plan.steps.count) steps rehearsed"
             line += ", rollback budget \(DurationText.compact(plan.budget.rollback))"
             if let failAt = header.failAt { line += ", cut at \(failAt)" }
-            console.out(line)
+            self.line(line)
         case .activityStarted(let activity, let offset):
+            live?.began(activity)
             guard verbose || activity.kind.isStep || activity.kind == .setup || activity.kind == .teardown else { return }
-            console.out(stamp(offset) + mark("start", "▶", style.dim) + describe(activity))
+            line(stamp(offset) + mark("start", "▶", style.dim) + describe(activity))
         case .activityFinished(let execution):
+            live?.ended(execution.activity)
             finished(execution)
         case .rollbackTriggered(let trigger):
+            live?.rollbackStarted(at: trigger.offset)
             let what = trigger.reason == .rehearsal ? "rolling back" : "rollback triggered: \(trigger.description)"
-            console.out(stamp(trigger.offset) + mark("----", "↺", style.yellow) + style.bold(what))
+            line(stamp(trigger.offset) + mark("----", "↺", style.yellow) + style.bold(what))
         case .interruptReceived:
             break
         case .runFinished:
@@ -44,25 +55,25 @@ struct ProgressPrinter: RunObserver {
         switch execution.status {
         case .passed:
             let took = execution.outcome.map { " " + style.dim(DurationText.precise($0.duration)) } ?? ""
-            console.out(stamp(offset) + mark("ok", "✓", style.green) + describe(activity) + took)
+            line(stamp(offset) + mark("ok", "✓", style.green) + describe(activity) + took)
         case .nothingToRun:
-            if verbose { console.out(stamp(offset) + mark("skip", "·", style.dim) + describe(activity) + style.dim(" (rollback: none)")) }
+            if verbose { line(stamp(offset) + mark("skip", "·", style.dim) + describe(activity) + style.dim(" (rollback: none)")) }
         case .injectedFailure:
-            console.out(stamp(offset) + mark("CUT", "✂", style.yellow) + describe(activity) + " (--fail-at: counted as failed, not run)")
+            line(stamp(offset) + mark("CUT", "✂", style.yellow) + describe(activity) + " (--fail-at: counted as failed, not run)")
         case .blocked, .abandoned:
-            console.out(stamp(offset) + mark("SKIP", "–", style.red) + describe(activity) + " (\(execution.status.rawValue))")
+            line(stamp(offset) + mark("SKIP", "–", style.red) + describe(activity) + " (\(execution.status.rawValue))")
         case .failed, .timedOut, .stopped:
             let how = execution.outcome?.summary ?? execution.status.rawValue
             let took = execution.outcome.map { " after \(DurationText.precise($0.duration))" } ?? ""
             let word = execution.status == .stopped ? "STOP" : "FAIL"
-            console.out(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(how)\(took)")
+            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(how)\(took)")
             if execution.status != .stopped, let outcome = execution.outcome {
                 if !outcome.outputTail.isEmpty {
-                    for line in outcome.outputTail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {
-                        console.out("             | " + line)
+                    for text in outcome.outputTail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {
+                        line("             | " + text)
                     }
                 }
-                if let log = outcome.logFile { console.out("             " + style.dim("full output: \(log)")) }
+                if let log = outcome.logFile { line("             " + style.dim("full output: \(log)")) }
             }
         }
     }

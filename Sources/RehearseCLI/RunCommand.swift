@@ -178,19 +178,22 @@ struct RunCommand: AsyncParsableCommand {
                 return (Verdict(outcome: .failed, reasons: ["cannot create the log folder"]), recorded)
             }
             let style = console.outStyle
+            let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
+            let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
             var live: (@Sendable (Activity, String) -> Void)?
             if verbose {
                 live = { @Sendable (activity: Activity, line: String) in
-                    console.out("             " + style.dim("\(activity.name) |") + " " + line)
+                    printer.line("             " + style.dim("\(activity.name) |") + " " + line)
                 }
             }
             let options = RehearsalOptions(
                 runID: runID, target: target, jobs: jobs, failAt: cut,
                 killGrace: grace, logsFolder: logs.path, liveOutput: live, processMark: processMark)
-            let printer = ProgressPrinter(console: console, style: style, verbose: verbose)
             let journal = JournalObserver(store: store, runID: runNumber, console: console)
             let observer = ObserverGroup([journal, printer])
+            statusLine?.start()
             let record = await Rehearsal(plan: plan, options: options, observer: observer, control: control).run()
+            statusLine?.stop()
             console.out(VerdictText(style: style).render(record))
             recorded.append(RecordedRunLocation(store: store, id: runNumber, planFile: plan.file))
             if worst == nil || record.verdict.outcome > worst!.outcome { worst = record.verdict }

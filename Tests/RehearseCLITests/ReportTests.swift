@@ -148,3 +148,29 @@ import Testing
         }
     }
 }
+
+extension ReportTests {
+    /// On a real terminal (a pseudo-terminal from util-linux's `script`), the live status line shows
+    /// the running steps and, during the rollback, the budget left.
+    @Test func liveProgressOnATerminal() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                budget: { rollback: 9s }
+                targets: { copy: {} }
+                steps:
+                  slow: { run: 'sleep 0.6', rollback: 'sleep 0.6' }
+                """)
+            let command = "cd '\(folder.path)' && '\(RehearseBinary.url.path)'"
+            guard let result = try await Tool.run("script", ["-qfec", command, "/dev/null"]) else {
+                Issue.record("script (util-linux) is not installed")
+                return
+            }
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("running: slow "))
+            #expect(result.output.contains("rollback budget left "))
+            #expect(result.output.contains("\u{1B}[2K"))
+            #expect(result.output.contains("p: PASSED"))
+        }
+    }
+}
