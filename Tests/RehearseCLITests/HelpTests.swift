@@ -5,16 +5,25 @@ import Testing
 /// Every command's `--help` carries an abstract and examples; `check`'s is pinned word for word.
 @Suite struct HelpTests {
     static let commands: [(name: String, type: any ParsableCommand.Type)] = [
-        ("rehearse", Rehearse.self), ("check", CheckCommand.self), ("init", InitCommand.self),
+        ("rehearse", Rehearse.self), ("run", RunCommand.self), ("check", CheckCommand.self), ("init", InitCommand.self),
+        ("history", HistoryCommand.self), ("show", ShowCommand.self), ("compare", CompareCommand.self),
+        ("gate", GateCommand.self), ("recover", RecoverCommand.self), ("report", ReportCommand.self),
     ]
+
+    @Test func everyCommandIsReachable() {
+        let names = Rehearse.configuration.subcommands.map { $0.configuration.commandName }
+        #expect(Set(names.compactMap { $0 }) == Set(Self.commands.map(\.name).dropFirst()))
+        #expect(Rehearse.configuration.defaultSubcommand == RunCommand.self)
+    }
 
     @Test(arguments: commands.map(\.name))
     func helpHasExamples(name: String) {
         let type = Self.commands.first { $0.name == name }!.type
         let help = Rehearse.helpMessage(for: type, columns: 100)
         #expect(help.contains("Examples:"))
-        #expect(help.contains("rehearse "))
+        #expect(help.contains("  rehearse "))
         #expect(help.contains("USAGE:"))
+        #expect(help.contains("OVERVIEW:"))
     }
 
     @Test func checkHelpIsStable() {

@@ -11,6 +11,15 @@ public enum RehearseBinary {
         public var stderr: String
         /// The signal that ended the process, if one did.
         public var signal: Int32?
+
+        init(_ termination: TerminationStatus, stdout: String, stderr: String) {
+            switch termination {
+            case .exited(let code): (status, signal) = (code, nil)
+            case .signaled(let number): (status, signal) = (-1, number)
+            }
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     public static var url: URL {
@@ -44,13 +53,7 @@ public enum RehearseBinary {
             output: .string(limit: 16 * 1024 * 1024),
             error: .string(limit: 16 * 1024 * 1024)
         )
-        var status: Int32 = -1
-        var signal: Int32?
-        switch result.terminationStatus {
-        case .exited(let code): status = code
-        case .signaled(let number): signal = number
-        }
-        return Outcome(status: status, stdout: result.standardOutput, stderr: result.standardError, signal: signal)
+        return Outcome(result.terminationStatus, stdout: result.standardOutput, stderr: result.standardError)
     }
 }
 
@@ -78,12 +81,6 @@ extension RehearseBinary {
                 try execution.send(signal: Signal(rawValue: number))
             }
         }
-        var status: Int32 = -1
-        var signal: Int32?
-        switch result.terminationStatus {
-        case .exited(let code): status = code
-        case .signaled(let number): signal = number
-        }
-        return Outcome(status: status, stdout: result.standardOutput, stderr: result.standardError, signal: signal)
+        return Outcome(result.terminationStatus, stdout: result.standardOutput, stderr: result.standardError)
     }
 }
