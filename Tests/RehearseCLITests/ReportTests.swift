@@ -4,8 +4,7 @@ import Testing
 
 /// What CI systems and people read after a rehearsal: JUnit XML, JSON, Markdown, HTML.
 @Suite struct ReportTests {
-    static let schema = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("shared/schemas/JUnit.xsd").path
+    static let schema = Fixtures.path("schemas/JUnit.xsd")
 
     static func plan(budget: String, rollbackOfB: String = "rm -f ../marks/b") -> String {
         """
