@@ -23,7 +23,7 @@ final class JournalObserver: RunObserver {
     func handle(_ event: RunEvent) async {
         do {
             switch event {
-            case .runStarted, .interruptReceived:
+            case .runStarted:
                 break
             case .activityStarted(let activity, let offset):
                 let row = try store.activityStarted(run: runID, activity, offset: offset)

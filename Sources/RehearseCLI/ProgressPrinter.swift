@@ -42,8 +42,6 @@ struct ProgressPrinter: RunObserver {
             live?.rollbackStarted(at: trigger.offset)
             let what = trigger.reason == .rehearsal ? "rolling back" : "rollback triggered: \(trigger.description)"
             line(stamp(trigger.offset) + mark("----", "↺", style.yellow) + style.bold(what))
-        case .interruptReceived:
-            break
         case .runFinished:
             break
         }

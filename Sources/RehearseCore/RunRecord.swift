@@ -117,7 +117,5 @@ public enum RunEvent: Sendable {
     case activityStarted(Activity, offset: Duration)
     case activityFinished(Execution)
     case rollbackTriggered(RollbackTrigger)
-    /// A signal arrived; `abandoning` is true for the second one, which abandons the rollback.
-    case interruptReceived(signal: Int32, abandoning: Bool)
     case runFinished(RunRecord)
 }

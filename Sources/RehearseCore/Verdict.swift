@@ -47,7 +47,7 @@ public struct Verdict: Sendable, Hashable {
 
     /// Judges a finished run from what it recorded.
     public static func judge(
-        executions: [Execution], trigger: RollbackTrigger?, rollbackDuration: Duration?, budget: Duration,
+        executions: [Execution], rollbackDuration: Duration?, budget: Duration,
         fingerprintBefore: String?, fingerprintAfter: String?, leftApplied: [String], interruptedBy signal: Int32?
     ) -> Verdict {
         var reasons: [String] = []
@@ -89,7 +89,6 @@ public struct Verdict: Sendable, Hashable {
         if let rollbackDuration, rollbackDuration > budget {
             return Verdict(outcome: .overBudget, budgetShare: share)
         }
-        _ = trigger
         return Verdict(outcome: .passed, budgetShare: share)
     }
 }

@@ -115,7 +115,7 @@ public struct Rehearsal: Sendable {
 
         let executions = context.log.executions
         let verdict = Verdict.judge(
-            executions: executions, trigger: trigger, rollbackDuration: rollbackDuration, budget: plan.budget.rollback,
+            executions: executions, rollbackDuration: rollbackDuration, budget: plan.budget.rollback,
             fingerprintBefore: fingerprintBefore, fingerprintAfter: fingerprintAfter, leftApplied: leftApplied,
             interruptedBy: control.firstSignal)
         let record = RunRecord(

@@ -9,7 +9,7 @@ import Testing
 
     func judge(_ executions: [Execution], rollback: Duration? = .seconds(1), budget: Duration = .seconds(10),
                before: String? = nil, after: String? = nil, left: [String] = [], signal: Int32? = nil) -> Verdict {
-        Verdict.judge(executions: executions, trigger: nil, rollbackDuration: rollback, budget: budget,
+        Verdict.judge(executions: executions, rollbackDuration: rollback, budget: budget,
                       fingerprintBefore: before, fingerprintAfter: after, leftApplied: left, interruptedBy: signal)
     }
 

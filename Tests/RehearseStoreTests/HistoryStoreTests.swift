@@ -124,7 +124,7 @@ import Testing
             let queue = try DatabaseQueue(path: path)
             try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9: from the future')") }
             // Everything into the main file, so that the snapshot below is the whole database.
-            try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            _ = try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try queue.close()
             func contents() throws -> [String] {
                 let queue = try DatabaseQueue(path: path)
@@ -150,7 +150,7 @@ import Testing
             let path = folder.path + "/h.sqlite"
             let store = try HistoryStore(path: path)
             _ = try store.beginRun(Self.start())
-            try store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            _ = try store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try store.pool.close()
             // Keep the header, scribble over the schema.
             let handle = try #require(FileHandle(forUpdatingAtPath: path))
