@@ -16,9 +16,9 @@ struct CheckCommand: ParsableCommand {
             Exit status: 0 when every plan is valid, 65 when any is not, 64 on usage errors.
 
             Examples:
-              rehearse check                            # every plan in Rehearsals/
+              rehearse check                    # every plan in Rehearsals/
               rehearse check Rehearsals/checkout.yml
-              rehearse check Rehearsals/*.yml --quiet   # problems only, for CI or editors
+              rehearse check --quiet            # problems only, for CI or editors
             """)
 
     @Argument(help: "Plan files to check (default: every .yml plan in the nearest Rehearsals/ folder).")

@@ -16,7 +16,8 @@ struct InitCommand: ParsableCommand {
             \(Strategy.all.map { "  \($0.id.padding(toLength: 13, withPad: " ", startingAt: 0)) \($0.summary)" }.joined(separator: "\n"))
 
             Examples:
-              rehearse init --strategy blue-green checkout   # writes Rehearsals/checkout.yml
+              # writes Rehearsals/checkout.yml
+              rehearse init --strategy blue-green checkout
               rehearse init --strategy in-place billing-v3
               rehearse init --strategy custom
             """)

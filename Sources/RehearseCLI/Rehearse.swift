@@ -17,11 +17,11 @@ public struct Rehearse: AsyncParsableCommand {
 
             Examples:
               rehearse init --strategy blue-green checkout   # write a first plan
-              rehearse check                                 # validate every plan, run nothing
-              rehearse --target copy                         # rehearse every plan on the copy
+              rehearse check                                 # validate, run nothing
+              rehearse --target copy                         # rehearse every plan
               rehearse run Rehearsals/checkout.yml --fail-at switch
               rehearse history                               # recent runs
-              rehearse compare                               # the two latest runs, step by step
+              rehearse compare                               # the latest two runs
               rehearse gate Rehearsals/checkout.yml --target production
             """,
         version: version,

@@ -24,11 +24,14 @@ struct RunCommand: AsyncParsableCommand {
             abandons the rollback and says what is left applied.
 
             Examples:
-              rehearse --target copy                                  # every plan in Rehearsals/
+              # every plan in Rehearsals/
+              rehearse --target copy
               rehearse run Rehearsals/checkout.yml --target copy --jobs 4
-              rehearse run Rehearsals/checkout.yml --fail-at switch   # rehearse the rollback from a cut point
-              rehearse run Rehearsals/checkout.yml --target production --approve production
-              rehearse --target copy --junit rehearsal.xml --json rehearsal.json   # for CI
+              # rehearse the rollback from a cut point
+              rehearse run Rehearsals/checkout.yml --fail-at switch
+              rehearse Rehearsals/checkout.yml --target production --approve production
+              # for CI
+              rehearse --target copy --junit rehearsal.xml --json rehearsal.json
 
             On GitHub Actions, a Markdown summary is appended to $GITHUB_STEP_SUMMARY and failures \
             are printed as ::error annotations on the plan file.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 @testable import RehearseCLI
 import Testing
 
@@ -26,6 +27,17 @@ import Testing
         #expect(help.contains("OVERVIEW:"))
     }
 
+    /// Examples are read on an 80-column terminal: none may wrap.
+    @Test(arguments: commands.map(\.name))
+    func examplesFitAnEightyColumnTerminal(name: String) {
+        let type = Self.commands.first { $0.name == name }!.type
+        let discussion = type.configuration.discussion
+        guard let examples = discussion.components(separatedBy: "Examples:\n").last else { return }
+        for line in examples.split(separator: "\n") where line.hasPrefix("  ") {
+            #expect(line.count <= 78, "\(name): \(line)")
+        }
+    }
+
     @Test func checkHelpIsStable() {
         let help = Rehearse.helpMessage(for: CheckCommand.self, columns: 100)
         #expect(help == """
@@ -39,9 +51,9 @@ import Testing
             Exit status: 0 when every plan is valid, 65 when any is not, 64 on usage errors.
 
             Examples:
-              rehearse check                            # every plan in Rehearsals/
+              rehearse check                    # every plan in Rehearsals/
               rehearse check Rehearsals/checkout.yml
-              rehearse check Rehearsals/*.yml --quiet   # problems only, for CI or editors
+              rehearse check --quiet            # problems only, for CI or editors
 
             USAGE: rehearse check [<plans> ...] [--quiet]
 
