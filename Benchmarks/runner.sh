@@ -35,6 +35,10 @@ harness=$(printf '%s\n' "${harness_runs[@]}" | sort -n | sed -n 5p)
 shell=$(printf '%s\n' "${shell_runs[@]}" | sort -n | sed -n 5p)
 ratio=$(awk -v a="$harness" -v b="$shell" 'BEGIN { printf "%.2f", a / b }')
 echo "overhead:   200-step chain, 400 processes: rehearse ${harness} ms, shell loop ${shell} ms -> ${ratio}x (target <= 1.3x)"
+# Where the time goes: each command's own recorded duration (spawn through swift-subprocess until
+# reaped) against the shell loop's time per command.
+spawn=$(sqlite3 .rehearse/history.sqlite "SELECT duration_ns FROM activity WHERE run_id = (SELECT max(id) FROM run) ORDER BY duration_ns LIMIT 1 OFFSET 200")
+echo "            per command: swift-subprocess spawn to reap $(awk -v n="$spawn" 'BEGIN { printf "%.2f", n / 1e6 }') ms (median), shell loop $(awk -v t="$shell" 'BEGIN { printf "%.2f", t / 400 }') ms"
 rm Rehearsals/chain.yml
 
 # --- scheduling -----------------------------------------------------------------------------
