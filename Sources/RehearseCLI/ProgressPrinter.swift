@@ -93,14 +93,6 @@ struct ProgressPrinter: RunObserver {
         let offsetText = offset.map { "+" + DurationText.precise($0) } ?? ""
         let padded = offsetText.count < 9 ? String(repeating: " ", count: 9 - offsetText.count) + offsetText : offsetText
         if fancy { return style.dim(padded) + "  " }
-        return Self.clock() + " " + padded + "  "
-    }
-
-    private static func clock() -> String {
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+        return TimestampText.clock() + " " + padded + "  "
     }
 }

@@ -43,7 +43,7 @@ public struct GateText: Sendable {
             if let rollback { text += ": rollback \(DurationText.precise(rollback)) of \(DurationText.compact(budget)) budget" }
             return text
         case .tooLongAgo(let run, let at, let age, let window)?:
-            return "its last passing rehearsal (run \(run), \(HistoryText.timestamp(at))) was \(Self.age(age)) ago, more than \(DurationText.compact(window))"
+            return "its last passing rehearsal (run \(run), \(TimestampText.local(at))) was \(Self.age(age)) ago, more than \(DurationText.compact(window))"
         case nil:
             return "no decision"
         }

@@ -25,7 +25,7 @@ public enum HTMLReport {
             .legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; border-radius: 2px; }
             </style></head><body>
             <h1>\(escape(run.planName)) <span class="verdict \(run.status.rawValue)">\(status)</span></h1>
-            <div class="muted">run \(run.id) · \(escape(run.strategy)) · target \(escape(run.target)) · \(HistoryText.timestamp(run.startedAt, seconds: true)) · \(escape(run.user))@\(escape(run.host))\(run.gitCommit.map { " · commit " + $0.prefix(10) } ?? "")</div>
+            <div class="muted">run \(run.id) · \(escape(run.strategy)) · target \(escape(run.target)) · \(TimestampText.local(run.startedAt, seconds: true)) · \(escape(run.user))@\(escape(run.host))\(run.gitCommit.map { " · commit " + $0.prefix(10) } ?? "")</div>
 
             """
         html += "<div class=\"figures\">"

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import RehearseCore
 
 /// `rehearse history` and `rehearse show` for people.
@@ -12,7 +12,7 @@ public struct HistoryText: Sendable {
         var table = TableText(headers: ["run", "plan", "target", "started", "outcome", "rollback", "budget"], rightAligned: [0, 5])
         for run in runs {
             table.rows.append([
-                String(run.id), run.planName, run.target, Self.timestamp(run.startedAt), status(run.status),
+                String(run.id), run.planName, run.target, TimestampText.local(run.startedAt), status(run.status),
                 run.rollback.map(DurationText.precise) ?? "-",
                 DurationText.compact(run.budget) + (run.rollback.map { " (\(Self.percent($0, of: run.budget)))" } ?? ""),
             ])
@@ -25,7 +25,7 @@ public struct HistoryText: Sendable {
         var lines: [String] = []
         lines.append(style.bold("run \(run.id)") + "  \(run.planName) on \(run.target)  " + status(run.status))
         lines.append("  plan      \(run.planFile)  (\(run.strategy), \(run.planHash.prefix(19))…)")
-        var who = "  started   \(Self.timestamp(run.startedAt, seconds: true)) by \(run.user) on \(run.host) (pid \(run.pid)), rehearse \(run.toolVersion)"
+        var who = "  started   \(TimestampText.local(run.startedAt, seconds: true)) by \(run.user) on \(run.host) (pid \(run.pid)), rehearse \(run.toolVersion)"
         if let commit = run.gitCommit { who += ", commit \(commit.prefix(10))" }
         lines.append(who)
         if let failAt = run.failAt { lines.append("  cut at    \(failAt) (--fail-at)") }
@@ -84,17 +84,6 @@ public struct HistoryText: Sendable {
         case RecordedActivity.inFlight: return style.yellow("in flight when the harness died")
         default: return style.red(text)
         }
-    }
-
-    /// `2026-11-22 04:37` in local time.
-    public static func timestamp(_ date: Date, seconds: Bool = false) -> String {
-        var time = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        localtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let day = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
-        let clock = "\(two(parts.tm_hour)):\(two(parts.tm_min))" + (seconds ? ":\(two(parts.tm_sec))" : "")
-        return day + " " + clock
     }
 
     static func percent(_ value: Duration, of whole: Duration) -> String {

@@ -28,7 +28,7 @@ public enum JUnitReport {
         let skipped = cases.filter { $0.skipped != nil }.count
         let total = (run.endedAt ?? run.startedAt).timeIntervalSince(run.startedAt)
         var xml = "  <testsuite name=\(attribute(run.planName)) package=\"rehearse\" id=\"\(id)\""
-        xml += " timestamp=\"\(timestamp(run.startedAt))\" hostname=\(attribute(run.host.isEmpty ? "localhost" : run.host))"
+        xml += " timestamp=\"\(TimestampText.utc(run.startedAt))\" hostname=\(attribute(run.host.isEmpty ? "localhost" : run.host))"
         xml += " tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"\(seconds(.seconds(max(0, total))))\">\n"
         xml += "    <properties>\n"
         var properties: [(String, String)] = [
@@ -120,15 +120,6 @@ public enum JUnitReport {
         }
         cases.append(budget)
         return cases
-    }
-
-    /// `2026-11-22T04:55:56`, in UTC without a zone, as the schema's pattern requires.
-    static func timestamp(_ date: Date) -> String {
-        var time = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 
     /// Seconds with millisecond precision, as JUnit readers expect: `0.031`.

@@ -27,19 +27,6 @@ enum ProcessJanitor {
         return found.sorted { $0.0 < $1.0 }
     }
 
-    /// Stops each process: SIGTERM, up to `grace` for it to exit, then SIGKILL.
-    static func stop(_ pids: [pid_t], grace: Duration) async {
-        guard !pids.isEmpty else { return }
-        for pid in pids { kill(pid, SIGTERM) }
-        let deadline = ContinuousClock.now + grace
-        var alive = pids
-        while !alive.isEmpty, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-            alive = alive.filter(isRunning)
-        }
-        for pid in alive { kill(pid, SIGKILL) }
-    }
-
     /// True while the process exists and has not exited (a zombie awaiting its reaper has).
     static func isRunning(_ pid: pid_t) -> Bool {
         kill(pid, 0) == 0 && !isZombie(pid)
@@ -53,7 +40,7 @@ enum ProcessJanitor {
     }
 }
 
-/// Stopping what a run's steps left running, for callers outside a rehearsal: the CLI, when it
+/// Stopping what a run's steps left running: at the end of a rehearsal, and in the CLI when it
 /// finds a run whose harness died and whose steps may still be running.
 public enum StrayProcesses {
     /// Stops every process carrying `REHEARSE_RUN_TOKEN=token` (SIGTERM, up to `grace`, SIGKILL)

@@ -106,12 +106,7 @@ public struct Rehearsal: Sendable {
         if let teardown = target?.teardown, !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.teardown, options.target), teardown) }
         }
-        var strays: [String] = []
-        if options.stopStrayProcesses {
-            let found = ProcessJanitor.processes(marked: options.processMark)
-            await ProcessJanitor.stop(found.map(\.pid), grace: min(options.killGrace, .seconds(2)))
-            strays = found.map(\.command)
-        }
+        let strays = stopStrayProcesses()
 
         let executions = context.log.executions
         let verdict = Verdict.judge(
@@ -144,11 +139,17 @@ extension Rehearsal {
         let graph = StepGraph(steps: plan.steps)
         let indices = Set(applied.compactMap(graph.index(of:)))
         let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
-        if options.stopStrayProcesses {
-            let found = ProcessJanitor.processes(marked: options.processMark)
-            await ProcessJanitor.stop(found.map(\.pid), grace: min(options.killGrace, .seconds(2)))
-        }
+        _ = stopStrayProcesses()
         return Recovery(executions: context.log.executions, stillApplied: result.leftApplied)
+    }
+}
+
+extension Rehearsal {
+    /// Stops what this run's commands left running outside their process groups, and returns
+    /// their command lines. Blocks for at most the grace period, and only when there are some.
+    func stopStrayProcesses() -> [String] {
+        guard options.stopStrayProcesses else { return [] }
+        return StrayProcesses.stop(marked: options.processMark, grace: min(options.killGrace, .seconds(2)))
     }
 }
 
