@@ -9,10 +9,17 @@ let upcoming: [SwiftSetting] = [
 
 let package = Package(
     name: "rehearse",
+    // Linux only: the runner reads /proc and the harness is built and tested on Linux. The macOS
+    // entry only states the minimum the Swift packages need; rehearse is not tested there.
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rehearse", targets: ["rehearse"]),
+        // What a Swift program imports to rehearse plans itself: the engine, and the modules its API uses.
+        .library(name: "RehearseEngine", targets: ["RehearseEngine"]),
         .library(name: "RehearseCore", targets: ["RehearseCore"]),
+        .library(name: "RehearseRunner", targets: ["RehearseRunner"]),
+        .library(name: "RehearseStore", targets: ["RehearseStore"]),
+        .library(name: "RehearseReports", targets: ["RehearseReports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -60,10 +67,17 @@ let package = Package(
             dependencies: ["RehearseCore"],
             swiftSettings: upcoming
         ),
-        // The `rehearse` commands: argument parsing, wiring the modules, exit codes.
+        // A whole rehearsal or recovery as a library call: history, runner and journal wired together.
+        .target(
+            name: "RehearseEngine",
+            dependencies: ["RehearseCore", "RehearseRunner", "RehearseStore"],
+            swiftSettings: upcoming
+        ),
+        // The `rehearse` commands: argument parsing, calling the engine, printing, exit codes.
         .target(
             name: "RehearseCLI",
             dependencies: [
+                "RehearseEngine",
                 "RehearseCore",
                 "RehearseRunner",
                 "RehearseStore",
@@ -84,6 +98,8 @@ let package = Package(
         .target(
             name: "RehearseTestSupport",
             dependencies: [
+                "RehearseCore",
+                "RehearseRunner",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -103,6 +119,18 @@ let package = Package(
         .testTarget(
             name: "RehearseStoreTests",
             dependencies: ["RehearseStore", "RehearseCore", "RehearseTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "RehearseEngineTests",
+            dependencies: ["RehearseEngine", "RehearseCore", "RehearseRunner", "RehearseStore", "RehearseTestSupport"],
+            swiftSettings: upcoming
+        ),
+        // Depends only on the modules the library products export, as another Swift package would
+        // (no test support, no CLI, no @testable).
+        .testTarget(
+            name: "RehearseLibraryTests",
+            dependencies: ["RehearseEngine", "RehearseCore", "RehearseRunner", "RehearseStore", "RehearseReports"],
             swiftSettings: upcoming
         ),
         .testTarget(

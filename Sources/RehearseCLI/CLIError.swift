@@ -1,4 +1,5 @@
 import ArgumentParser
+import RehearseEngine
 
 /// A fault the CLI reports and exits on: what is wrong, what to do, and the exit code.
 struct CLIError: Error, CustomStringConvertible {
@@ -42,4 +43,19 @@ enum ExitCodes {
     static let internalError = ExitCode(70)
     static let interrupted = ExitCode(130)
     static let terminated = ExitCode(143)
+}
+
+extension CLIError {
+    /// A fault of the engine: the harness's own (70), or an invalid plan (65).
+    init(_ error: EngineError) {
+        switch error.code {
+        case .invalidPlan: self.init(kind: .invalidPlan, message: error.message, fix: error.fix)
+        case .history, .files: self.init(kind: .internal, message: error.message, fix: error.fix)
+        }
+    }
+
+    /// A request that cannot run as asked (exit 64).
+    init(_ problem: RunProblem, consequence: String) {
+        self.init(kind: .usage, message: "\(problem.description): \(consequence)", fix: problem.fix)
+    }
 }

@@ -3,7 +3,7 @@ import RehearseCore
 import RehearseReports
 
 /// `rehearse check`: validate plans and say what a rehearsal would do, running nothing.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate plans and show what a rehearsal would do, without running anything.",
@@ -27,9 +27,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only problems and the final count.")
     var quiet = false
 
-    func run() throws {
+    func run() async throws {
         let console = Console()
-        try console.reportingErrors {
+        try await console.reportingErrors {
             let files = try PlanDiscovery().resolve(plans)
             var invalid = 0
             var problems: [Diagnostic] = []

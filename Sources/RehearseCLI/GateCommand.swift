@@ -5,7 +5,7 @@ import RehearseReports
 import RehearseStore
 
 /// `rehearse gate`: go or no-go on the day.
-struct GateCommand: ParsableCommand {
+struct GateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gate",
         abstract: "Go or no-go: did this exact plan pass a rehearsal recently?",
@@ -30,23 +30,16 @@ struct GateCommand: ParsableCommand {
     @Option(name: .long, help: "The target the rehearsal must have run on.")
     var from: String = "copy"
 
-    @Option(name: .long, help: ArgumentHelp("How recent the passing rehearsal must be.", valueName: "duration"))
-    var within: String = "48h"
+    @Option(name: .long, help: ArgumentHelp("How recent the passing rehearsal must be.", valueName: "duration"),
+            transform: ArgumentTypes.positiveDuration)
+    var within: Duration = .seconds(48 * 3600)
 
     @OptionGroup var historyOptions: HistoryOptions
 
-    func validate() throws {
-        do {
-            guard try DurationText.parse(within) > .zero else { throw ValidationError("--within must be more than zero") }
-        } catch let error as DurationText.Problem {
-            throw ValidationError("--within: \(error)")
-        }
-    }
-
-    func run() throws {
+    func run() async throws {
         let console = Console()
         var isGo = false
-        try console.reportingErrors {
+        try await console.reportingErrors {
             let result = PlanFile.load(plan)
             if !result.diagnostics.isEmpty {
                 let source = result.plan?.source ?? (try? PlanFile.read(plan).get())
@@ -59,14 +52,14 @@ struct GateCommand: ParsableCommand {
                 throw CLIError.usage("plan '\(loaded.name)' has no target '\(target)'; its targets are \(loaded.targets.map(\.name).joined(separator: ", "))")
             }
             let path = historyOptions.path(forPlan: loaded.file)
-            var runs: [RecordedRun] = []
+            var runs: [Run] = []
             if FileManager.default.fileExists(atPath: path) {
-                let store = try HistoryOptions.open(path)
-                do throws(HistoryError) { runs = try store.runs(plan: loaded.name, target: from) } catch { throw CLIError.history(error) }
+                let store = try await HistoryOptions.open(path)
+                do throws(HistoryError) { runs = try await store.runs(plan: loaded.name, target: from) } catch { throw CLIError.history(error) }
             }
             let decision = GateDecision.decide(
                 hash: ContentHash.of(loaded.source), text: loaded.source, runs: runs, target: from, now: Date(),
-                within: (try? DurationText.parse(within)) ?? .seconds(48 * 3600))
+                within: within)
             isGo = decision.isGo
             console.out(GateText(style: console.outStyle).render(decision, plan: loaded.name, target: target, from: from)
                 .replacingOccurrences(of: "rehearse run PLAN", with: "rehearse run \(plan)"))

@@ -5,7 +5,7 @@ import RehearseReports
 import RehearseStore
 
 /// `rehearse history`: recent runs.
-struct HistoryCommand: ParsableCommand {
+struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "List recent rehearsals: id, plan, target, outcome, rollback time against budget.",
@@ -34,15 +34,15 @@ struct HistoryCommand: ParsableCommand {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let console = Console()
-        try console.reportingErrors {
-            guard let store = try historyOptions.openExisting() else {
+        try await console.reportingErrors {
+            guard let store = try await historyOptions.openExisting() else {
                 if json { console.out(HistoryJSON.runs([])); return }
                 throw CLIError.noHistory(historyOptions.path())
             }
-            let runs: [RecordedRun]
-            do throws(HistoryError) { runs = try store.recentRuns(plan: plan, limit: limit) } catch { throw CLIError.history(error) }
+            let runs: [Run]
+            do throws(HistoryError) { runs = try await store.recentRuns(plan: plan, limit: limit) } catch { throw CLIError.history(error) }
             if json {
                 console.out(HistoryJSON.runs(runs))
             } else if runs.isEmpty {
@@ -55,7 +55,7 @@ struct HistoryCommand: ParsableCommand {
 }
 
 /// `rehearse show`: one run, step by step.
-struct ShowCommand: ParsableCommand {
+struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show one rehearsal step by step, with timings (default: the latest).",
@@ -74,15 +74,15 @@ struct ShowCommand: ParsableCommand {
 
     @OptionGroup var historyOptions: HistoryOptions
 
-    func run() throws {
+    func run() async throws {
         let console = Console()
-        try console.reportingErrors {
-            guard let store = try historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
-            let recorded: RecordedRun?
+        try await console.reportingErrors {
+            guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+            let recorded: Run?
             do throws(HistoryError) {
-                let id: Int64? = if let runID { runID } else { try store.latestRunID() }
+                let id: Int64? = if let runID { runID } else { try await store.latestRunID() }
                 if let id {
-                    recorded = try store.run(id: id)
+                    recorded = try await store.run(id: id)
                 } else {
                     recorded = nil
                 }
@@ -98,7 +98,7 @@ struct ShowCommand: ParsableCommand {
 }
 
 /// `rehearse compare`: two runs side by side.
-struct CompareCommand: ParsableCommand {
+struct CompareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Compare two rehearsals step by step: deltas, regressions, and how the plan changed.",
@@ -145,13 +145,13 @@ struct CompareCommand: ParsableCommand {
         guard thresholdPercent >= 0, thresholdMilliseconds >= 0 else { throw ValidationError("thresholds cannot be negative") }
     }
 
-    func run() throws {
+    func run() async throws {
         let console = Console()
         var regressed = false
-        try console.reportingErrors {
-            guard let store = try historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+        try await console.reportingErrors {
+            guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
             do {
-                let comparison = try compare(store)
+                let comparison = try await compare(store)
                 regressed = !comparison.regressions.isEmpty || comparison.rollbackTotal.isRegression
                 console.out(json ? HistoryJSON.comparison(comparison) : ComparisonText(style: console.outStyle).render(comparison))
             } catch let error as HistoryError {
@@ -170,39 +170,39 @@ struct CompareCommand: ParsableCommand {
     /// - `A B`: A against B;
     /// - `A`: A against the latest run of the same plan and target;
     /// - nothing: the latest run against the run before it of the same plan and target.
-    private func compare(_ store: HistoryStore) throws -> RunComparison {
+    private func compare(_ store: HistoryStore) async throws -> RunComparison {
         let thresholds = RunComparison.Thresholds(relative: thresholdPercent / 100, absolute: .milliseconds(thresholdMilliseconds))
-        func load(_ id: Int64) throws -> RecordedRun {
-            guard let run = try store.run(id: id) else {
+        func load(_ id: Int64) async throws -> Run {
+            guard let run = try await store.run(id: id) else {
                 throw CLIError.usage("there is no run \(id) in \(store.path)", fix: "'rehearse history' lists the runs")
             }
             return run
         }
-        func latest() throws -> RecordedRun {
-            guard let id = try store.latestRunID() else { throw CLIError.noHistory(store.path) }
-            return try load(id)
+        func latest() async throws -> Run {
+            guard let id = try await store.latestRunID() else { throw CLIError.noHistory(store.path) }
+            return try await load(id)
         }
 
         if let baseline {
-            let later = try a.map(load) ?? latest()
-            let previous = try store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: baseline)
+            let later = if let a { try await load(a) } else { try await latest() }
+            let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: baseline)
             guard !previous.isEmpty else {
                 throw CLIError.usage("run \(later.id) is the first run of \(later.planName) on \(later.target): no baseline to compare it with")
             }
             return RunComparison(before: .init(medianOf: previous.reversed()), after: .init(run: later), thresholds: thresholds)
         }
         if let a, let b {
-            return RunComparison(before: .init(run: try load(a)), after: .init(run: try load(b)), thresholds: thresholds)
+            return RunComparison(before: .init(run: try await load(a)), after: .init(run: try await load(b)), thresholds: thresholds)
         }
         if let a {
-            let earlier = try load(a)
-            guard let newest = try store.finishedRuns(plan: earlier.planName, target: earlier.target, limit: 1).first,
+            let earlier = try await load(a)
+            guard let newest = try await store.finishedRuns(plan: earlier.planName, target: earlier.target, limit: 1).first,
                   newest.id > earlier.id
             else { throw CLIError.usage("run \(a) is the latest run of \(earlier.planName) on \(earlier.target): nothing to compare it with") }
             return RunComparison(before: .init(run: earlier), after: .init(run: newest), thresholds: thresholds)
         }
-        let later = try latest()
-        guard let previous = try store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: 1).first else {
+        let later = try await latest()
+        guard let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: 1).first else {
             throw CLIError.usage("run \(later.id) is the only run of \(later.planName) on \(later.target): nothing to compare it with",
                                  fix: "rehearse it again, or name two runs")
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RehearseRunner
+import RehearseEngine
 import RehearseStore
 
 /// `--history PATH`, shared by every command that reads or writes the history.
@@ -28,27 +28,23 @@ struct HistoryOptions: ParsableArguments {
     }
 
     /// Opens the history to read it: nil when there is none yet; abandoned runs are marked first.
-    func openExisting() throws(CLIError) -> HistoryStore? {
+    func openExisting() async throws(CLIError) -> HistoryStore? {
         let path = path()
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        return try Self.open(path)
+        return try await Self.open(path)
     }
 
     /// Opens a history, marks runs whose harness died as abandoned, and stops the processes their
     /// steps left running (a harness killed with SIGKILL cannot do that itself).
-    static func open(_ path: String, console: Console = Console()) throws(CLIError) -> HistoryStore {
-        do {
-            let store = try HistoryStore(path: path)
-            for run in try store.markAbandoned() {
-                guard let mark = run.processMark else { continue }
-                let stopped = StrayProcesses.stop(marked: mark)
-                if !stopped.isEmpty {
-                    console.err("run \(run.id) was abandoned by a harness that died; stopped \(stopped.count) process(es) its steps left running")
-                }
+    static func open(_ path: String, console: Console = Console()) async throws(CLIError) -> HistoryStore {
+        do throws(EngineError) {
+            let (store, reaped) = try await HistoryAccess.open(path)
+            for run in reaped where run.stoppedProcesses > 0 {
+                console.err("run \(run.run) was abandoned by a harness that died; stopped \(run.stoppedProcesses) process(es) its steps left running")
             }
             return store
         } catch {
-            throw CLIError(kind: .internal, message: "\(error.path): \(error.message)", fix: error.remedy)
+            throw CLIError(error)
         }
     }
 }

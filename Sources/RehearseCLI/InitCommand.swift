@@ -3,7 +3,7 @@ import Foundation
 import RehearseCore
 
 /// `rehearse init`: scaffold a commented plan from a strategy.
-struct InitCommand: ParsableCommand {
+struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Write a commented plan for a deploy strategy into Rehearsals/.",
@@ -22,16 +22,14 @@ struct InitCommand: ParsableCommand {
               rehearse init --strategy custom
             """)
 
-    @Option(name: .long, help: "The deploy strategy: \(Strategy.all.map(\.id).joined(separator: ", ")).")
-    var strategy: String
+    @Option(name: .long, help: ArgumentHelp("The deploy strategy: \(Strategy.all.map(\.id).joined(separator: ", ")).", valueName: "strategy"),
+            transform: ArgumentTypes.strategy)
+    var strategy: Strategy
 
     @Argument(help: "The plan's name, used for its file name (default: the strategy's name).")
     var name: String?
 
     func validate() throws {
-        guard Strategy.named(strategy) != nil else {
-            throw ValidationError("unknown strategy '\(strategy)'; use one of \(Strategy.all.map(\.id).joined(separator: ", "))")
-        }
         if let name {
             let valid = name.first.map { $0.isLetter || $0.isNumber } == true
                 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
@@ -41,10 +39,9 @@ struct InitCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let console = Console()
-        try console.reportingErrors {
-            let strategy = Strategy.named(strategy)!
+        try await console.reportingErrors {
             let name = name ?? strategy.id
             let discovery = PlanDiscovery()
             let folder = discovery.rehearsalsFolder()

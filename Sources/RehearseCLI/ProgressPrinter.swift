@@ -2,16 +2,26 @@ import Foundation
 import RehearseCore
 import RehearseReports
 import RehearseRunner
+import Synchronization
 
-/// Prints a rehearsal as it happens, one line per activity start and end, each stamped with the
-/// wall-clock time and the offset from the start of the run. Colour and symbols only on a
-/// terminal; plain words otherwise, with no control characters.
-struct ProgressPrinter: RunObserver {
-    var console: Console
-    var style: TextStyle
-    var verbose: Bool
+/// Prints rehearsals as they happen: a header per run, one line per activity start and end, each
+/// stamped with the wall-clock time and the offset from the start of the run, and the verdict at
+/// the end. Colour and symbols only on a terminal; plain words otherwise, with no control characters.
+final class ProgressPrinter: RunObserver {
+    let console: Console
+    let style: TextStyle
+    let verbose: Bool
     /// On a terminal: the running steps and the budget left, redrawn below the progress lines.
-    var live: LiveStatusLine?
+    let live: LiveStatusLine?
+    /// How many runs this printer has shown, to separate them with a blank line.
+    private let runsShown = Mutex(0)
+
+    init(console: Console, style: TextStyle, verbose: Bool, live: LiveStatusLine? = nil) {
+        self.console = console
+        self.style = style
+        self.verbose = verbose
+        self.live = live
+    }
 
     /// Prints a progress line (above the live status line, when there is one).
     func line(_ text: String) {
@@ -22,67 +32,62 @@ struct ProgressPrinter: RunObserver {
 
     func handle(_ event: RunEvent) async {
         switch event {
-        case .runStarted(let header):
-            let plan = header.plan
+        case .runStarted(let run, let plan):
+            if runsShown.withLock({ count in defer { count += 1 }; return count }) > 0 { console.out("") }
+            live?.start()
             live?.runStarted(budget: plan.budget.rollback)
-            let analysis = StepGraph(steps: plan.steps)
-            let rehearsed = analysis.rehearsable().count
-            var line = style.bold(plan.name) + " on \(header.target) (run \(header.runID)): \(rehearsed) of \(plan.steps.count) steps rehearsed"
+            let rehearsed = plan.graph.rehearsable().count
+            var line = style.bold(plan.name) + " on \(run.target) (run \(run.id)): \(rehearsed) of \(plan.steps.count) steps rehearsed"
             line += ", rollback budget \(DurationText.compact(plan.budget.rollback))"
-            if let failAt = header.failAt { line += ", cut at \(failAt)" }
+            if let failAt = run.failAt { line += ", cut at \(failAt)" }
             self.line(line)
         case .activityStarted(let activity, let offset):
             live?.began(activity)
             guard verbose || activity.kind.isStep || activity.kind == .setup || activity.kind == .teardown else { return }
             line(stamp(offset) + mark("start", "▶", style.dim) + describe(activity))
-        case .activityFinished(let execution):
-            live?.ended(execution.activity)
-            finished(execution)
+        case .activityFinished(let record):
+            live?.ended(record.activity)
+            finished(record)
         case .rollbackTriggered(let trigger):
             live?.rollbackStarted(at: trigger.offset)
             let what = trigger.reason == .rehearsal ? "rolling back" : "rollback triggered: \(trigger.description)"
             line(stamp(trigger.offset) + mark("----", "↺", style.yellow) + style.bold(what))
-        case .runFinished:
-            break
+        case .runFinished(let run):
+            live?.stop()
+            console.out(VerdictText(style: style).render(run))
         }
     }
 
-    private func finished(_ execution: Execution) {
-        let activity = execution.activity
-        let offset = execution.outcome?.endOffset
-        switch execution.status {
+    private func finished(_ record: ActivityRecord) {
+        let activity = record.activity
+        let offset = record.endOffset
+        switch record.status {
         case .passed:
-            let took = execution.outcome.map { " " + style.dim(DurationText.precise($0.duration)) } ?? ""
+            let took = record.duration.map { " " + style.dim(DurationText.precise($0)) } ?? ""
             line(stamp(offset) + mark("ok", "✓", style.green) + describe(activity) + took)
         case .nothingToRun:
             if verbose { line(stamp(offset) + mark("skip", "·", style.dim) + describe(activity) + style.dim(" (rollback: none)")) }
         case .injectedFailure:
             line(stamp(offset) + mark("CUT", "✂", style.yellow) + describe(activity) + " (--fail-at: counted as failed, not run)")
         case .blocked, .abandoned:
-            line(stamp(offset) + mark("SKIP", "–", style.red) + describe(activity) + " (\(execution.status.rawValue))")
-        case .failed, .timedOut, .stopped:
-            let how = execution.outcome?.summary ?? execution.status.rawValue
-            let took = execution.outcome.map { " after \(DurationText.precise($0.duration))" } ?? ""
-            let word = execution.status == .stopped ? "STOP" : "FAIL"
-            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(how)\(took)")
-            if execution.status != .stopped, let outcome = execution.outcome {
-                if !outcome.outputTail.isEmpty {
-                    for text in outcome.outputTail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {
+            line(stamp(offset) + mark("SKIP", "–", style.red) + describe(activity) + " (\(record.status.rawValue))")
+        case .failed, .timedOut, .stopped, .running, .inFlight:
+            let took = record.duration.map { " after \(DurationText.precise($0))" } ?? ""
+            let word = record.status == .stopped ? "STOP" : "FAIL"
+            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(record.summary)\(took)")
+            if record.status != .stopped, record.ran {
+                if let tail = record.outputTail, !tail.isEmpty {
+                    for text in tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {
                         line("             | " + text)
                     }
                 }
-                if let log = outcome.logFile { line("             " + style.dim("full output: \(log)")) }
+                if let log = record.logFile { line("             " + style.dim("full output: \(log)")) }
             }
         }
     }
 
     private func describe(_ activity: Activity) -> String {
-        let label: String
-        switch activity.kind {
-        case .fingerprintBefore, .fingerprintAfter: label = "fingerprint"
-        default: label = activity.kind.rawValue
-        }
-        return label.padded(to: 11) + " " + activity.name
+        return activity.kind.label.padded(to: 11) + " " + activity.name
     }
 
     private func mark(_ plain: String, _ symbol: String, _ colour: (String) -> String) -> String {

@@ -1,9 +1,10 @@
 public import ArgumentParser
+import RehearseEngine
 
 /// The `rehearse` command tree. The executable's `@main` only calls ``Rehearse/main()``, so tests
 /// can parse and run every command in-process.
 public struct Rehearse: AsyncParsableCommand {
-    public static let version = "0.1.0"
+    public static let version = RehearsalEngine.version
 
     public static let configuration = CommandConfiguration(
         commandName: "rehearse",
@@ -36,13 +37,19 @@ public struct Rehearse: AsyncParsableCommand {
 }
 
 extension Console {
-    /// Runs `body`, turning a ``CLIError`` into its message on stderr and its exit code.
-    func reportingErrors(_ body: () throws -> Void) throws {
+    /// Runs `body`, turning a ``CLIError`` into its message on stderr and its exit code. Any other
+    /// error is the harness's own fault: its message, and exit 70.
+    func reportingErrors(_ body: () async throws -> Void) async throws(ExitCode) {
         do {
-            try body()
+            try await body()
         } catch let error as CLIError {
             if !error.message.isEmpty { err(error.description) }
             throw error.exitCode
+        } catch let code as ExitCode {
+            throw code
+        } catch {
+            err("error: internal error: \(error)")
+            throw ExitCodes.internalError
         }
     }
 }

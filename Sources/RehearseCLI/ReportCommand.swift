@@ -10,7 +10,7 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// `rehearse report`: a recorded run as JUnit XML, JSON, Markdown or HTML.
-struct ReportCommand: ParsableCommand {
+struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write recorded rehearsals as JUnit XML, JSON, Markdown or an HTML timeline.",
@@ -44,22 +44,22 @@ struct ReportCommand: ParsableCommand {
         if format == .html, runIDs.count > 1 { throw ValidationError("--format html shows one run: name at most one") }
     }
 
-    func run() throws {
+    func run() async throws {
         let console = Console()
-        try console.reportingErrors {
-            guard let store = try historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
-            var runs: [RecordedRun] = []
-            var recent: [RecordedRun] = []
+        try await console.reportingErrors {
+            guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+            var runs: [Run] = []
+            var recent: [Run] = []
             do throws(HistoryError) {
-                let ids: [Int64] = if runIDs.isEmpty { try store.latestRunID().map { [$0] } ?? [] } else { runIDs }
+                let ids: [Int64] = if runIDs.isEmpty { try await store.latestRunID().map { [$0] } ?? [] } else { runIDs }
                 for id in ids {
-                    guard let run = try store.run(id: id) else {
+                    guard let run = try await store.run(id: id) else {
                         throw HistoryError(.other, path: store.path, message: "there is no run \(id)", remedy: "'rehearse history' lists the runs")
                     }
                     runs.append(run)
                 }
                 if format == .html, let run = runs.first {
-                    recent = try store.recentRuns(plan: run.planName, limit: 30).filter { $0.target == run.target }
+                    recent = try await store.recentRuns(plan: run.planName, limit: 30).filter { $0.target == run.target }
                 }
             } catch {
                 throw CLIError.history(error)

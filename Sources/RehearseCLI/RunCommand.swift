@@ -3,6 +3,7 @@ import Foundation
 import RehearseCore
 import RehearseReports
 import RehearseRunner
+import RehearseEngine
 import RehearseStore
 
 /// `rehearse run` (the default command): rehearse plans against a target and time the rollbacks.
@@ -52,8 +53,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
     var approve: String?
 
-    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step.", valueName: "duration"))
-    var killGrace: String = "5s"
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step.", valueName: "duration"),
+            transform: ArgumentTypes.duration)
+    var killGrace: Duration = .seconds(5)
 
     @Flag(name: .shortAndLong, help: "Stream every command's output live, prefixed with its step.")
     var verbose = false
@@ -68,43 +70,70 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        do {
-            _ = try DurationText.parse(killGrace)
-        } catch {
-            throw ValidationError("--kill-grace: \(error)")
-        }
     }
 
     func run() async throws {
         let console = Console()
-        var loaded: [Plan] = []
-        var stores: [String: HistoryStore] = [:]
-        try console.reportingErrors {
-            loaded = try loadPlans(console: console)
+        let engine = RehearsalEngine(toolVersion: Rehearse.version)
+        let request = RehearsalRequest(target: target, approve: approve, failAt: failAt, jobs: jobs, killGrace: killGrace,
+                                       liveOutput: verbose ? liveOutput(console) : nil)
+        var work: [(plan: Plan, history: HistoryStore)] = []
+        try await console.reportingErrors {
+            let plans = try loadPlans(console: console)
+            if let problem = engine.problems(plans, request).first {
+                throw CLIError(problem, consequence: "nothing was run")
+            }
             // A run that cannot be recorded does not start: open every history first.
-            for plan in loaded {
+            var stores: [String: HistoryStore] = [:]
+            for plan in plans {
                 let path = historyOptions.path(forPlan: plan.file)
-                if stores[path] == nil { stores[path] = try HistoryOptions.open(path) }
+                if stores[path] == nil { stores[path] = try await HistoryOptions.open(path, console: console) }
+                work.append((plan, stores[path]!))
             }
         }
-        let (worst, recorded) = await rehearse(loaded, stores: stores, console: console)
-        try console.reportingErrors { try writeReports(recorded, console: console) }
-        guard let worst else { return }
-        let code = Self.exitCode(for: worst)
+        guard !work.isEmpty else { return }
+
+        let control = RunControl()
+        let watcher = SignalWatcher(control: control, console: console)
+        let style = console.outStyle
+        let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
+        let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
+        var runs: [Run] = []
+        var fault: EngineError?
+        do throws(EngineError) {
+            runs = try await engine.rehearse(work, request, observer: printer, control: control) { console.err("warning: " + $0) }
+        } catch {
+            fault = error
+        }
+        watcher.stop()
+        try await console.reportingErrors {
+            if let fault { throw CLIError(fault) }
+            try writeReports(runs, plans: work.map(\.plan), console: console)
+        }
+        let code = Self.exitCode(for: runs)
         if code != ExitCodes.passed { throw code }
     }
 
-    static func exitCode(for verdict: Verdict) -> ExitCode {
-        switch verdict.outcome {
+    /// The worst outcome of the runs decides.
+    static func exitCode(for runs: [Run]) -> ExitCode {
+        guard let worst = runs.max(by: { $0.status.severity < $1.status.severity }) else { return ExitCodes.passed }
+        return switch worst.status {
         case .passed: ExitCodes.passed
         case .overBudget: ExitCodes.overBudget
-        case .failed: ExitCodes.failed
-        case .interrupted: verdict.signal == SIGTERM ? ExitCodes.terminated : ExitCodes.interrupted
+        case .failed, .running, .abandoned: ExitCodes.failed
+        case .interrupted: worst.signal == SIGTERM ? ExitCodes.terminated : ExitCodes.interrupted
         }
     }
 
-    /// Loads and checks every plan before anything runs: a broken plan, a missing or protected
-    /// target, or a `--fail-at` that names no step never starts a run.
+    /// `--verbose`: each line of output as it arrives, under its activity.
+    private func liveOutput(_ console: Console) -> @Sendable (Activity, String) -> Void {
+        let style = console.outStyle
+        return { activity, line in
+            console.out("             " + style.dim("\(activity.name) |") + " " + line)
+        }
+    }
+
+    /// Loads every plan before anything runs: a broken plan never starts a run.
     private func loadPlans(console: Console) throws(CLIError) -> [Plan] {
         let files = try PlanDiscovery().resolve(plans)
         var loaded: [Plan] = []
@@ -120,122 +149,26 @@ struct RunCommand: AsyncParsableCommand {
         if invalid {
             throw CLIError(kind: .invalidPlan, message: "invalid plan: nothing was run", fix: "fix the problems above, then run again ('rehearse check' lists them)")
         }
-        for plan in loaded {
-            guard let target = plan.target(named: target) else {
-                throw CLIError.usage("plan '\(plan.name)' (\(plan.file)) has no target '\(target)'; its targets are \(plan.targets.map(\.name).joined(separator: ", ")). Nothing was run",
-                                     fix: "pass one of them with --target")
-            }
-            if target.isProtected, approve != target.name {
-                throw CLIError.usage("target '\(target.name)' of plan '\(plan.name)' is protected: nothing was run",
-                                     fix: "pass --approve \(target.name) if you really mean to run against it")
-            }
-        }
-        if let failAt {
-            let withStep = loaded.filter { $0.step(withID: failAt) != nil }
-            if withStep.isEmpty {
-                throw CLIError.usage("--fail-at \(failAt): no plan has a step '\(failAt)'. Nothing was run")
-            }
-            for plan in withStep {
-                let graph = StepGraph(steps: plan.steps)
-                if let index = graph.index(of: failAt), graph.beyondPointOfNoReturn().contains(index) {
-                    throw CLIError.usage("--fail-at \(failAt): in plan '\(plan.name)' that step is beyond the point of no return and is never rehearsed. Nothing was run",
-                                         fix: "cut at a step before it ('rehearse check' lists the order)")
-                }
-            }
-        }
         return loaded
     }
 
-    /// Runs each plan in turn; returns the worst verdict (an interruption stops after its plan).
-    /// Runs each plan in turn; returns the worst verdict (an interruption stops after its plan) and
-    /// where each run was recorded.
-    private func rehearse(_ plans: [Plan], stores: [String: HistoryStore], console: Console) async -> (Verdict?, [RecordedRunLocation]) {
-        var recorded: [RecordedRunLocation] = []
-        let control = RunControl()
-        let watcher = SignalWatcher(control: control, console: console)
-        defer { watcher.stop() }
-        let grace = (try? DurationText.parse(killGrace)) ?? .seconds(5)
-        var worst: Verdict?
-        for (index, plan) in plans.enumerated() {
-            if index > 0 { console.out("") }
-            let store = stores[historyOptions.path(forPlan: plan.file)]!
-            let historyFolder = URL(fileURLWithPath: store.path).deletingLastPathComponent()
-            let cut = plan.step(withID: failAt ?? "") != nil ? failAt : nil
-            let runNumber: Int64
-            let processMark = UUID().uuidString
-            do {
-                runNumber = try store.beginRun(RunStart(
-                    plan: plan, target: target, failAt: cut, jobs: jobs, toolVersion: Rehearse.version,
-                    gitCommit: GitCommit.current(for: plan.file), logsFolder: nil, processMark: processMark))
-            } catch {
-                console.err(CLIError.history(error).description + "\nnothing was run")
-                return (Verdict(outcome: .failed, reasons: ["cannot record the run"]), recorded)
-            }
-            let runID = String(runNumber)
-            // Logs live beside the database, one folder per run.
-            let logs = historyFolder.appendingPathComponent("logs/\(runID)")
-            do {
-                try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-            } catch {
-                console.err("error: cannot create the log folder \(logs.path): \(error.localizedDescription)")
-                return (Verdict(outcome: .failed, reasons: ["cannot create the log folder"]), recorded)
-            }
-            let style = console.outStyle
-            let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
-            let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
-            var live: (@Sendable (Activity, String) -> Void)?
-            if verbose {
-                live = { @Sendable (activity: Activity, line: String) in
-                    printer.line("             " + style.dim("\(activity.name) |") + " " + line)
-                }
-            }
-            let options = RehearsalOptions(
-                runID: runID, target: target, jobs: jobs, failAt: cut,
-                killGrace: grace, logsFolder: logs.path, liveOutput: live, processMark: processMark)
-            let journal = JournalObserver(store: store, runID: runNumber, console: console)
-            let observer = ObserverGroup([journal, printer])
-            statusLine?.start()
-            let record = await Rehearsal(plan: plan, options: options, observer: observer, control: control).run()
-            statusLine?.stop()
-            console.out(VerdictText(style: style).render(record))
-            recorded.append(RecordedRunLocation(store: store, id: runNumber, planFile: plan.file))
-            if worst == nil || record.verdict.outcome > worst!.outcome { worst = record.verdict }
-            if record.verdict.outcome == .interrupted { break }
-        }
-        return (worst, recorded)
-    }
-
-    /// `--junit`, `--json`, and on GitHub Actions the step summary and error annotations, all
-    /// from what the history recorded.
-    private func writeReports(_ locations: [RecordedRunLocation], console: Console) throws(CLIError) {
+    /// `--junit`, `--json`, and on GitHub Actions the step summary and error annotations, from the
+    /// runs as the rehearsal returned them (the same model the history reads back).
+    private func writeReports(_ runs: [Run], plans: [Plan], console: Console) throws(CLIError) {
         let environment = ProcessInfo.processInfo.environment
         let summaryFile = environment["GITHUB_STEP_SUMMARY"].flatMap { $0.isEmpty ? nil : $0 }
         let annotate = environment["GITHUB_ACTIONS"] == "true"
-        guard junit != nil || json != nil || summaryFile != nil || annotate, !locations.isEmpty else { return }
-        var runs: [RecordedRun] = []
-        for location in locations {
-            do throws(HistoryError) {
-                if let run = try location.store.run(id: location.id) { runs.append(run) }
-            } catch {
-                throw CLIError.history(error)
-            }
-        }
+        guard junit != nil || json != nil || summaryFile != nil || annotate, !runs.isEmpty else { return }
         if let junit { try ReportFile.write(JUnitReport.render(runs), to: junit, console: console) }
         if let json { try ReportFile.write(HistoryJSON.report(runs), to: json, console: console) }
         if let summaryFile, !ReportFile.append(MarkdownReport.render(runs), to: summaryFile) {
             console.err("warning: cannot append the summary to GITHUB_STEP_SUMMARY (\(summaryFile))")
         }
         if annotate {
-            let paths = Dictionary(locations.map { ($0.id, $0.planFile) }, uniquingKeysWith: { first, _ in first })
+            // As the user named the plan files, not the absolute paths the history keeps.
+            var paths: [Int64: String] = [:]
+            for (run, plan) in zip(runs, plans) { paths[run.id] = plan.file }
             for line in MarkdownReport.githubAnnotations(runs, planPaths: paths) { console.out(line) }
         }
     }
-
-}
-
-/// Where a run of this invocation was recorded.
-struct RecordedRunLocation {
-    var store: HistoryStore
-    var id: Int64
-    var planFile: String
 }

@@ -1,21 +1,24 @@
 import Dispatch
 import Foundation
+import RehearseCore
 import RehearseRunner
+import Synchronization
 
 /// Turns SIGINT and SIGTERM into requests to the running rehearsal instead of killing the harness
 /// (which would leave the steps' process groups running and the copy half-changed).
-final class SignalWatcher: @unchecked Sendable {
-    private var sources: [any DispatchSourceSignal] = []
-    private let queue = DispatchQueue(label: "rehearse.signals")
+final class SignalWatcher: Sendable {
+    private let sources: Mutex<[any DispatchSourceSignal]>
 
     /// Starts watching; `control` receives each signal, `console` tells the operator what happens next.
     init(control: RunControl, console: Console) {
+        let queue = DispatchQueue(label: "rehearse.signals")
+        var sources: [any DispatchSourceSignal] = []
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 control.receive(signal: number)
-                let name = number == SIGINT ? "SIGINT" : "SIGTERM"
+                let name = SignalName.of(number)
                 if control.signalCount == 1 {
                     console.err("\n\(name): stopping running steps and rolling back what was applied; "
                                 + "interrupt again to abandon the rollback")
@@ -26,12 +29,16 @@ final class SignalWatcher: @unchecked Sendable {
             source.resume()
             sources.append(source)
         }
+        self.sources = Mutex(sources)
     }
 
     /// Stops watching and gives both signals their default behaviour back.
     func stop() {
+        let sources = self.sources.withLock { sources in
+            defer { sources.removeAll() }
+            return sources
+        }
         for source in sources { source.cancel() }
-        sources.removeAll()
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
     }

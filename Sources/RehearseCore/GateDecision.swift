@@ -10,7 +10,7 @@ public struct GateDecision: Sendable, Hashable {
         /// No rehearsal of this content: the plan changed since the last one (`run` is the last passing
         /// rehearsal of the plan, or else its latest run).
         case changedSince(run: Int64, changes: RunComparison.PlanChanges)
-        case lastRehearsalDidNotPass(run: Int64, status: RecordedRun.Status, rollback: Duration?, budget: Duration, reasons: [String])
+        case lastRehearsalDidNotPass(run: Int64, status: RunStatus, rollback: Duration?, budget: Duration, reasons: [RunReason])
         case tooLongAgo(run: Int64, at: Date, age: Duration, window: Duration)
     }
 
@@ -23,7 +23,7 @@ public struct GateDecision: Sendable, Hashable {
     ///   - hash: the content hash of the plan as it is now.
     ///   - text: the plan's text as it is now.
     ///   - runs: finished runs of this plan (by name) on the rehearsal target, newest first.
-    public static func decide(hash: String, text: String, runs: [RecordedRun], target: String, now: Date, within window: Duration) -> GateDecision {
+    public static func decide(hash: String, text: String, runs: [Run], target: String, now: Date, within window: Duration) -> GateDecision {
         let finished = runs.filter { $0.status != .running }
         guard let newest = finished.first else {
             return GateDecision(isGo: false, run: nil, reason: .neverRehearsed(target: target))

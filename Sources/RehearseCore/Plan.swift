@@ -14,8 +14,10 @@ public struct Plan: Sendable, Hashable {
     public var targets: [Target]
     public var fingerprint: Command?
     public var checks: Checks
+    /// The steps' dependency graph, built once when the plan is made.
+    public let graph: StepGraph
     /// Steps in file order, which is the tie-break wherever order is otherwise free.
-    public var steps: [Step]
+    public var steps: [Step] { graph.steps }
     /// The exact text the plan was read from.
     public var source: String
     /// Where the `strategy:` value stands, for diagnostics about the strategy as a whole.
@@ -32,7 +34,7 @@ public struct Plan: Sendable, Hashable {
         self.targets = targets
         self.fingerprint = fingerprint
         self.checks = checks
-        self.steps = steps
+        self.graph = StepGraph(steps: steps)
         self.source = source
         self.strategyLocation = strategyLocation
     }

@@ -28,7 +28,7 @@ public struct PlanAnalysis: Sendable {
 
     public init(plan: Plan) {
         self.plan = plan
-        let graph = StepGraph(steps: plan.steps)
+        let graph = plan.graph
         slots = plan.strategy.slots.map { slot in
             SlotFill(slot: slot, stepID: plan.steps.first { $0.role == slot.role }?.id)
         }

@@ -6,7 +6,7 @@ public struct PlanValidator: Sendable {
 
     public func validate(_ plan: Plan) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let graph = StepGraph(steps: plan.steps)
+        let graph = plan.graph
         diagnostics += unknownNeeds(plan, graph: graph)
         let cycles = cycleDiagnostics(graph)
         diagnostics += cycles

@@ -12,7 +12,7 @@ public struct RunComparison: Sendable {
         public var planText: String
         public var stepOrder: [String]
 
-        public init(run: RecordedRun) {
+        public init(run: Run) {
             label = "run \(run.id)"
             forward = Self.durations(run, .forward)
             rollback = Self.durations(run, .rollback)
@@ -23,7 +23,7 @@ public struct RunComparison: Sendable {
         }
 
         /// The median of each figure over `runs` (oldest first), labelled `median of N runs`.
-        public init(medianOf runs: [RecordedRun]) {
+        public init(medianOf runs: [Run]) {
             label = "median of \(runs.count) run\(runs.count == 1 ? "" : "s") (\(runs.map { String($0.id) }.joined(separator: ", ")))"
             forward = Self.medians(runs.map { Self.durations($0, .forward) })
             rollback = Self.medians(runs.map { Self.durations($0, .rollback) })
@@ -33,7 +33,7 @@ public struct RunComparison: Sendable {
             stepOrder = runs.last.map(Self.order) ?? []
         }
 
-        static func durations(_ run: RecordedRun, _ kind: Activity.Kind) -> [String: Duration] {
+        static func durations(_ run: Run, _ kind: Activity.Kind) -> [String: Duration] {
             var result: [String: Duration] = [:]
             for activity in run.activities where activity.kind == kind {
                 if let duration = activity.duration { result[activity.name] = duration }
@@ -41,7 +41,7 @@ public struct RunComparison: Sendable {
             return result
         }
 
-        static func order(_ run: RecordedRun) -> [String] {
+        static func order(_ run: Run) -> [String] {
             var seen = Set<String>()
             return run.activities.filter { $0.kind.isStep }.map(\.name).filter { seen.insert($0).inserted }
         }

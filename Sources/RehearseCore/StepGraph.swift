@@ -5,7 +5,7 @@ import HeapModule
 /// Steps are addressed by their index in file order. Edges come from `needs`; a `needs` entry that
 /// names no step is ignored here (validation reports it). Order is free only where the graph allows
 /// it, and then file order decides, so the same plan always gives the same order.
-public struct StepGraph: Sendable {
+public struct StepGraph: Sendable, Hashable {
     public let steps: [Step]
     /// For each step, the indices of the steps it needs (deduplicated, in file order of `needs`).
     public let needs: [[Int]]

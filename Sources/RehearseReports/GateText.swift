@@ -19,7 +19,7 @@ public struct GateText: Sendable {
             if changes.isEmpty { lines.append("  (the text changed, the steps did not: comments, checks, targets or layout)") }
         }
         if case .lastRehearsalDidNotPass(_, _, _, _, let reasons) = decision.reason {
-            for reason in reasons { lines.append("  - " + reason) }
+            for reason in reasons { lines.append("  - " + reason.description) }
         }
         lines.append("  rehearse it: rehearse run PLAN --target \(from)")
         return lines.joined(separator: "\n")

@@ -5,7 +5,7 @@ public import RehearseCore
 /// activity as bars on one time axis with the rollback trigger and the budget, the step table,
 /// and this plan's recent rollback times against its budget.
 public enum HTMLReport {
-    public static func render(_ run: RecordedRun, recent: [RecordedRun]) -> String {
+    public static func render(_ run: Run, recent: [Run]) -> String {
         let status = statusLabel(run.status)
         var html = """
             <!doctype html>
@@ -36,10 +36,10 @@ public enum HTMLReport {
             html += "no rollback was timed (budget \(DurationText.compact(run.budget)))"
         }
         if let forward = run.forward { html += " · forward \(DurationText.precise(forward))" }
-        if let trigger = run.trigger { html += " · trigger: \(escape(trigger))" }
+        if let trigger = run.trigger { html += " · trigger: \(escape(trigger.description))" }
         html += "</div>\n"
         if !run.reasons.isEmpty || !run.leftApplied.isEmpty {
-            html += "<ul>" + run.reasons.map { "<li class=\"bad\">\(escape($0))</li>" }.joined()
+            html += "<ul>" + run.reasons.map { "<li class=\"bad\">\(escape($0.description))</li>" }.joined()
             if !run.leftApplied.isEmpty { html += "<li class=\"bad\">left applied: \(escape(run.leftApplied.joined(separator: ", ")))</li>" }
             html += "</ul>\n"
         }
@@ -55,7 +55,7 @@ public enum HTMLReport {
         .fingerprintAfter: "#8c959f", .smoke: "#8c959f", .restored: "#8c959f", .forward: "#0969da", .rollback: "#bc4c00",
     ]
 
-    private static func timeline(_ run: RecordedRun) -> String {
+    private static func timeline(_ run: Run) -> String {
         let rows = run.activities.filter { $0.startOffset != nil }
         guard !rows.isEmpty else { return "<p class=\"muted\">nothing ran</p>\n" }
         let end = rows.map { ($0.startOffset ?? .zero) + ($0.duration ?? .zero) }.max() ?? .zero
@@ -81,7 +81,7 @@ public enum HTMLReport {
             let y = top + rowHeight * Double(index)
             let start = activity.startOffset ?? .zero
             let barWidth = max(2, width * (activity.duration ?? .zero).seconds / span.seconds)
-            let failed = !["passed", "nothing-to-run", "stopped", "injected-failure"].contains(activity.status)
+            let failed = ![.passed, .nothingToRun, .stopped, .injectedFailure].contains(activity.status)
             let name: String = switch activity.kind {
             case .forward, .rollback, .setup, .teardown: activity.kind.rawValue + " " + activity.name
             case .preflight, .smoke, .restored: activity.kind.rawValue + ": " + activity.name
@@ -90,7 +90,7 @@ public enum HTMLReport {
             }
             svg += "<text x=\"\(label - 8)\" y=\"\(y + 13)\" text-anchor=\"end\">\(escape(name.count > 42 ? name.prefix(41) + "…" : name))</text>"
             svg += "<rect x=\"\(x(start))\" y=\"\(y + 3)\" width=\"\(barWidth)\" height=\"\(rowHeight - 6)\" rx=\"2\" fill=\"\(colours[activity.kind] ?? "#8c959f")\"\(failed ? " stroke=\"#cf222e\" stroke-width=\"2\"" : "")>"
-            svg += "<title>\(escape(name)): \(DurationText.precise(activity.duration ?? .zero)) from +\(DurationText.precise(start)), \(escape(activity.status))</title></rect>\n"
+            svg += "<title>\(escape(name)): \(DurationText.precise(activity.duration ?? .zero)) from +\(DurationText.precise(start)), \(activity.status.rawValue)</title></rect>\n"
         }
         if let trigger = run.triggerOffset {
             svg += "<line x1=\"\(x(trigger))\" y1=\"\(top - 10)\" x2=\"\(x(trigger))\" y2=\"\(height - 26)\" stroke=\"#bc4c00\" stroke-width=\"2\"/>"
@@ -109,11 +109,11 @@ public enum HTMLReport {
         return legend + svg + note
     }
 
-    private static func table(_ run: RecordedRun) -> String {
+    private static func table(_ run: Run) -> String {
         var html = "<table><tr><th>phase</th><th>name</th><th>start</th><th>took</th><th>result</th></tr>\n"
         for activity in run.activities {
-            let ok = ["passed", "nothing-to-run", "injected-failure"].contains(activity.status)
-            var result = activity.status
+            let ok = [.passed, .nothingToRun, .injectedFailure].contains(activity.status)
+            var result = activity.status.rawValue
             if let code = activity.exitStatus, code != 0 { result += " (exit \(code))" }
             if activity.timedOut { result += " (timed out)" }
             html += "<tr><td>\(escape(activity.kind.rawValue))</td><td>\(escape(activity.name))</td>"
@@ -124,7 +124,7 @@ public enum HTMLReport {
         return html + "</table>\n"
     }
 
-    private static func trend(_ runs: [RecordedRun], highlight: Int64) -> String {
+    private static func trend(_ runs: [Run], highlight: Int64) -> String {
         let timed = runs.filter { $0.rollback != nil }
         guard !timed.isEmpty else { return "<p class=\"muted\">no timed rollbacks yet</p>\n" }
         let top = timed.map { max($0.rollback!, $0.budget) }.max()!
@@ -154,7 +154,7 @@ public enum HTMLReport {
         return svg + note
     }
 
-    private static func statusLabel(_ status: RecordedRun.Status) -> String {
+    private static func statusLabel(_ status: RunStatus) -> String {
         switch status {
         case .passed: "PASSED"
         case .overBudget: "OVER BUDGET"

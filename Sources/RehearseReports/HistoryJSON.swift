@@ -6,90 +6,120 @@ public import RehearseCore
 public enum HistoryJSON {
     public static let schemaVersion = 1
 
-    public static func runs(_ runs: [RecordedRun]) -> String {
-        encode(["schema_version": schemaVersion, "runs": runs.map { summary($0) }])
+    public static func runs(_ runs: [Run]) -> String {
+        encode(RunsDocument(schemaVersion: schemaVersion, runs: runs.map { RunJSON($0, complete: false) }))
     }
 
-    public static func run(_ run: RecordedRun) -> String {
-        encode(["schema_version": schemaVersion, "run": full(run)])
+    public static func run(_ run: Run) -> String {
+        encode(RunDocument(schemaVersion: schemaVersion, run: RunJSON(run, complete: true)))
     }
 
     /// The complete record of several runs: what `run --json FILE` and `report --format json` write.
-    public static func report(_ runs: [RecordedRun]) -> String {
-        encode(["schema_version": schemaVersion, "runs": runs.map(full)])
+    public static func report(_ runs: [Run]) -> String {
+        encode(RunsDocument(schemaVersion: schemaVersion, runs: runs.map { RunJSON($0, complete: true) }))
     }
 
-    static func full(_ run: RecordedRun) -> [String: Any] {
-        var object = summary(run)
-        object["plan_file"] = run.planFile
-        object["plan_hash"] = run.planHash
-        object["strategy"] = run.strategy
-        object["host"] = run.host
-        object["user"] = run.user
-        object["pid"] = Int(run.pid)
-        object["tool_version"] = run.toolVersion
-        object["git_commit"] = run.gitCommit ?? NSNull()
-        object["fail_at"] = run.failAt ?? NSNull()
-        object["trigger"] = run.trigger ?? NSNull()
-        object["trigger_offset_ns"] = ns(run.triggerOffset)
-        object["forward_ns"] = ns(run.forward)
-        object["reasons"] = run.reasons
-        object["left_applied"] = run.leftApplied
-        object["fingerprint_before"] = run.fingerprintBefore ?? NSNull()
-        object["fingerprint_after"] = run.fingerprintAfter ?? NSNull()
-        object["activities"] = run.activities.map { activity -> [String: Any] in
-            [
-                "phase": activity.kind.rawValue, "name": activity.name, "status": activity.status,
-                "start_offset_ns": ns(activity.startOffset), "duration_ns": ns(activity.duration),
-                "exit_status": activity.exitStatus.map { Int($0) as Any } ?? NSNull(),
-                "signal": activity.signal.map { Int($0) as Any } ?? NSNull(),
-                "timed_out": activity.timedOut, "output_tail": activity.outputTail ?? NSNull(),
-                "log_file": activity.logFile ?? NSNull(),
-            ]
-        }
-        return object
+    static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     public static func comparison(_ comparison: RunComparison) -> String {
-        func change(_ change: RunComparison.Change) -> [String: Any] {
-            ["before_ns": ns(change.before), "after_ns": ns(change.after), "delta_ns": ns(change.delta),
-             "relative": change.relative ?? NSNull(), "regression": change.isRegression]
+        encode(ComparisonJSON(comparison, schemaVersion: schemaVersion))
+    }
+}
+
+/// `compare --json`: each step's forward and rollback change, the rollback total, the budgets, and
+/// how the plan changed between the two sides.
+public struct ComparisonJSON: Codable, Sendable {
+    public struct Change: Codable, Sendable {
+        public var beforeNs: Int64?
+        public var afterNs: Int64?
+        public var deltaNs: Int64?
+        public var relative: Double?
+        public var regression: Bool
+
+        init(_ change: RunComparison.Change) {
+            beforeNs = change.before?.nanoseconds
+            afterNs = change.after?.nanoseconds
+            deltaNs = change.delta?.nanoseconds
+            relative = change.relative
+            regression = change.isRegression
         }
+
+        enum CodingKeys: String, CodingKey {
+            case relative, regression
+            case beforeNs = "before_ns", afterNs = "after_ns", deltaNs = "delta_ns"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(beforeNs, forKey: .beforeNs)
+            try container.encode(afterNs, forKey: .afterNs)
+            try container.encode(deltaNs, forKey: .deltaNs)
+            try container.encode(relative, forKey: .relative)
+            try container.encode(regression, forKey: .regression)
+        }
+    }
+
+    public struct Step: Codable, Sendable {
+        public var step: String
+        public var forward: Change
+        public var rollback: Change
+        public var regression: Bool
+    }
+
+    public struct Thresholds: Codable, Sendable {
+        public var relative: Double
+        public var absoluteNs: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case relative, absoluteNs = "absolute_ns"
+        }
+    }
+
+    public struct PlanChanges: Codable, Sendable {
+        public struct Changed: Codable, Sendable {
+            public var step: String
+            public var fields: [String]
+        }
+
+        public var added: [String]
+        public var removed: [String]
+        public var changed: [Changed]
+    }
+
+    public var schemaVersion: Int
+    public var before: String
+    public var after: String
+    public var thresholds: Thresholds
+    public var steps: [Step]
+    public var rollbackTotal: Change
+    public var budgetBeforeNs: Int64
+    public var budgetAfterNs: Int64
+    public var planChanges: PlanChanges
+
+    init(_ comparison: RunComparison, schemaVersion: Int) {
+        self.schemaVersion = schemaVersion
+        before = comparison.before.label
+        after = comparison.after.label
+        thresholds = Thresholds(relative: comparison.thresholds.relative, absoluteNs: comparison.thresholds.absolute.nanoseconds)
+        steps = comparison.rows.map {
+            Step(step: $0.step, forward: Change($0.forward), rollback: Change($0.rollback), regression: $0.isRegression)
+        }
+        rollbackTotal = Change(comparison.rollbackTotal)
+        budgetBeforeNs = comparison.before.budget.nanoseconds
+        budgetAfterNs = comparison.after.budget.nanoseconds
         let changes = comparison.planChanges
-        return encode([
-            "schema_version": schemaVersion,
-            "before": comparison.before.label, "after": comparison.after.label,
-            "thresholds": ["relative": comparison.thresholds.relative, "absolute_ns": ns(comparison.thresholds.absolute)],
-            "steps": comparison.rows.map { ["step": $0.step, "forward": change($0.forward), "rollback": change($0.rollback), "regression": $0.isRegression] },
-            "rollback_total": change(comparison.rollbackTotal),
-            "budget_before_ns": ns(comparison.before.budget), "budget_after_ns": ns(comparison.after.budget),
-            "plan_changes": [
-                "added": changes.added, "removed": changes.removed,
-                "changed": changes.changed.map { ["step": $0.step, "fields": $0.fields] },
-            ],
-        ])
+        planChanges = PlanChanges(added: changes.added, removed: changes.removed,
+                                  changed: changes.changed.map { PlanChanges.Changed(step: $0.step, fields: $0.fields) })
     }
 
-    static func summary(_ run: RecordedRun) -> [String: Any] {
-        [
-            "id": Int(run.id), "plan": run.planName, "target": run.target, "status": run.status.rawValue,
-            "started_at": iso(run.startedAt), "ended_at": run.endedAt.map { iso($0) as Any } ?? NSNull(),
-            "rollback_ns": ns(run.rollback), "budget_ns": ns(run.budget),
-        ]
-    }
-
-    static func ns(_ duration: Duration?) -> Any {
-        duration.map { Int($0.nanoseconds) as Any } ?? NSNull()
-    }
-
-    static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    static func encode(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+    enum CodingKeys: String, CodingKey {
+        case before, after, thresholds, steps
+        case schemaVersion = "schema_version", rollbackTotal = "rollback_total", budgetBeforeNs = "budget_before_ns"
+        case budgetAfterNs = "budget_after_ns", planChanges = "plan_changes"
     }
 }

@@ -8,7 +8,7 @@ public struct HistoryText: Sendable {
     public init(style: TextStyle = .plain) { self.style = style }
 
     /// Recent runs, newest first: id, plan, target, start, outcome, rollback against budget.
-    public func list(_ runs: [RecordedRun]) -> String {
+    public func list(_ runs: [Run]) -> String {
         var table = TableText(headers: ["run", "plan", "target", "started", "outcome", "rollback", "budget"], rightAligned: [0, 5])
         for run in runs {
             table.rows.append([
@@ -21,7 +21,7 @@ public struct HistoryText: Sendable {
     }
 
     /// One run, step by step.
-    public func detail(_ run: RecordedRun) -> String {
+    public func detail(_ run: Run) -> String {
         var lines: [String] = []
         lines.append(style.bold("run \(run.id)") + "  \(run.planName) on \(run.target)  " + status(run.status))
         lines.append("  plan      \(run.planFile)  (\(run.strategy), \(run.planHash.prefix(19))…)")
@@ -38,7 +38,7 @@ public struct HistoryText: Sendable {
         if let forward = run.forward { figures += ", forward \(DurationText.precise(forward))" }
         lines.append(figures)
         if let trigger = run.trigger {
-            lines.append("  trigger   \(trigger)" + (run.triggerOffset.map { " at +\(DurationText.precise($0))" } ?? ""))
+            lines.append("  trigger   \(trigger.description) at +\(DurationText.precise(trigger.offset))")
         }
         lines.append("")
         var table = TableText(headers: ["phase", "name", "start", "took", "result"], rightAligned: [2, 3])
@@ -51,14 +51,14 @@ public struct HistoryText: Sendable {
             ])
         }
         lines += table.render(indent: "  ", style: style)
-        for reason in run.reasons { lines.append("  - " + reason) }
+        for reason in run.reasons { lines.append("  - " + reason.description) }
         if !run.leftApplied.isEmpty {
             lines.append("  " + style.red("still applied:") + " " + run.leftApplied.joined(separator: ", ") + "  (rehearse recover \(run.id) rolls them back)")
         }
         return lines.joined(separator: "\n")
     }
 
-    func status(_ status: RecordedRun.Status) -> String {
+    func status(_ status: RunStatus) -> String {
         switch status {
         case .passed: style.green("passed")
         case .overBudget: style.red("over budget")
@@ -69,19 +69,18 @@ public struct HistoryText: Sendable {
         }
     }
 
-    private func phase(_ kind: Activity.Kind) -> String {
-        kind == .fingerprintBefore || kind == .fingerprintAfter ? "fingerprint" : kind.rawValue
-    }
+    private func phase(_ kind: Activity.Kind) -> String { kind.label }
 
-    private func result(_ activity: RecordedActivity) -> String {
-        var text = activity.status
+    private func result(_ activity: ActivityRecord) -> String {
+        var text = activity.status.rawValue
         if let code = activity.exitStatus, code != 0 { text += " (exit \(code))" }
         if let signal = activity.signal { text += " (\(SignalName.of(signal)))" }
         if activity.timedOut { text += " (timed out)" }
         switch activity.status {
-        case "passed": return style.green(text)
-        case "nothing-to-run": return style.dim("rollback: none")
-        case RecordedActivity.inFlight: return style.yellow("in flight when the harness died")
+        case .passed: return style.green(text)
+        case .nothingToRun: return style.dim("rollback: none")
+        case .inFlight: return style.yellow("in flight when the harness died")
+        case .running: return style.cyan(text)
         default: return style.red(text)
         }
     }

@@ -5,7 +5,7 @@ public import RehearseCore
 /// readers follow: one test suite per rehearsal, a test case per step phase and per check, and
 /// "rollback within budget", which fails when the rollback took longer than its budget.
 public enum JUnitReport {
-    public static func render(_ runs: [RecordedRun]) -> String {
+    public static func render(_ runs: [Run]) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n<testsuites>\n"
         for (index, run) in runs.enumerated() {
             xml += suite(run, id: index)
@@ -22,7 +22,7 @@ public enum JUnitReport {
         var skipped: String?
     }
 
-    private static func suite(_ run: RecordedRun, id: Int) -> String {
+    private static func suite(_ run: Run, id: Int) -> String {
         let cases = testCases(run)
         let failures = cases.filter { $0.failure != nil }.count
         let skipped = cases.filter { $0.skipped != nil }.count
@@ -36,7 +36,7 @@ public enum JUnitReport {
             ("plan-hash", run.planHash), ("outcome", run.status.rawValue), ("budget", DurationText.compact(run.budget)),
         ]
         if let rollback = run.rollback { properties.append(("rollback", DurationText.precise(rollback))) }
-        if let trigger = run.trigger { properties.append(("trigger", trigger)) }
+        if let trigger = run.trigger { properties.append(("trigger", trigger.description)) }
         if let commit = run.gitCommit { properties.append(("git-commit", commit)) }
         for (name, value) in properties {
             xml += "      <property name=\(attribute(name)) value=\(attribute(value))/>\n"
@@ -52,21 +52,17 @@ public enum JUnitReport {
                 xml += "/>\n"
             }
         }
-        let summary = ([run.trigger.map { "rollback trigger: \($0)" }].compactMap { $0 } + run.reasons
+        let summary = ([run.trigger.map { "rollback trigger: \($0.description)" }].compactMap { $0 } + run.reasons.map(\.description)
             + (run.leftApplied.isEmpty ? [] : ["left applied: " + run.leftApplied.joined(separator: ", ")])).joined(separator: "\n")
         xml += "    <system-out>\(text(summary))</system-out>\n"
         xml += "    <system-err></system-err>\n"
         return xml + "  </testsuite>\n"
     }
 
-    private static func testCases(_ run: RecordedRun) -> [Case] {
+    private static func testCases(_ run: Run) -> [Case] {
         var cases: [Case] = []
         for activity in run.activities {
-            let phase: String
-            switch activity.kind {
-            case .fingerprintBefore, .fingerprintAfter: phase = "fingerprint"
-            default: phase = activity.kind.rawValue
-            }
+            let phase = activity.kind.label
             let name: String
             switch activity.kind {
             case .preflight, .smoke, .restored: name = "\(phase) check: \(activity.name)"
@@ -76,28 +72,29 @@ public enum JUnitReport {
             case .forward, .rollback: name = "\(phase) \(activity.name)"
             }
             var testCase = Case(name: name, classname: "\(run.planName).\(phase)", time: activity.duration ?? .zero)
-            let detail = activity.outputTail ?? ""
+            let detail = activity.outputTail ?? activity.startError ?? ""
             switch activity.status {
-            case "passed":
+            case .passed:
                 break
-            case "nothing-to-run":
+            case .nothingToRun:
                 testCase.skipped = "rollback: none"
-            case "injected-failure":
+            case .injectedFailure:
                 testCase.skipped = "--fail-at: a deliberate cut, counted as failed without running"
-            case "stopped":
+            case .stopped:
                 testCase.skipped = "stopped by the rollback trigger"
-            case "timed-out":
+            case .timedOut:
                 testCase.failure = ("timed-out", "timed out after \(DurationText.precise(activity.duration ?? .zero))", detail)
-            case "blocked":
+            case .blocked:
                 testCase.failure = ("blocked", "not run: a rollback it depends on failed; the step is left applied", "")
-            case "abandoned":
+            case .abandoned:
                 testCase.failure = ("abandoned", "not run: the rollback was abandoned; the step is left applied", "")
-            case RecordedActivity.inFlight, "running":
+            case .inFlight, .running:
                 testCase.failure = ("in-flight", "running when the harness stopped", "")
-            default:
+            case .failed:
                 var message = "failed"
                 if let code = activity.exitStatus { message = "exit \(code)" }
                 if let signal = activity.signal { message = "killed by \(SignalName.of(signal))" }
+                if let error = activity.startError { message = "could not start: \(error)" }
                 testCase.failure = ("failed", message, detail)
             }
             cases.append(testCase)

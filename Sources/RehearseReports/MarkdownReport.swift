@@ -4,7 +4,7 @@ public import RehearseCore
 /// A Markdown summary fit for a pull request or a CI summary page: one table row per rehearsal,
 /// then, for each that did not pass, why, and what to change.
 public enum MarkdownReport {
-    public static func render(_ runs: [RecordedRun]) -> String {
+    public static func render(_ runs: [Run]) -> String {
         var lines = ["## Rollback rehearsal", ""]
         lines.append("| plan | target | outcome | rollback | budget | forward | run |")
         lines.append("| --- | --- | --- | ---: | ---: | ---: | ---: |")
@@ -16,7 +16,7 @@ public enum MarkdownReport {
         for run in runs where run.status != .passed {
             lines.append("")
             lines.append("### \(cell(run.planName)): \(outcome(run.status))")
-            if let trigger = run.trigger { lines.append("- rollback trigger: \(cell(trigger))") }
+            if let trigger = run.trigger { lines.append("- rollback trigger: \(cell(trigger.description))") }
             if let rollback = run.rollback, rollback > run.budget {
                 lines.append("- rollback took **\(DurationText.precise(rollback))**, budget \(DurationText.compact(run.budget)) (over by \(DurationText.precise(rollback - run.budget)))")
                 let slowest = run.activities.filter { $0.kind == .rollback && $0.duration != nil }
@@ -24,7 +24,7 @@ public enum MarkdownReport {
                     .map { "`\($0.name)` \(DurationText.precise($0.duration!))" }
                 if !slowest.isEmpty { lines.append("- slowest rollback steps: " + slowest.joined(separator: ", ")) }
             }
-            for reason in run.reasons { lines.append("- \(cell(reason))") }
+            for reason in run.reasons { lines.append("- \(cell(reason.description))") }
             if !run.leftApplied.isEmpty {
                 lines.append("- **left applied:** \(run.leftApplied.map { "`\($0)`" }.joined(separator: ", ")) (`rehearse recover \(run.id)`)")
             }
@@ -34,19 +34,19 @@ public enum MarkdownReport {
 
     /// GitHub Actions workflow commands for the runs that did not pass: an error annotation on
     /// the plan file each.
-    public static func githubAnnotations(_ runs: [RecordedRun], planPaths: [Int64: String]) -> [String] {
+    public static func githubAnnotations(_ runs: [Run], planPaths: [Int64: String]) -> [String] {
         runs.filter { $0.status != .passed }.map { run in
             var message = "\(run.planName) on \(run.target): \(run.status.rawValue)"
             if let rollback = run.rollback, rollback > run.budget {
                 message += ", rollback took \(DurationText.precise(rollback)), budget \(DurationText.compact(run.budget))"
             }
-            if let reason = run.reasons.first { message += "; \(reason)" }
+            if let reason = run.reasons.first { message += "; \(reason.description)" }
             let file = planPaths[run.id] ?? run.planFile
             return "::error file=\(escapeProperty(file)),title=\(escapeProperty("rollback rehearsal \(run.status.rawValue)"))::\(escapeData(message))"
         }
     }
 
-    private static func outcome(_ status: RecordedRun.Status) -> String {
+    private static func outcome(_ status: RunStatus) -> String {
         switch status {
         case .passed: "✅ passed"
         case .overBudget: "❌ over budget"

@@ -9,59 +9,59 @@ public struct VerdictText: Sendable {
 
     public init(style: TextStyle = .plain) { self.style = style }
 
-    public func render(_ record: RunRecord) -> String {
-        let plan = record.header.plan
-        let verdict = record.verdict
-        var head = style.bold(plan.name + ":") + " " + label(verdict)
-        if let rollback = record.rollbackDuration {
-            head += "  rollback \(DurationText.precise(rollback)) of \(DurationText.compact(record.budget)) budget"
-            head += " (\(budgetNote(rollback, budget: record.budget, verdict: verdict)))"
+    public func render(_ run: Run) -> String {
+        var head = style.bold(run.planName + ":") + " " + label(run)
+        if let rollback = run.rollback {
+            head += "  rollback \(DurationText.precise(rollback)) of \(DurationText.compact(run.budget)) budget"
+            head += " (\(budgetNote(rollback, budget: run.budget)))"
         } else {
             head += "  nothing was rolled back"
         }
-        if let forward = record.forwardDuration { head += "  forward \(DurationText.precise(forward))" }
+        if let forward = run.forward { head += "  forward \(DurationText.precise(forward))" }
         var lines = [head]
 
-        if let trigger = record.trigger, trigger.reason != .rehearsal {
+        if let trigger = run.trigger, trigger.reason != .rehearsal {
             lines.append("  rollback trigger: \(trigger.description) at +\(DurationText.precise(trigger.offset))")
         }
-        if verdict.isNearBudget {
-            lines.append("  " + style.yellow("warning:") + " the rollback used \(percent(verdict.budgetShare ?? 0)) of its budget (warning from \(percent(Verdict.warningShare)))")
+        if run.isNearBudget {
+            lines.append("  " + style.yellow("warning:") + " the rollback used \(percent(run.budgetShare ?? 0)) of its budget (warning from \(percent(Verdict.warningShare)))")
         }
-        for reason in verdict.reasons {
-            lines.append("  - " + reason)
+        for reason in run.reasons {
+            lines.append("  - " + reason.description)
         }
-        if let before = record.fingerprintBefore, let after = record.fingerprintAfter, before != after {
+        if let before = run.fingerprintBefore, let after = run.fingerprintAfter, before != after {
             lines += fingerprintDifference(before: before, after: after)
         }
-        if verdict.outcome == .overBudget || verdict.isNearBudget {
-            let slowest = record.slowestRollbacks()
+        if run.status == .overBudget || run.isNearBudget {
+            let slowest = run.slowestRollbacks()
             if !slowest.isEmpty {
-                let names = slowest.map { "\($0.activity.name) \(DurationText.precise($0.outcome?.duration ?? .zero))" }
+                let names = slowest.map { "\($0.name) \(DurationText.precise($0.duration ?? .zero))" }
                 lines.append("  slowest rollback steps: " + names.joined(separator: ", "))
             }
         }
-        if !record.leftApplied.isEmpty {
-            lines.append("  " + style.red("left applied:") + " " + record.leftApplied.joined(separator: ", ")
+        if !run.leftApplied.isEmpty {
+            lines.append("  " + style.red("left applied:") + " " + run.leftApplied.joined(separator: ", ")
                          + "  (the copy is not back where it was)")
         }
-        if !record.strayProcesses.isEmpty {
-            lines.append("  " + style.yellow("warning:") + " stopped \(record.strayProcesses.count) process(es) that steps left running: "
-                         + record.strayProcesses.prefix(3).joined(separator: "; "))
+        if !run.strayProcesses.isEmpty {
+            lines.append("  " + style.yellow("warning:") + " stopped \(run.strayProcesses.count) process(es) that steps left running: "
+                         + run.strayProcesses.prefix(3).joined(separator: "; "))
         }
         return lines.joined(separator: "\n")
     }
 
-    private func label(_ verdict: Verdict) -> String {
-        switch verdict.outcome {
+    private func label(_ run: Run) -> String {
+        switch run.status {
         case .passed: style.green(style.bold("PASSED"))
         case .overBudget: style.red(style.bold("OVER BUDGET"))
         case .failed: style.red(style.bold("FAILED"))
-        case .interrupted: style.yellow(style.bold("INTERRUPTED")) + " by " + SignalName.of(verdict.signal ?? 2)
+        case .interrupted: style.yellow(style.bold("INTERRUPTED")) + " by " + SignalName.of(run.signal ?? 2)
+        case .abandoned: style.yellow(style.bold("ABANDONED"))
+        case .running: style.cyan(style.bold("RUNNING"))
         }
     }
 
-    private func budgetNote(_ rollback: Duration, budget: Duration, verdict: Verdict) -> String {
+    private func budgetNote(_ rollback: Duration, budget: Duration) -> String {
         if rollback > budget { return "+" + DurationText.precise(rollback - budget) }
         return percent(rollback.seconds / max(budget.seconds, 1e-9))
     }

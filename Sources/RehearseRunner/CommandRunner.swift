@@ -9,22 +9,15 @@ import SystemPackage
 /// in its group killed when it returns.
 ///
 /// A non-zero exit is a result, not an error: ``run(_:)`` never throws.
-public struct CommandRunner: Sendable {
-    /// How long a process group gets between SIGTERM and SIGKILL.
-    public var killGrace: Duration
-    /// The instant offsets are measured from (the start of the run).
-    public var origin: ContinuousClock.Instant
-    /// When set, every line of output is also handed here as it arrives (`--verbose`).
-    public var liveOutput: (@Sendable (Activity, String) -> Void)?
+public struct CommandRunner: CommandExecutor {
     /// How much of the end of a command's output to keep in its outcome.
     public static let tailBytes = 4096
     public static let tailLines = 20
 
-    public init(killGrace: Duration = .seconds(5), origin: ContinuousClock.Instant = .now,
-                liveOutput: (@Sendable (Activity, String) -> Void)? = nil) {
-        self.killGrace = killGrace
-        self.origin = origin
-        self.liveOutput = liveOutput
+    public init() {}
+
+    public func stopLeftovers(marked mark: String, grace: Duration) async -> [String] {
+        await StrayProcesses.stop(marked: mark, grace: grace)
     }
 
     private enum Finish: Sendable {
@@ -35,7 +28,6 @@ public struct CommandRunner: Sendable {
 
     /// Runs the command to its end, its timeout, or the calling task's cancellation.
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
-        let clock = ContinuousClock()
         var capture: FileDescriptor?
         if let captureFile = command.captureFile {
             do {
@@ -43,9 +35,7 @@ public struct CommandRunner: Sendable {
                     FilePath(captureFile), .writeOnly, options: [.create, .truncate],
                     permissions: [.ownerReadWrite, .groupRead, .otherRead])
             } catch {
-                return ProcessOutcome(
-                    termination: .couldNotStart("cannot write \(captureFile): \(error)"),
-                    startOffset: clock.now - origin, duration: .zero)
+                return ProcessOutcome(termination: .couldNotStart("cannot write \(captureFile): \(error)"))
             }
         }
         defer { try? capture?.close() }
@@ -54,19 +44,15 @@ public struct CommandRunner: Sendable {
         for (name, value) in command.environment { changes[Environment.Key(stringLiteral: name)] = value }
         var options = PlatformOptions()
         options.processGroupID = 0
-        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: command.killGrace)]
         let configuration = Configuration(
             executable: .path("/bin/sh"), arguments: ["-c", command.script],
             environment: .inherit.updating(changes),
             workingDirectory: FilePath(command.workingDirectory), platformOptions: options)
 
-        let liveOutput = self.liveOutput
-        let output = CommandOutput(
-            path: command.logFile,
-            live: liveOutput.map { live in { @Sendable line in live(command.activity, line) } })
+        let output = CommandOutput(path: command.logFile, live: command.liveOutput)
         let processGroup = Locked<pid_t?>(nil)
         let captureTarget = capture
-        let start = clock.now
         var timedOut = false
         var status: Result<TerminationStatus, any Error>?
 
@@ -99,7 +85,6 @@ public struct CommandRunner: Sendable {
                 }
             }
         }
-        let end = clock.now
         let stoppedByCaller = Task.isCancelled && !timedOut
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
         if let group = processGroup.value { kill(-group, SIGKILL) }
@@ -113,8 +98,7 @@ public struct CommandRunner: Sendable {
         case nil: termination = .signaled(SIGKILL)
         }
         return ProcessOutcome(
-            termination: termination, timedOut: timedOut, stopped: stoppedByCaller,
-            startOffset: start - origin, duration: end - start, outputTail: tail, logFile: logFile)
+            termination: termination, timedOut: timedOut, stopped: stoppedByCaller, outputTail: tail, logFile: logFile)
     }
 
     /// Spawns the command with both output streams piped back here and pumped into `output`

@@ -40,19 +40,20 @@ enum ProcessJanitor {
     }
 }
 
-/// Stopping what a run's steps left running: at the end of a rehearsal, and in the CLI when it
-/// finds a run whose harness died and whose steps may still be running.
+/// Stopping what a run's steps left running: at the end of a rehearsal, and when a run whose
+/// harness died is found and its steps may still be running.
 public enum StrayProcesses {
     /// Stops every process carrying `REHEARSE_RUN_TOKEN=token` (SIGTERM, up to `grace`, SIGKILL)
-    /// and returns their command lines. Blocks the calling thread for at most `grace`.
-    public static func stop(marked token: String, grace: Duration = .seconds(1)) -> [String] {
+    /// and returns their command lines. Suspends (never blocks a thread) for at most `grace`.
+    public static func stop(marked token: String, grace: Duration = .seconds(1)) async -> [String] {
         let found = ProcessJanitor.processes(marked: token)
         guard !found.isEmpty else { return [] }
         for process in found { kill(process.pid, SIGTERM) }
         let deadline = ContinuousClock.now + grace
         var alive = found.map(\.pid)
         while !alive.isEmpty, ContinuousClock.now < deadline {
-            usleep(10_000)
+            // Cancelled: no more waiting, straight to SIGKILL.
+            do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
             alive = alive.filter(ProcessJanitor.isRunning)
         }
         for pid in alive { kill(pid, SIGKILL) }

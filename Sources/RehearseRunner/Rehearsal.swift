@@ -4,20 +4,31 @@ public import RehearseCore
 /// One rehearsal of a plan against a target: setup, preflight, fingerprint, forward steps, smoke
 /// checks, the rollback trigger, rollback steps, restored checks, fingerprint, teardown.
 ///
-/// Everything a step does is data in the returned ``RunRecord``; ``run()`` never throws. Events go
-/// to the observer as they happen. Signals reach the run through ``RunControl``: the first stops
-/// the forward steps and rolls back what was applied, the second abandons the rollback.
+/// Everything a step does is data in the returned ``Run``; ``run(_:)`` never throws. Events go to
+/// the observer as they happen, and the runner awaits each one (so a journal has a command's start
+/// on record before the command runs). Signals reach the run through ``RunControl``: the first
+/// stops the forward steps and rolls back what was applied, the second abandons the rollback.
+///
+/// What varies is injected: the ``CommandExecutor`` that runs commands (real processes by default)
+/// and the ``RunClock`` that times them.
 public struct Rehearsal: Sendable {
     public let plan: Plan
     public let options: RehearsalOptions
     public let observer: any RunObserver
     public let control: RunControl
+    public let executor: any CommandExecutor
+    public let clock: any RunClock
 
-    public init(plan: Plan, options: RehearsalOptions, observer: any RunObserver, control: RunControl = RunControl()) {
+    public init(
+        plan: Plan, options: RehearsalOptions, observer: any RunObserver, control: RunControl = RunControl(),
+        executor: any CommandExecutor = CommandRunner(), clock: any RunClock = SystemClock()
+    ) {
         self.plan = plan
         self.options = options
         self.observer = observer
         self.control = control
+        self.executor = executor
+        self.clock = clock
     }
 
     /// The folder commands run in: the plan file's own.
@@ -25,13 +36,21 @@ public struct Rehearsal: Sendable {
         URL(fileURLWithPath: plan.file).deletingLastPathComponent().path
     }
 
-    public func run() async -> RunRecord {
-        let origin = ContinuousClock.now
-        let context = Context(rehearsal: self, origin: origin)
-        let header = RunHeader(runID: options.runID, plan: plan, target: options.target, startedAt: Date(),
-                               failAt: options.failAt, jobs: options.jobs)
-        await context.log.emit(.runStarted(header))
-        let graph = StepGraph(steps: plan.steps)
+    /// A run of this rehearsal that no history has numbered: for callers that record nothing.
+    public func unrecordedRun() -> Run {
+        Run(starting: plan, target: options.target, provenance: RunProvenance(
+                host: ProcessInfo.processInfo.hostName, user: ProcessInfo.processInfo.userName,
+                pid: ProcessInfo.processInfo.processIdentifier, toolVersion: "library"),
+            failAt: options.failAt, jobs: options.jobs, startedAt: clock.date, processMark: options.processMark)
+    }
+
+    /// Runs the rehearsal and returns `begun` completed: its activities, trigger, timings,
+    /// fingerprints and verdict.
+    public func run(_ begun: Run? = nil) async -> Run {
+        var run = begun ?? unrecordedRun()
+        let context = Context(rehearsal: self, origin: clock.now)
+        await context.log.emit(.runStarted(run, plan: plan))
+        let graph = plan.graph
         let target = plan.target(named: options.target)
 
         // Before anything is applied: a failure here aborts with nothing to roll back.
@@ -39,94 +58,80 @@ public struct Rehearsal: Sendable {
         if let setup = target?.setup {
             ready = await context.stage(1) { await context.execute(Activity(.setup, options.target), setup) }.passed
         }
-        if ready {
-            for check in plan.checks.preflight where ready {
-                ready = await context.stage(1) { await context.execute(Activity(.preflight, check.name), check.command) }.passed
-            }
+        for check in plan.checks.preflight where ready {
+            ready = await context.stage(1) { await context.execute(Activity(.preflight, check.name), check.command) }.passed
         }
         var fingerprintBefore: String?
         if ready, let fingerprint = plan.fingerprint {
-            let (execution, value) = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint) }
+            let (record, value) = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint) }
             fingerprintBefore = value
-            ready = execution.passed
+            ready = record.passed
         }
         ready = ready && control.signalCount == 0
 
         // Forward steps, then smoke checks, until the trigger.
         var applied = Set<Int>()
         var trigger: RollbackTrigger?
-        var forwardDuration: Duration?
         if ready {
             let forward = await context.stage(1) { await context.runForward(graph) }
             applied = forward.applied
-            forwardDuration = forward.duration
-            if let signal = control.firstSignal {
-                trigger = RollbackTrigger(reason: .interrupted(signal: signal), offset: (control.firstSignalInstant ?? .now) - origin)
-            } else if let failure = forward.failure {
-                trigger = failure
-            }
+            run.forward = forward.duration
+            trigger = context.interruption() ?? forward.failure
             if trigger == nil {
                 for check in plan.checks.smoke {
-                    let execution = await context.stage(1) { await context.execute(Activity(.smoke, check.name), check.command) }
-                    if let signal = control.firstSignal {
-                        trigger = RollbackTrigger(reason: .interrupted(signal: signal), offset: (control.firstSignalInstant ?? .now) - origin)
-                        break
+                    let record = await context.stage(1) { await context.execute(Activity(.smoke, check.name), check.command) }
+                    trigger = context.interruption()
+                    if trigger == nil, !record.passed {
+                        trigger = RollbackTrigger(reason: .smokeFailed(check: check.name), offset: context.offset)
                     }
-                    if !execution.passed {
-                        trigger = RollbackTrigger(reason: .smokeFailed(check: check.name), offset: ContinuousClock.now - origin)
-                        break
-                    }
+                    if trigger != nil { break }
                 }
             }
             if trigger == nil {
-                trigger = RollbackTrigger(reason: .rehearsal, offset: ContinuousClock.now - origin)
+                trigger = RollbackTrigger(reason: .rehearsal, offset: context.offset)
             }
         }
 
         // The rollback, timed from the trigger.
-        var rollbackDuration: Duration?
-        var leftApplied: [String] = []
-        var leftAppliedHarmless: [String] = []
-        var fingerprintAfter: String?
         if let trigger {
+            run.trigger = trigger
             await context.log.emit(.rollbackTriggered(trigger))
             let rollback = await context.stage(2) { [applied] in await context.runRollback(graph, applied: applied) }
-            leftApplied = rollback.leftApplied
-            leftAppliedHarmless = rollback.harmless
+            run.leftApplied = rollback.leftApplied
             for check in plan.checks.restored where !control.isAbandoned {
                 _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
             }
-            rollbackDuration = ContinuousClock.now - (origin + trigger.offset)
+            run.rollback = context.offset - trigger.offset
             if fingerprintBefore != nil, let fingerprint = plan.fingerprint, !control.isAbandoned {
-                fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint) }.1
+                run.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint) }.1
             }
         }
+        run.fingerprintBefore = fingerprintBefore
 
         // Teardown, unless the rollback was abandoned: then the copy is left as it is, for `recover`.
         if let teardown = target?.teardown, !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.teardown, options.target), teardown) }
         }
-        let strays = stopStrayProcesses()
+        run.strayProcesses = await stopStrayProcesses()
 
-        let executions = context.log.executions
+        run.activities = context.log.records
         let verdict = Verdict.judge(
-            executions: executions, rollbackDuration: rollbackDuration, budget: plan.budget.rollback,
-            fingerprintBefore: fingerprintBefore, fingerprintAfter: fingerprintAfter, leftApplied: leftApplied,
+            activities: run.activities, rollback: run.rollback, budget: plan.budget.rollback,
+            fingerprintBefore: run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
             interruptedBy: control.firstSignal)
-        let record = RunRecord(
-            header: header, executions: executions, trigger: trigger, forwardDuration: forwardDuration,
-            rollbackDuration: rollbackDuration, totalDuration: ContinuousClock.now - origin,
-            fingerprintBefore: fingerprintBefore, fingerprintAfter: fingerprintAfter, leftApplied: leftApplied,
-            leftAppliedHarmless: leftAppliedHarmless, strayProcesses: strays, verdict: verdict)
-        await context.log.emit(.runFinished(record))
-        return record
+        run.status = verdict.status
+        run.reasons = verdict.reasons
+        run.total = context.offset
+        run.endedAt = clock.date
+        await context.log.emit(.runFinished(run))
+        return run
     }
 }
 
 extension Rehearsal {
     /// What `recover` achieved.
     public struct Recovery: Sendable {
-        public var executions: [Execution]
+        public var activities: [ActivityRecord]
         /// Steps still applied after it: their rollback failed, was blocked, or could not start.
         public var stillApplied: [String]
     }
@@ -135,24 +140,22 @@ extension Rehearsal {
     /// would: what `recover` runs for an interrupted or killed run. Ids that are not steps of the
     /// plan are ignored.
     public func rollBack(applied: [String]) async -> Recovery {
-        let context = Context(rehearsal: self, origin: .now)
-        let graph = StepGraph(steps: plan.steps)
+        let context = Context(rehearsal: self, origin: clock.now)
+        let graph = plan.graph
         let indices = Set(applied.compactMap(graph.index(of:)))
         let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
-        _ = stopStrayProcesses()
-        return Recovery(executions: context.log.executions, stillApplied: result.leftApplied)
+        _ = await stopStrayProcesses()
+        return Recovery(activities: context.log.records, stillApplied: result.leftApplied)
     }
-}
 
-extension Rehearsal {
     /// Stops what this run's commands left running outside their process groups, and returns
-    /// their command lines. Blocks for at most the grace period, and only when there are some.
-    func stopStrayProcesses() -> [String] {
+    /// their command lines. Waits for at most the grace period, and only when there are some.
+    func stopStrayProcesses() async -> [String] {
         guard options.stopStrayProcesses else { return [] }
-        return StrayProcesses.stop(marked: options.processMark, grace: min(options.killGrace, .seconds(2)))
+        return await executor.stopLeftovers(marked: options.processMark, grace: min(options.killGrace, .seconds(2)))
     }
 }
 
-extension Execution {
+extension ActivityRecord {
     var passed: Bool { status == .passed }
 }

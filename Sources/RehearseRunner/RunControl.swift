@@ -9,19 +9,23 @@ import Foundation
 public final class RunControl: Sendable {
     private struct State {
         var signals: [Int32] = []
-        var firstInstant: ContinuousClock.Instant?
+        var firstReading: Duration?
         var handlers: [UUID: (threshold: Int, cancel: @Sendable () -> Void)] = [:]
     }
 
     private let state = Locked(State())
+    private let clock: any RunClock
 
-    public init() {}
+    /// - Parameter clock: read when the first signal arrives: the moment of the rollback trigger.
+    public init(clock: any RunClock = SystemClock()) {
+        self.clock = clock
+    }
 
     /// Records a signal and cancels every stage that it ends.
     public func receive(signal: Int32) {
         let toCancel: [@Sendable () -> Void] = state.withLock { state in
             state.signals.append(signal)
-            if state.firstInstant == nil { state.firstInstant = .now }
+            if state.firstReading == nil { state.firstReading = clock.now }
             let count = state.signals.count
             return state.handlers.values.filter { $0.threshold <= count }.map(\.cancel)
         }
@@ -31,8 +35,9 @@ public final class RunControl: Sendable {
     /// The first signal received, if any.
     public var firstSignal: Int32? { state.value.signals.first }
 
-    /// When the first signal arrived: the instant of an interruption's rollback trigger.
-    public var firstSignalInstant: ContinuousClock.Instant? { state.value.firstInstant }
+    /// When the first signal arrived, as a reading of the clock: the moment of an interruption's
+    /// rollback trigger.
+    public var firstSignalReading: Duration? { state.value.firstReading }
 
     public var signalCount: Int { state.value.signals.count }
 

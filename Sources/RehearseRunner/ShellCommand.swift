@@ -9,20 +9,27 @@ public struct ShellCommand: Sendable {
     /// Added to the harness's own environment (these win).
     public var environment: [String: String]
     public var timeout: Duration
+    /// Between SIGTERM and SIGKILL when the command's process group is stopped.
+    public var killGrace: Duration
     public var logFile: String
     /// A file that receives standard output alone (the fingerprint's value); stderr still goes to the log.
     public var captureFile: String?
+    /// When set, every line of output is also handed here as it arrives (`--verbose`).
+    public var liveOutput: (@Sendable (String) -> Void)?
 
     public init(
         activity: Activity, script: String, workingDirectory: String, environment: [String: String],
-        timeout: Duration, logFile: String, captureFile: String? = nil
+        timeout: Duration, killGrace: Duration = .seconds(5), logFile: String, captureFile: String? = nil,
+        liveOutput: (@Sendable (String) -> Void)? = nil
     ) {
         self.activity = activity
         self.script = script
         self.workingDirectory = workingDirectory
         self.environment = environment
         self.timeout = timeout
+        self.killGrace = killGrace
         self.logFile = logFile
         self.captureFile = captureFile
+        self.liveOutput = liveOutput
     }
 }

@@ -22,10 +22,12 @@ struct StepScheduler: Sendable {
         var blocked: [Int] = []
         /// The first node to fail, and when.
         var firstFailure: Int?
-        var firstFailureInstant: ContinuousClock.Instant?
+        /// The clock's reading when it failed.
+        var firstFailureReading: Duration?
     }
 
     var jobs: Int
+    var clock: any RunClock = SystemClock()
 
     /// - Parameters:
     ///   - nodes: the nodes to run.
@@ -58,7 +60,7 @@ struct StepScheduler: Sendable {
         func noteFailure(_ node: Int) {
             guard outcome.firstFailure == nil else { return }
             outcome.firstFailure = node
-            outcome.firstFailureInstant = .now
+            outcome.firstFailureReading = clock.now
         }
 
         func block(after failed: Int) {

@@ -5,8 +5,8 @@ public import RehearseCore
 /// Reading the history: recent runs, one run in full, and the runs `compare` and `gate` need.
 extension HistoryStore {
     /// The most recent runs, newest first, optionally of one plan; without their activities.
-    public func recentRuns(plan: String? = nil, limit: Int = 20) throws(HistoryError) -> [RecordedRun] {
-        try read { db in
+    public func recentRuns(plan: String? = nil, limit: Int = 20) async throws(HistoryError) -> [Run] {
+        try await read { db in
             var request = RunRow.order(Column("id").desc).limit(limit)
             if let plan { request = request.filter(Column("plan_name") == plan) }
             return try request.fetchAll(db).map { Self.recorded($0, activities: []) }
@@ -14,8 +14,8 @@ extension HistoryStore {
     }
 
     /// One run with every activity, or nil when there is no such run.
-    public func run(id: Int64) throws(HistoryError) -> RecordedRun? {
-        try read { db in
+    public func run(id: Int64) async throws(HistoryError) -> Run? {
+        try await read { db in
             guard let row = try RunRow.fetchOne(db, key: id) else { return nil }
             let activities = try ActivityRow.filter(Column("run_id") == id).order(Column("id")).fetchAll(db)
             return Self.recorded(row, activities: activities)
@@ -23,8 +23,8 @@ extension HistoryStore {
     }
 
     /// The id of the newest run (of a plan, when given).
-    public func latestRunID(plan: String? = nil) throws(HistoryError) -> Int64? {
-        try read { db in
+    public func latestRunID(plan: String? = nil) async throws(HistoryError) -> Int64? {
+        try await read { db in
             var request = RunRow.select(Column("id")).order(Column("id").desc)
             if let plan { request = request.filter(Column("plan_name") == plan) }
             return try Int64.fetchOne(db, request)
@@ -32,10 +32,10 @@ extension HistoryStore {
     }
 
     /// Finished runs of a plan on a target, newest first, with their activities.
-    public func finishedRuns(plan: String, target: String, before: Int64? = nil, limit: Int) throws(HistoryError) -> [RecordedRun] {
-        try read { db in
+    public func finishedRuns(plan: String, target: String, before: Int64? = nil, limit: Int) async throws(HistoryError) -> [Run] {
+        try await read { db in
             var request = RunRow
-                .filter(Column("plan_name") == plan && Column("target") == target && Column("status") != RecordedRun.Status.running.rawValue)
+                .filter(Column("plan_name") == plan && Column("target") == target && Column("status") != RunStatus.running.rawValue)
                 .order(Column("id").desc).limit(limit)
             if let before { request = request.filter(Column("id") < before) }
             let rows = try request.fetchAll(db)
@@ -47,8 +47,8 @@ extension HistoryStore {
     }
 
     /// Runs of a plan on a target (any status), newest first, without activities: what `gate` weighs.
-    public func runs(plan: String, target: String, limit: Int = 50) throws(HistoryError) -> [RecordedRun] {
-        try read { db in
+    public func runs(plan: String, target: String, limit: Int = 50) async throws(HistoryError) -> [Run] {
+        try await read { db in
             try RunRow.filter(Column("plan_name") == plan && Column("target") == target)
                 .order(Column("id").desc).limit(limit).fetchAll(db)
                 .map { Self.recorded($0, activities: []) }
@@ -57,8 +57,8 @@ extension HistoryStore {
 
     /// The newest run that may still have steps applied (abandoned, interrupted, or left something
     /// applied), for `recover` without a run id.
-    public func latestRecoverableRunID() throws(HistoryError) -> Int64? {
-        try read { db in
+    public func latestRecoverableRunID() async throws(HistoryError) -> Int64? {
+        try await read { db in
             try Int64.fetchOne(db, sql: """
                 SELECT id FROM run WHERE status != 'running' AND left_applied != '' ORDER BY id DESC LIMIT 1
                 """)
@@ -66,8 +66,8 @@ extension HistoryStore {
     }
 
     /// How many runs, activities and bytes the history holds.
-    public func size() throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int) {
-        let counts = try read { db in
+    public func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int) {
+        let counts = try await read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM run") ?? 0,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM activity") ?? 0)
         }
@@ -75,25 +75,42 @@ extension HistoryStore {
         return (counts.0, counts.1, bytes)
     }
 
-    static func recorded(_ row: RunRow, activities: [ActivityRow]) -> RecordedRun {
+    static func recorded(_ row: RunRow, activities: [ActivityRow]) -> Run {
         func duration(_ ns: Int64?) -> Duration? { ns.map { .nanoseconds($0) } }
         func lines(_ text: String) -> [String] { text.isEmpty ? [] : text.split(separator: "\n").map(String.init) }
-        return RecordedRun(
+        var trigger: RollbackTrigger?
+        if let offset = row.triggerOffsetNs {
+            let reason = row.triggerCode.flatMap(RollbackTrigger.Reason.init(code:)) ?? .rehearsal
+            trigger = RollbackTrigger(reason: reason, offset: .nanoseconds(offset))
+        }
+        let reasons = (try? JSONDecoder().decode([RunReason].self, from: Data(row.reasonsJSON.utf8)))
+            ?? lines(row.reasons).map(RunReason.text)
+        return Run(
             id: row.id ?? 0, planName: row.planName, planFile: row.planFile, planText: row.planText, planHash: row.planHash,
-            strategy: row.strategy, target: row.target, host: row.host, user: row.user, pid: row.pid,
-            toolVersion: row.toolVersion, gitCommit: row.gitCommit, failAt: row.failAt,
-            startedAt: Date(timeIntervalSince1970: Double(row.startedAtNs) / 1e9),
+            strategy: row.strategy, target: row.target,
+            provenance: RunProvenance(host: row.host, user: row.user, pid: row.pid, toolVersion: row.toolVersion, gitCommit: row.gitCommit),
+            failAt: row.failAt, jobs: row.jobs, startedAt: Date(timeIntervalSince1970: Double(row.startedAtNs) / 1e9),
             endedAt: row.endedAtNs.map { Date(timeIntervalSince1970: Double($0) / 1e9) },
-            status: RecordedRun.Status(rawValue: row.status) ?? .failed, budget: .nanoseconds(row.budgetNs),
-            forward: duration(row.forwardNs), rollback: duration(row.rollbackNs), trigger: row.trigger,
-            triggerOffset: duration(row.triggerOffsetNs), fingerprintBefore: row.fingerprintBefore,
-            fingerprintAfter: row.fingerprintAfter, reasons: lines(row.reasons), leftApplied: lines(row.leftApplied),
-            activities: activities.map { activity in
-                RecordedActivity(
-                    kind: Activity.Kind(rawValue: activity.kind) ?? .forward, name: activity.name, status: activity.status,
-                    startOffset: duration(activity.startOffsetNs), duration: duration(activity.durationNs),
-                    exitStatus: activity.exitStatus, signal: activity.signal, timedOut: activity.timedOut,
-                    outputTail: activity.outputTail ?? activity.error, logFile: activity.logFile)
-            })
+            status: RunStatus(rawValue: row.status) ?? .failed, budget: .nanoseconds(row.budgetNs),
+            forward: duration(row.forwardNs), rollback: duration(row.rollbackNs), total: duration(row.totalNs),
+            trigger: trigger, fingerprintBefore: row.fingerprintBefore, fingerprintAfter: row.fingerprintAfter,
+            reasons: reasons, leftApplied: lines(row.leftApplied), strayProcesses: lines(row.strayProcesses),
+            activities: activities.map(record), processMark: row.processMark)
+    }
+
+    static func record(_ row: ActivityRow) -> ActivityRecord {
+        var termination: ProcessOutcome.Termination?
+        if let code = row.exitStatus {
+            termination = .exited(code)
+        } else if let signal = row.signal {
+            termination = .signaled(signal)
+        } else if let error = row.error {
+            termination = .couldNotStart(error)
+        }
+        return ActivityRecord(
+            Activity(Activity.Kind(rawValue: row.kind) ?? .forward, row.name),
+            status: ActivityStatus(rawValue: row.status) ?? .failed,
+            startOffset: row.startOffsetNs.map { .nanoseconds($0) }, duration: row.durationNs.map { .nanoseconds($0) },
+            termination: termination, timedOut: row.timedOut, outputTail: row.outputTail, logFile: row.logFile)
     }
 }

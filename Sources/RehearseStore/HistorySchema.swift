@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The history's schema, as migrations. A migration is never edited once shipped: a change is a
@@ -63,6 +64,42 @@ enum HistorySchema {
                 CREATE INDEX activity_by_run ON activity(run_id, id);
                 """)
         }
+        migrator.registerMigration("v2: coded triggers and reasons, stray processes") { db in
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN trigger_code TEXT;
+                ALTER TABLE run ADD COLUMN reasons_json TEXT NOT NULL DEFAULT '[]';
+                ALTER TABLE run ADD COLUMN stray_processes TEXT NOT NULL DEFAULT '';
+                """)
+            // Runs recorded before: their trigger and reasons were English text only.
+            let rows = try Row.fetchAll(db, sql: "SELECT id, trigger, reasons FROM run")
+            for row in rows {
+                let id: Int64 = row["id"]
+                let trigger: String? = row["trigger"]
+                let reasons: String = row["reasons"] ?? ""
+                let lines = reasons.split(separator: "\n").map { ["code": "text", "detail": String($0)] }
+                let json = String(decoding: try JSONSerialization.data(withJSONObject: lines, options: [.sortedKeys]), as: UTF8.self)
+                try db.execute(sql: "UPDATE run SET trigger_code = ?, reasons_json = ? WHERE id = ?",
+                               arguments: [trigger.flatMap(legacyTriggerCode), json, id])
+            }
+        }
         return migrator
+    }
+
+    /// The code of a trigger that version 1 stored as the sentence it printed.
+    static func legacyTriggerCode(_ text: String) -> String? {
+        func between(_ prefix: String, _ suffix: String) -> String? {
+            guard text.hasPrefix(prefix), text.hasSuffix(suffix), text.count >= prefix.count + suffix.count else { return nil }
+            return String(text.dropFirst(prefix.count).dropLast(suffix.count))
+        }
+        if text == "planned rollback after the forward steps and smoke checks" { return "rehearsal" }
+        if let step = between("--fail-at ", "") { return "injected:" + step }
+        if let step = between("forward step '", "' failed") { return "step-failed:" + step }
+        if let check = between("smoke check '", "' failed") { return "smoke-failed:" + check }
+        if let name = between("interrupted by ", "") {
+            let numbers = ["SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGABRT": 6, "SIGKILL": 9, "SIGPIPE": 13, "SIGTERM": 15]
+            if let number = numbers[name] { return "interrupted:\(number)" }
+            if let number = between("interrupted by signal ", "").flatMap({ Int($0) }) { return "interrupted:\(number)" }
+        }
+        return nil
     }
 }

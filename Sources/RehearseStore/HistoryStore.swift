@@ -17,7 +17,7 @@ public final class HistoryStore: Sendable {
 
     /// Opens the history at `path`, creating it (and its folder, owner-only) when missing, and
     /// bringing its schema up to date.
-    public init(path: String) throws(HistoryError) {
+    public init(path: String) async throws(HistoryError) {
         self.path = path
         let manager = FileManager.default
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -47,14 +47,16 @@ public final class HistoryStore: Sendable {
             }
             let migrator = HistorySchema.migrator
             let known = Set(migrator.migrations)
-            let applied = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            // On the writer, like the migrations: a reader connection opened before a migration
+            // alters a table would keep expanding `SELECT *` to the old columns.
+            let applied = try await pool.writeWithoutTransaction { db in try migrator.appliedIdentifiers(db) }
             let unknown = applied.subtracting(known)
             if !unknown.isEmpty {
                 throw HistoryError(.newerVersion, path: path,
                                    message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
                                    remedy: "upgrade rehearse, or use another history with --history PATH; its contents were left as they were")
             }
-            try Self.migrate(pool, with: migrator)
+            try await Self.migrate(pool, with: migrator)
         } catch let error as HistoryError {
             throw error
         } catch {
@@ -66,17 +68,19 @@ public final class HistoryStore: Sendable {
     /// apply a migration; the second then fails (its table already exists). Each migration commits
     /// together with its record, so after a failure a fresh look tells whether another process has
     /// completed the schema meanwhile, which is as good as doing it.
-    private static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) throws {
+    private static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) async throws {
         var attempt = 0
         while true {
             do {
-                try migrator.migrate(pool)
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    migrator.asyncMigrate(pool) { result in continuation.resume(with: result.map { _ in }) }
+                }
                 return
             } catch {
                 attempt += 1
-                if try pool.read({ db in try migrator.hasCompletedMigrations(db) }) { return }
+                if try await pool.writeWithoutTransaction({ db in try migrator.hasCompletedMigrations(db) }) { return }
                 if attempt >= 5 { throw error }
-                usleep(20_000)
+                try await Task.sleep(for: .milliseconds(20))
             }
         }
     }
@@ -116,17 +120,19 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(HistoryError) -> T {
+    /// Writes on GRDB's writer queue: the calling task suspends, no thread of the cooperative pool
+    /// waits for SQLite's lock.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(HistoryError) -> T {
         do {
-            return try pool.write(body)
+            return try await pool.write(body)
         } catch {
             throw Self.explain(error, path: path)
         }
     }
 
-    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws(HistoryError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(HistoryError) -> T {
         do {
-            return try pool.read(body)
+            return try await pool.read(body)
         } catch {
             throw Self.explain(error, path: path)
         }

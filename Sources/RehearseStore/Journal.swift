@@ -1,65 +1,44 @@
-public import Foundation
+import Foundation
 import GRDB
 public import RehearseCore
-
-/// What a run is, known before its first command: enough for its journal row.
-public struct RunStart: Sendable {
-    public var plan: Plan
-    public var target: String
-    public var failAt: String?
-    public var jobs: Int
-    public var toolVersion: String
-    public var gitCommit: String?
-    public var logsFolder: String?
-    /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.
-    public var processMark: String?
-    public var startedAt: Date
-
-    public init(plan: Plan, target: String, failAt: String?, jobs: Int, toolVersion: String, gitCommit: String?,
-                logsFolder: String?, processMark: String? = nil, startedAt: Date = Date()) {
-        self.processMark = processMark
-        self.plan = plan
-        self.target = target
-        self.failAt = failAt
-        self.jobs = jobs
-        self.toolVersion = toolVersion
-        self.gitCommit = gitCommit
-        self.logsFolder = logsFolder
-        self.startedAt = startedAt
-    }
-}
 
 /// Writing runs as they happen: the run's row before its first command, each activity when it
 /// starts and when it ends, the verdict at the end. A harness killed at any moment leaves exactly
 /// what had started in the journal.
+///
+/// Every write suspends the calling task until SQLite has it (WAL: a killed harness never loses a
+/// committed row); none blocks a thread of the cooperative pool.
 extension HistoryStore {
-    /// Records a new run as `running` and returns its id, the run id users see.
-    public func beginRun(_ start: RunStart) throws(HistoryError) -> Int64 {
+    /// Records `run` (status `running`) and returns it numbered, with its plan's content hash.
+    public func beginRun(_ run: Run, logsFolder: String? = nil) async throws(HistoryError) -> Run {
         let identity = ProcessIdentity.current
-        let plan = start.plan
+        var run = run
+        run.planFile = URL(fileURLWithPath: run.planFile).standardizedFileURL.path
+        run.planHash = ContentHash.of(run.planText)
+        run.status = .running
         let row = RunRow(
-            id: nil, planName: plan.name, planFile: URL(fileURLWithPath: plan.file).standardizedFileURL.path,
-            planText: plan.source, planHash: ContentHash.of(plan.source), strategy: plan.strategy.id, target: start.target,
-            host: identity.host, user: ProcessInfo.processInfo.environment["USER"] ?? NSUserName(), pid: identity.pid,
-            pidStart: identity.start, toolVersion: start.toolVersion, gitCommit: start.gitCommit, failAt: start.failAt,
-            jobs: start.jobs, startedAtNs: Self.nanoseconds(start.startedAt), endedAtNs: nil,
-            status: RecordedRun.Status.running.rawValue, budgetNs: plan.budget.rollback.nanoseconds, forwardNs: nil,
-            rollbackNs: nil, totalNs: nil, trigger: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
-            fingerprintAfter: nil, reasons: "", leftApplied: "", logsFolder: start.logsFolder,
-            processMark: start.processMark)
-        return try write { [row] db in
+            id: nil, planName: run.planName, planFile: run.planFile, planText: run.planText, planHash: run.planHash,
+            strategy: run.strategy, target: run.target, host: run.host, user: run.user, pid: run.pid,
+            pidStart: identity.pid == run.pid ? identity.start : "", toolVersion: run.toolVersion,
+            gitCommit: run.gitCommit, failAt: run.failAt, jobs: run.jobs, startedAtNs: Self.nanoseconds(run.startedAt),
+            endedAtNs: nil, status: RunStatus.running.rawValue, budgetNs: run.budget.nanoseconds, forwardNs: nil,
+            rollbackNs: nil, totalNs: nil, trigger: nil, triggerCode: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
+            fingerprintAfter: nil, reasons: "", reasonsJSON: "[]", leftApplied: "", logsFolder: logsFolder,
+            processMark: run.processMark, strayProcesses: "")
+        run.id = try await write { [row] db in
             var row = row
             try row.insert(db)
             return row.id!
         }
+        return run
     }
 
     /// Records that an activity started; returns its row id for ``activityFinished(run:row:_:)``.
     ///
     /// This write sits between one step's end and the next one's start, so it uses a cached
     /// statement rather than encoding a record.
-    public func activityStarted(run: Int64, _ activity: Activity, offset: Duration) throws(HistoryError) -> Int64 {
-        try write { db in
+    public func activityStarted(run: Int64, _ activity: Activity, offset: Duration) async throws(HistoryError) -> Int64 {
+        try await write { db in
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO activity (run_id, kind, name, status, start_offset_ns, timed_out) VALUES (?, ?, ?, 'running', ?, 0)
                 """)
@@ -70,19 +49,11 @@ extension HistoryStore {
 
     /// Records how an activity ended: updates its row, or adds one when it never started
     /// (a blocked rollback, a `--fail-at` cut).
-    public func activityFinished(run: Int64, row: Int64?, _ execution: Execution) throws(HistoryError) {
-        try write { db in
-            let outcome = execution.outcome
-            var exit: Int32?, signal: Int32?, error: String?
-            switch outcome?.termination {
-            case .exited(let code): exit = code
-            case .signaled(let number): signal = number
-            case .couldNotStart(let reason): error = reason
-            case nil: break
-            }
+    public func activityFinished(run: Int64, row: Int64?, _ record: ActivityRecord) async throws(HistoryError) {
+        try await write { db in
             let values: StatementArguments = [
-                execution.status.rawValue, outcome?.startOffset.nanoseconds, outcome?.duration.nanoseconds, exit, signal,
-                outcome?.timedOut ?? false, outcome?.outputTail, outcome?.logFile, error,
+                record.status.rawValue, record.startOffset?.nanoseconds, record.duration?.nanoseconds, record.exitStatus,
+                record.signal, record.timedOut, record.outputTail, record.logFile, record.startError,
             ]
             if let row {
                 let statement = try db.cachedStatement(sql: """
@@ -97,44 +68,41 @@ extension HistoryStore {
                         log_file, error, run_id, kind, name)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-                try statement.execute(arguments: values + [run, execution.activity.kind.rawValue, execution.activity.name])
+                try statement.execute(arguments: values + [run, record.kind.rawValue, record.name])
             }
         }
     }
 
     /// Records the moment and the reason of the rollback trigger.
-    public func rollbackTriggered(run: Int64, _ trigger: RollbackTrigger) throws(HistoryError) {
-        try write { db in
-            try db.execute(sql: "UPDATE run SET trigger = ?, trigger_offset_ns = ? WHERE id = ?",
-                           arguments: [trigger.description, trigger.offset.nanoseconds, run])
+    public func rollbackTriggered(run: Int64, _ trigger: RollbackTrigger) async throws(HistoryError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE run SET trigger = ?, trigger_code = ?, trigger_offset_ns = ? WHERE id = ?",
+                           arguments: [trigger.description, trigger.reason.code, trigger.offset.nanoseconds, run])
         }
     }
 
     /// Records the verdict and the figures of a finished run.
-    public func finishRun(run: Int64, _ record: RunRecord) throws(HistoryError) {
-        let status: RecordedRun.Status = switch record.verdict.outcome {
-        case .passed: .passed
-        case .overBudget: .overBudget
-        case .failed: .failed
-        case .interrupted: .interrupted
-        }
-        try write { db in
+    public func finishRun(_ run: Run) async throws(HistoryError) {
+        let reasons = try Self.encodeReasons(run.reasons, path: path)
+        try await write { db in
             try db.execute(sql: """
                 UPDATE run SET status = ?, ended_at_ns = ?, forward_ns = ?, rollback_ns = ?, total_ns = ?,
-                    fingerprint_before = ?, fingerprint_after = ?, reasons = ?, left_applied = ?
+                    fingerprint_before = ?, fingerprint_after = ?, reasons = ?, reasons_json = ?, left_applied = ?,
+                    stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?
                 WHERE id = ?
                 """, arguments: [
-                    status.rawValue, Self.nanoseconds(Date()), record.forwardDuration?.nanoseconds,
-                    record.rollbackDuration?.nanoseconds, record.totalDuration.nanoseconds,
-                    record.fingerprintBefore, record.fingerprintAfter, record.verdict.reasons.joined(separator: "\n"),
-                    record.leftApplied.joined(separator: "\n"), run,
+                    run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
+                    run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
+                    run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
+                    run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
+                    run.trigger?.offset.nanoseconds, run.id,
                 ])
         }
     }
 
     /// After `recover`: what is still applied.
-    public func recordRecovery(run: Int64, stillApplied: [String]) throws(HistoryError) {
-        try write { db in
+    public func recordRecovery(run: Int64, stillApplied: [String]) async throws(HistoryError) {
+        try await write { db in
             try db.execute(sql: "UPDATE run SET left_applied = ? WHERE id = ?",
                            arguments: [stillApplied.joined(separator: "\n"), run])
         }
@@ -149,22 +117,22 @@ extension HistoryStore {
     /// Marks `running` runs whose harness no longer exists as `abandoned` (their in-flight
     /// activities as `in-flight`), and returns them. Runs of other hosts are left alone.
     @discardableResult
-    public func markAbandoned() throws(HistoryError) -> [AbandonedRun] {
-        let running = try read { db in try RunRow.filter(Column("status") == RecordedRun.Status.running.rawValue).fetchAll(db) }
+    public func markAbandoned() async throws(HistoryError) -> [AbandonedRun] {
+        let running = try await read { db in try RunRow.filter(Column("status") == RunStatus.running.rawValue).fetchAll(db) }
         let deadRows = running.filter { !ProcessIdentity(host: $0.host, pid: $0.pid, start: $0.pidStart).isAlive }
         let dead = deadRows.compactMap(\.id)
         guard !dead.isEmpty else { return [] }
-        try write { db in
+        try await write { db in
             for id in dead {
                 try db.execute(sql: "UPDATE activity SET status = ? WHERE run_id = ? AND status = 'running'",
-                               arguments: [RecordedActivity.inFlight, id])
+                               arguments: [ActivityStatus.inFlight.rawValue, id])
                 try db.execute(sql: "UPDATE run SET status = ? WHERE id = ? AND status = 'running'",
-                               arguments: [RecordedRun.Status.abandoned.rawValue, id])
+                               arguments: [RunStatus.abandoned.rawValue, id])
             }
         }
         for id in dead {
-            if let run = try self.run(id: id) {
-                try recordRecovery(run: id, stillApplied: run.stillApplied)
+            if let run = try await self.run(id: id) {
+                try await recordRecovery(run: id, stillApplied: run.stillApplied)
             }
         }
         return deadRows.map { AbandonedRun(id: $0.id ?? 0, processMark: $0.processMark) }
@@ -172,5 +140,13 @@ extension HistoryStore {
 
     static func nanoseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1e9).rounded())
+    }
+
+    static func encodeReasons(_ reasons: [RunReason], path: String) throws(HistoryError) -> String {
+        do {
+            return String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
+        } catch {
+            throw HistoryError(.other, path: path, message: "cannot encode the run's reasons: \(error)", remedy: "report this as a bug")
+        }
     }
 }

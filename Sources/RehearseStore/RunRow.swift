@@ -27,17 +27,22 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     var forwardNs: Int64?
     var rollbackNs: Int64?
     var totalNs: Int64?
+    /// The trigger as people read it, and as its stable code (``RollbackTrigger/Reason/code``).
     var trigger: String?
+    var triggerCode: String?
     var triggerOffsetNs: Int64?
     var fingerprintBefore: String?
     var fingerprintAfter: String?
-    /// One reason per line.
+    /// One reason per line, as people read them; `reasonsJSON` has them coded.
     var reasons: String
+    var reasonsJSON: String
     /// One step id per line.
     var leftApplied: String
     var logsFolder: String?
     /// The run's `REHEARSE_RUN_TOKEN`: how the processes its steps started are found after the harness died.
     var processMark: String?
+    /// One command line per line.
+    var strayProcesses: String
 
     enum CodingKeys: String, CodingKey {
         case id, strategy, target, host, user, pid, jobs, status, trigger, reasons
@@ -47,7 +52,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case forwardNs = "forward_ns", rollbackNs = "rollback_ns", totalNs = "total_ns"
         case triggerOffsetNs = "trigger_offset_ns", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", leftApplied = "left_applied", logsFolder = "logs_folder"
-        case processMark = "process_mark"
+        case processMark = "process_mark", triggerCode = "trigger_code", reasonsJSON = "reasons_json"
+        case strayProcesses = "stray_processes"
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

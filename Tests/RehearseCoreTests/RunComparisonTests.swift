@@ -12,22 +12,21 @@ import Testing
         """
 
     static func run(_ id: Int64, forward: [String: Int], rollback: [String: Int], total: Int, text: String = plan,
-                    status: RecordedRun.Status = .passed, ended: Date = Date(), hash: String = "h") -> RecordedRun {
-        var activities: [RecordedActivity] = []
+                    status: RunStatus = .passed, ended: Date = Date(), hash: String = "h") -> Run {
+        var activities: [ActivityRecord] = []
         for (name, ms) in forward.sorted(by: { $0.key < $1.key }) {
-            activities.append(RecordedActivity(kind: .forward, name: name, status: "passed", startOffset: .zero,
-                                               duration: .milliseconds(ms), exitStatus: 0, signal: nil, timedOut: false, outputTail: nil, logFile: nil))
+            activities.append(ActivityRecord(Activity(.forward, name), status: .passed, startOffset: .zero,
+                                             duration: .milliseconds(ms), termination: .exited(0)))
         }
         for (name, ms) in rollback.sorted(by: { $0.key > $1.key }) {
-            activities.append(RecordedActivity(kind: .rollback, name: name, status: "passed", startOffset: .zero,
-                                               duration: .milliseconds(ms), exitStatus: 0, signal: nil, timedOut: false, outputTail: nil, logFile: nil))
+            activities.append(ActivityRecord(Activity(.rollback, name), status: .passed, startOffset: .zero,
+                                             duration: .milliseconds(ms), termination: .exited(0)))
         }
-        return RecordedRun(
+        return Run(
             id: id, planName: "p", planFile: "/p.yml", planText: text, planHash: hash, strategy: "custom", target: "copy",
-            host: "h", user: "u", pid: 1, toolVersion: "t", gitCommit: nil, failAt: nil, startedAt: ended, endedAt: ended,
-            status: status, budget: .seconds(4), forward: .milliseconds(10), rollback: .milliseconds(total), trigger: nil,
-            triggerOffset: nil, fingerprintBefore: nil, fingerprintAfter: nil, reasons: status == .passed ? [] : ["rollback of 'a' failed"],
-            leftApplied: [], activities: activities)
+            provenance: RunProvenance(host: "h", user: "u", pid: 1, toolVersion: "t"), startedAt: ended, endedAt: ended,
+            status: status, budget: .seconds(4), forward: .milliseconds(10), rollback: .milliseconds(total),
+            reasons: status == .passed ? [] : [.rollbackFailed(step: "a", how: "exit 1")], activities: activities)
     }
 
     @Test func regressionsNeedBothRelativeAndAbsoluteChange() {
@@ -82,7 +81,7 @@ import Testing
 
     @Test func gateSaysGoOnlyForARecentPassOfThisExactPlan() {
         let now = Date()
-        func decide(_ runs: [RecordedRun], hash: String = "h", text: String = Self.plan) -> GateDecision {
+        func decide(_ runs: [Run], hash: String = "h", text: String = Self.plan) -> GateDecision {
             GateDecision.decide(hash: hash, text: text, runs: runs, target: "copy", now: now, within: .seconds(48 * 3600))
         }
         let passed = Self.run(5, forward: [:], rollback: [:], total: 100, ended: now.addingTimeInterval(-3600))

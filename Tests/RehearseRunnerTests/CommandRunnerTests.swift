@@ -5,9 +5,10 @@ import RehearseTestSupport
 import Testing
 
 @Suite struct CommandRunnerTests {
-    func command(_ script: String, in folder: TemporaryFolder, timeout: Duration = .seconds(10), env: [String: String] = [:]) -> ShellCommand {
+    func command(_ script: String, in folder: TemporaryFolder, timeout: Duration = .seconds(10), env: [String: String] = [:],
+                 killGrace: Duration = .seconds(5), live: (@Sendable (String) -> Void)? = nil) -> ShellCommand {
         ShellCommand(activity: Activity(.forward, "test"), script: script, workingDirectory: folder.path,
-                     environment: env, timeout: timeout, logFile: folder.path + "/test.log")
+                     environment: env, timeout: timeout, killGrace: killGrace, logFile: folder.path + "/test.log", liveOutput: live)
     }
 
     @Test func exitStatusIsAResult() async throws {
@@ -33,11 +34,12 @@ import Testing
         try await TemporaryFolder.with { folder in
             let token = ProcessProbe.uniqueSleepSeconds()
             let started = ContinuousClock.now
-            let outcome = await CommandRunner(killGrace: .milliseconds(100)).run(
-                command("trap '' TERM; sleep \(token) & sleep \(token); wait", in: folder, timeout: .milliseconds(100)))
+            let outcome = await CommandRunner().run(
+                command("trap '' TERM; sleep \(token) & sleep \(token); wait", in: folder, timeout: .milliseconds(100),
+                        killGrace: .milliseconds(100)))
             let took = ContinuousClock.now - started
             #expect(outcome.timedOut)
-            #expect(outcome.summary == "timed out")
+            #expect(ActivityRecord(Activity(.forward, "test"), outcome: outcome, startOffset: .zero, duration: took).summary == "timed out")
             // Never the 30 s the command asked for (a generous bound: this machine may be loaded).
             #expect(took < .seconds(25))
             #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
@@ -47,7 +49,7 @@ import Testing
     @Test func cancellationStopsTheCommandAndMarksItStopped() async throws {
         try await TemporaryFolder.with { folder in
             let token = ProcessProbe.uniqueSleepSeconds()
-            let task = Task { await CommandRunner(killGrace: .milliseconds(100)).run(command("sleep \(token)", in: folder)) }
+            let task = Task { await CommandRunner().run(command("sleep \(token)", in: folder, killGrace: .milliseconds(100))) }
             try await Task.sleep(for: .milliseconds(100))
             task.cancel()
             let outcome = await task.value
@@ -83,8 +85,8 @@ import Testing
     @Test func liveOutputSeesEveryLine() async throws {
         try await TemporaryFolder.with { folder in
             let lines = Locked([String]())
-            let runner = CommandRunner(liveOutput: { _, line in lines.withLock { $0.append(line) } })
-            let outcome = await runner.run(command("echo one; echo two >&2; printf three", in: folder))
+            let outcome = await CommandRunner().run(command("echo one; echo two >&2; printf three", in: folder,
+                                                            live: { line in lines.withLock { $0.append(line) } }))
             #expect(outcome.succeeded)
             #expect(Set(lines.value) == ["one", "two", "three"])
             let log = try folder.read("test.log")
@@ -94,9 +96,12 @@ import Testing
 
     @Test func durationMatchesTheCommand() async throws {
         try await TemporaryFolder.with { folder in
+            let started = ContinuousClock.now
             let outcome = await CommandRunner().run(command("sleep 0.1", in: folder))
-            // Only the lower bound is certain: a loaded machine may take any time longer.
-            #expect(outcome.duration >= .milliseconds(100))
+            // The runner returns only once the command has ended. Only the lower bound is certain:
+            // a loaded machine may take any time longer.
+            #expect(outcome.succeeded)
+            #expect(ContinuousClock.now - started >= .milliseconds(100))
         }
     }
 }

@@ -19,99 +19,178 @@ import Testing
         PlanParser().parse(planText, file: "/tmp/Rehearsals/p.yml", defaultName: "p").plan!
     }
 
-    static func start() -> RunStart {
-        RunStart(plan: plan, target: "copy", failAt: nil, jobs: 4, toolVersion: "test", gitCommit: "abc", logsFolder: nil, processMark: "mark")
+    static func start(failAt: String? = nil) -> Run {
+        Run(starting: plan, target: "copy",
+            provenance: RunProvenance(host: ProcessInfo.processInfo.hostName, user: "tester", pid: getpid(), toolVersion: "test", gitCommit: "abc"),
+            failAt: failAt, jobs: 4, startedAt: Date(), processMark: "mark")
     }
 
-    func outcome(_ offset: Int, _ duration: Int, exit: Int32 = 0) -> ProcessOutcome {
-        ProcessOutcome(termination: .exited(exit), startOffset: .milliseconds(offset), duration: .milliseconds(duration), outputTail: "tail")
+    func record(_ kind: Activity.Kind, _ name: String, _ offset: Int, _ duration: Int, exit: Int32 = 0) -> ActivityRecord {
+        ActivityRecord(Activity(kind, name), outcome: ProcessOutcome(termination: .exited(exit), outputTail: "tail"),
+                       startOffset: .milliseconds(offset), duration: .milliseconds(duration))
     }
 
     @Test func createsAnOwnerOnlyDatabaseAndReopensIt() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/state/history.sqlite"
-            _ = try HistoryStore(path: path)
+            _ = try await HistoryStore(path: path)
             let permissions = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(permissions == 0o600)
-            let store = try HistoryStore(path: path)
-            #expect(try store.recentRuns().isEmpty)
+            let store = try await HistoryStore(path: path)
+            #expect(try await store.recentRuns().isEmpty)
         }
     }
 
     @Test func journalRoundTrip() async throws {
         try await TemporaryFolder.with { folder in
-            let store = try HistoryStore(path: folder.path + "/h.sqlite")
-            let id = try store.beginRun(Self.start())
-            let rowA = try store.activityStarted(run: id, Activity(.forward, "a"), offset: .milliseconds(1))
+            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            let id = try await store.beginRun(Self.start(failAt: "b")).id
+            let rowA = try await store.activityStarted(run: id, Activity(.forward, "a"), offset: .milliseconds(1))
             // While a is running, the journal already shows it.
-            #expect(try store.run(id: id)?.activities.map(\.status) == ["running"])
-            #expect(try store.run(id: id)?.stillApplied == ["a"])
-            try store.activityFinished(run: id, row: rowA, Execution(Activity(.forward, "a"), status: .passed, outcome: outcome(1, 5)))
-            try store.activityFinished(run: id, row: nil, Execution(Activity(.forward, "b"), status: .injectedFailure))
+            #expect(try await store.run(id: id)?.activities.map(\.status) == [.running])
+            #expect(try await store.run(id: id)?.stillApplied == ["a"])
+            try await store.activityFinished(run: id, row: rowA, record(.forward, "a", 1, 5))
+            try await store.activityFinished(run: id, row: nil, ActivityRecord(Activity(.forward, "b"), status: .injectedFailure))
             let trigger = RollbackTrigger(reason: .injected(step: "b"), offset: .milliseconds(7))
-            try store.rollbackTriggered(run: id, trigger)
+            try await store.rollbackTriggered(run: id, trigger)
             for (step, offset) in [("b", 8), ("a", 10)] {
-                let row = try store.activityStarted(run: id, Activity(.rollback, step), offset: .milliseconds(offset))
-                try store.activityFinished(run: id, row: row, Execution(Activity(.rollback, step), status: .passed, outcome: outcome(offset, 2)))
+                let row = try await store.activityStarted(run: id, Activity(.rollback, step), offset: .milliseconds(offset))
+                try await store.activityFinished(run: id, row: row, record(.rollback, step, offset, 2))
             }
-            let header = RunHeader(runID: String(id), plan: Self.plan, target: "copy", startedAt: Date(), failAt: "b", jobs: 4)
-            let record = RunRecord(
-                header: header, executions: [], trigger: trigger, forwardDuration: .milliseconds(5),
-                rollbackDuration: .milliseconds(5), totalDuration: .milliseconds(12), fingerprintBefore: "x",
-                fingerprintAfter: "x", leftApplied: [], leftAppliedHarmless: [], strayProcesses: [],
-                verdict: Verdict(outcome: .passed, budgetShare: 0.0005))
-            try store.finishRun(run: id, record)
+            var finished = try #require(try await store.run(id: id))
+            finished.status = .passed
+            finished.endedAt = Date()
+            finished.forward = .milliseconds(5)
+            finished.rollback = .milliseconds(5)
+            finished.total = .milliseconds(12)
+            finished.trigger = trigger
+            finished.fingerprintBefore = "x"
+            finished.fingerprintAfter = "x"
+            try await store.finishRun(finished)
 
-            let run = try #require(try store.run(id: id))
+            let run = try #require(try await store.run(id: id))
             #expect(run.status == .passed)
             #expect(run.planName == "p")
             #expect(run.planText == Self.planText)
             #expect(run.planHash == ContentHash.of(Self.planText))
             #expect(run.planHash.hasPrefix("sha256:") && run.planHash.count == 71)
             #expect(run.gitCommit == "abc")
+            #expect(run.failAt == "b")
+            #expect(run.jobs == 4)
             #expect(run.budget == .seconds(10))
             #expect(run.rollback == .milliseconds(5))
-            #expect(run.trigger == "--fail-at b")
-            #expect(run.triggerOffset == .milliseconds(7))
+            #expect(run.trigger == trigger)
             #expect(run.activities.map(\.name) == ["a", "b", "b", "a"])
+            #expect(run.activities.map(\.status) == [.passed, .injectedFailure, .passed, .passed])
             #expect(run.activities[0].duration == .milliseconds(5))
             #expect(run.activities[0].exitStatus == 0)
             #expect(run.activities[0].outputTail == "tail")
             #expect(run.stillApplied.isEmpty)
             #expect(run.pid == getpid())
-            #expect(try store.recentRuns().map(\.id) == [id])
+            #expect(try await store.recentRuns().map(\.id) == [id])
+        }
+    }
+
+    /// The run read back is the run written: every field, the coded trigger and reasons included.
+    @Test func aFinishedRunReadsBackExactlyAsWritten() async throws {
+        try await TemporaryFolder.with { folder in
+            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            var run = try await store.beginRun(Self.start())
+            let activities = [
+                record(.forward, "a", 1, 5),
+                ActivityRecord(Activity(.forward, "b"), outcome: ProcessOutcome(termination: .signaled(9), timedOut: true, outputTail: "slow"),
+                               startOffset: .milliseconds(6), duration: .milliseconds(40)),
+                ActivityRecord(Activity(.rollback, "b"), outcome: ProcessOutcome(termination: .couldNotStart("its folder is gone")),
+                               startOffset: .milliseconds(50), duration: .zero),
+                ActivityRecord(Activity(.rollback, "a"), status: .blocked),
+            ]
+            for activity in activities { try await store.activityFinished(run: run.id, row: nil, activity) }
+            run.activities = activities
+            run.status = .failed
+            run.endedAt = Date(timeIntervalSince1970: 1_800_000_000.5)
+            run.forward = .milliseconds(46)
+            run.rollback = .milliseconds(3)
+            run.total = .milliseconds(60)
+            run.trigger = RollbackTrigger(reason: .stepFailed(step: "b"), offset: .milliseconds(46))
+            run.reasons = [
+                .stepFailed(step: "b", how: "timed out"), .rollbackFailed(step: "b", how: "could not start: its folder is gone"),
+                .rollbackBlocked(step: "a"), .checkFailed(phase: .restored, check: "v1 answers", how: "exit 22"),
+                .targetCommandFailed(phase: .teardown, target: "copy", how: "exit 1"), .fingerprintDiffers,
+                .fingerprintCommandFailed(how: "exit 2"), .rollbackAbandoned(step: "c"), .leftApplied(steps: ["a", "b"]),
+            ]
+            run.leftApplied = ["a", "b"]
+            run.strayProcesses = ["python3 server.py"]
+            run.fingerprintBefore = "before\n"
+            run.fingerprintAfter = "after\n"
+            try await store.finishRun(run)
+            let read = try #require(try await store.run(id: run.id))
+            #expect(read.startedAt.timeIntervalSince1970 == (run.startedAt.timeIntervalSince1970 * 1e9).rounded() / 1e9)
+            var expected = run
+            expected.startedAt = read.startedAt
+            #expect(read == expected)
+        }
+    }
+
+    /// A history written by version 1 kept its trigger and reasons as English text: opening it
+    /// adds their codes, and nothing it recorded is lost.
+    @Test func aVersionOneHistoryGetsCodedTriggersAndKeepsItsText() async throws {
+        try await TemporaryFolder.with { folder in
+            let path = folder.path + "/h.sqlite"
+            let queue = try DatabaseQueue(path: path)
+            try HistorySchema.migrator.migrate(queue, upTo: "v1: runs and activities")
+            try await queue.write { db in
+                for (trigger, reasons) in [
+                    ("--fail-at switch", ""), ("forward step 'migrate' failed", "forward step 'migrate' failed (exit 3)"),
+                    ("smoke check 'v2 answers' failed", ""), ("interrupted by SIGTERM", ""),
+                    ("planned rollback after the forward steps and smoke checks", "rollback of 'a' failed (exit 1)\nleft applied: a"),
+                ] {
+                    try db.execute(sql: """
+                        INSERT INTO run (plan_name, plan_file, plan_text, plan_hash, strategy, target, host, user, pid, pid_start,
+                            tool_version, jobs, started_at_ns, status, budget_ns, trigger, trigger_offset_ns, reasons)
+                        VALUES ('p', '/p.yml', 'x', 'h', 'custom', 'copy', 'h', 'u', 1, '', '0.1.0', 4, 0, 'failed', 1, ?, 5, ?)
+                        """, arguments: [trigger, reasons])
+                }
+            }
+            try queue.close()
+            let store = try await HistoryStore(path: path)
+            let runs = try await store.recentRuns(limit: 10).reversed().map { $0 }
+            #expect(runs.map { $0.trigger?.reason } == [
+                .injected(step: "switch"), .stepFailed(step: "migrate"), .smokeFailed(check: "v2 answers"),
+                .interrupted(signal: SIGTERM), .rehearsal,
+            ])
+            #expect(runs[1].reasons.map(\.description) == ["forward step 'migrate' failed (exit 3)"])
+            #expect(runs[4].reasons.map(\.description) == ["rollback of 'a' failed (exit 1)", "left applied: a"])
         }
     }
 
     @Test func aRunWhoseHarnessDiedIsMarkedAbandoned() async throws {
         try await TemporaryFolder.with { folder in
-            let store = try HistoryStore(path: folder.path + "/h.sqlite")
-            let alive = try store.beginRun(Self.start())
-            let dead = try store.beginRun(Self.start())
-            let row = try store.activityStarted(run: dead, Activity(.forward, "a"), offset: .zero)
-            _ = row
+            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            let alive = try await store.beginRun(Self.start()).id
+            let dead = try await store.beginRun(Self.start()).id
+            _ = try await store.activityStarted(run: dead, Activity(.forward, "a"), offset: .zero)
             // Pretend the second run's harness is a process that no longer exists.
-            try store.pool.write { db in
+            try await store.pool.write { db in
                 try db.execute(sql: "UPDATE run SET pid = 999999999, pid_start = 'gone' WHERE id = ?", arguments: [dead])
             }
-            let abandoned = try store.markAbandoned()
+            let abandoned = try await store.markAbandoned()
             #expect(abandoned.map(\.id) == [dead])
             #expect(abandoned.first?.processMark == "mark")
-            #expect(try store.run(id: alive)?.status == .running)
-            let run = try #require(try store.run(id: dead))
+            #expect(try await store.run(id: alive)?.status == .running)
+            let run = try #require(try await store.run(id: dead))
             #expect(run.status == .abandoned)
-            #expect(run.activities.map(\.status) == [RecordedActivity.inFlight])
+            #expect(run.activities.map(\.status) == [.inFlight])
             #expect(run.leftApplied == ["a"])
-            #expect(try store.latestRecoverableRunID() == dead)
+            #expect(try await store.latestRecoverableRunID() == dead)
             // Marking again finds nothing new.
-            #expect(try store.markAbandoned().isEmpty)
+            #expect(try await store.markAbandoned().isEmpty)
         }
     }
 
     @Test func garbageIsRefusedAndLeftUntouched() async throws {
         try await TemporaryFolder.with { folder in
             let path = try folder.write("h.sqlite", "this is my shopping list, not a database\n")
-            #expect { try HistoryStore(path: path) } throws: { ($0 as? HistoryError)?.code == .notADatabase }
+            await #expect { try await HistoryStore(path: path) } throws: { ($0 as? HistoryError)?.code == .notADatabase }
             #expect(try folder.read("h.sqlite") == "this is my shopping list, not a database\n")
             #expect(!folder.exists("h.sqlite-wal"))
         }
@@ -120,11 +199,11 @@ import Testing
     @Test func aFileFromANewerVersionIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/h.sqlite"
-            try HistoryStore(path: path).pool.close()
+            try await HistoryStore(path: path).pool.close()
             let queue = try DatabaseQueue(path: path)
-            try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9: from the future')") }
+            try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9: from the future')") }
             // Everything into the main file, so that the snapshot below is the whole database.
-            _ = try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            _ = try await queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try queue.close()
             func contents() throws -> [String] {
                 let queue = try DatabaseQueue(path: path)
@@ -136,7 +215,7 @@ import Testing
                 }
             }
             let before = try contents()
-            #expect { try HistoryStore(path: path) } throws: { error in
+            await #expect { try await HistoryStore(path: path) } throws: { error in
                 guard let error = error as? HistoryError else { return false }
                 return error.code == .newerVersion && error.message.contains("v9: from the future")
             }
@@ -148,16 +227,16 @@ import Testing
     @Test func aCorruptFileIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/h.sqlite"
-            let store = try HistoryStore(path: path)
-            _ = try store.beginRun(Self.start())
-            _ = try store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            let store = try await HistoryStore(path: path)
+            _ = try await store.beginRun(Self.start())
+            _ = try await store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try store.pool.close()
             // Keep the header, scribble over the schema.
             let handle = try #require(FileHandle(forUpdatingAtPath: path))
             try handle.seek(toOffset: 100)
             handle.write(Data(repeating: 0xA5, count: 3000))
             try handle.close()
-            #expect { try HistoryStore(path: path) } throws: { error in
+            await #expect { try await HistoryStore(path: path) } throws: { error in
                 let code = (error as? HistoryError)?.code
                 return code == .corrupt || code == .notADatabase
             }
@@ -167,7 +246,7 @@ import Testing
     @Test func anUnwritablePlaceIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("not-a-folder", "x")
-            #expect { try HistoryStore(path: folder.path + "/not-a-folder/h.sqlite") } throws: {
+            await #expect { try await HistoryStore(path: folder.path + "/not-a-folder/h.sqlite") } throws: {
                 ($0 as? HistoryError)?.code == .notWritable
             }
         }
@@ -187,8 +266,8 @@ extension HistoryStoreTests {
                 for _ in 0..<8 {
                     group.addTask {
                         do {
-                            let store = try HistoryStore(path: path)
-                            _ = try store.beginRun(Self.start())
+                            let store = try await HistoryStore(path: path)
+                            _ = try await store.beginRun(Self.start())
                             return true
                         } catch {
                             return false
@@ -198,7 +277,7 @@ extension HistoryStoreTests {
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(results.allSatisfy { $0 })
-            let runs = try HistoryStore(path: path).recentRuns()
+            let runs = try await HistoryStore(path: path).recentRuns()
             #expect(runs.count == 8)
         }
     }

@@ -2,8 +2,8 @@ import Foundation
 
 /// The commit a plan file's repository is at, for the history: read from `.git` directly (no
 /// process to spawn), nil outside a repository or when it cannot be read.
-enum GitCommit {
-    static func current(for file: String) -> String? {
+public enum GitCommit {
+    public static func current(for file: String) -> String? {
         var folder = URL(fileURLWithPath: file).standardizedFileURL.deletingLastPathComponent()
         while folder.path != "/" {
             let git = folder.appendingPathComponent(".git")

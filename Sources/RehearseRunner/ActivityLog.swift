@@ -1,14 +1,14 @@
 import Foundation
 import RehearseCore
 
-/// The executions of one run as they happen, forwarded to the observer in order, and the naming
+/// The activities of one run as they happen, forwarded to the observer in order, and the naming
 /// of each command's log file.
 ///
 /// A lock rather than an actor: this sits on the path between one step's end and the next one's
 /// start, and an actor hop there costs more than the bookkeeping it guards.
-final class ExecutionLog: Sendable {
+final class ActivityLog: Sendable {
     private struct State {
-        var executions: [Execution] = []
+        var records: [ActivityRecord] = []
         var started: [Activity: Int] = [:]
         var counter = 0
     }
@@ -22,7 +22,7 @@ final class ExecutionLog: Sendable {
         self.logsFolder = logsFolder
     }
 
-    var executions: [Execution] { state.value.executions }
+    var records: [ActivityRecord] { state.value.records }
 
     /// A new log file path for an activity: `007-rollback-deploy-green.log`.
     func logFile(for activity: Activity, suffix: String = "log") -> String {
@@ -42,21 +42,21 @@ final class ExecutionLog: Sendable {
 
     func activityStarted(_ activity: Activity, offset: Duration) async {
         state.withLock { state in
-            state.started[activity] = state.executions.count
-            state.executions.append(Execution(activity, status: .stopped))
+            state.started[activity] = state.records.count
+            state.records.append(ActivityRecord(activity, status: .running, startOffset: offset))
         }
         await observer.handle(.activityStarted(activity, offset: offset))
     }
 
     /// Records how an activity ended: in its started slot, or appended when it never started.
-    func activityFinished(_ execution: Execution) async {
+    func activityFinished(_ record: ActivityRecord) async {
         state.withLock { state in
-            if let index = state.started.removeValue(forKey: execution.activity) {
-                state.executions[index] = execution
+            if let index = state.started.removeValue(forKey: record.activity) {
+                state.records[index] = record
             } else {
-                state.executions.append(execution)
+                state.records.append(record)
             }
         }
-        await observer.handle(.activityFinished(execution))
+        await observer.handle(.activityFinished(record))
     }
 }

@@ -1,0 +1,193 @@
+public import Foundation
+
+/// How a run ended, or that it has not. The raw values are the stable codes of the history and the JSON.
+public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
+    case running
+    /// Rollback within budget, restored checks passed, fingerprint matched.
+    case passed
+    /// Everything passed, but the rollback took longer than its budget: the CI gate.
+    case overBudget = "over-budget"
+    /// A step, a check, the fingerprint, setup or teardown failed.
+    case failed
+    /// A signal stopped the rehearsal (after the rollback it triggered).
+    case interrupted
+    /// The harness died while the run was `running` (killed, machine rebooted).
+    case abandoned
+
+    /// How bad an outcome is, for "the worst outcome sets the exit code".
+    public var severity: Int {
+        switch self {
+        case .passed: 0
+        case .overBudget: 1
+        case .failed, .running, .abandoned: 2
+        case .interrupted: 3
+        }
+    }
+}
+
+/// Who ran a rehearsal, where, and with what: kept with the run for the record.
+public struct RunProvenance: Sendable, Hashable {
+    public var host: String
+    public var user: String
+    public var pid: Int32
+    public var toolVersion: String
+    public var gitCommit: String?
+
+    public init(host: String, user: String, pid: Int32, toolVersion: String, gitCommit: String? = nil) {
+        self.host = host
+        self.user = user
+        self.pid = pid
+        self.toolVersion = toolVersion
+        self.gitCommit = gitCommit
+    }
+}
+
+/// One rehearsal of one plan against one target: the same value whether a rehearsal has just
+/// returned it or the history has read it back.
+///
+/// While the run goes on (and in a history whose harness died) it is incomplete: `status` is
+/// `running` or `abandoned`, and only the activities that started are there.
+public struct Run: Sendable, Hashable {
+    /// The run's number in its history (what users type), or 0 for a run that was never recorded.
+    public var id: Int64
+    public var planName: String
+    public var planFile: String
+    /// The plan's exact text, and `sha256:` of it.
+    public var planText: String
+    public var planHash: String
+    public var strategy: String
+    public var target: String
+    public var provenance: RunProvenance
+    /// `--fail-at`, when given.
+    public var failAt: String?
+    public var jobs: Int
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var status: RunStatus
+    public var budget: Duration
+    /// From the first forward step's start to the last forward step's end.
+    public var forward: Duration?
+    /// From the trigger to the end of the last rollback step and restored check.
+    public var rollback: Duration?
+    public var total: Duration?
+    public var trigger: RollbackTrigger?
+    public var fingerprintBefore: String?
+    public var fingerprintAfter: String?
+    public var reasons: [RunReason]
+    /// Applied steps whose rollback did not complete: the copy is not back where it was.
+    public var leftApplied: [String]
+    /// Processes a step left running (daemons), stopped by the harness at the end of the run.
+    public var strayProcesses: [String]
+    /// Every activity in the order it started (rollbacks that never ran come last).
+    public var activities: [ActivityRecord]
+    /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.
+    public var processMark: String?
+
+    public init(
+        id: Int64, planName: String, planFile: String, planText: String, planHash: String, strategy: String,
+        target: String, provenance: RunProvenance, failAt: String? = nil, jobs: Int = 1, startedAt: Date,
+        endedAt: Date? = nil, status: RunStatus = .running, budget: Duration, forward: Duration? = nil,
+        rollback: Duration? = nil, total: Duration? = nil, trigger: RollbackTrigger? = nil,
+        fingerprintBefore: String? = nil, fingerprintAfter: String? = nil, reasons: [RunReason] = [],
+        leftApplied: [String] = [], strayProcesses: [String] = [], activities: [ActivityRecord] = [],
+        processMark: String? = nil
+    ) {
+        self.id = id
+        self.planName = planName
+        self.planFile = planFile
+        self.planText = planText
+        self.planHash = planHash
+        self.strategy = strategy
+        self.target = target
+        self.provenance = provenance
+        self.failAt = failAt
+        self.jobs = jobs
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.status = status
+        self.budget = budget
+        self.forward = forward
+        self.rollback = rollback
+        self.total = total
+        self.trigger = trigger
+        self.fingerprintBefore = fingerprintBefore
+        self.fingerprintAfter = fingerprintAfter
+        self.reasons = reasons
+        self.leftApplied = leftApplied
+        self.strayProcesses = strayProcesses
+        self.activities = activities
+        self.processMark = processMark
+    }
+
+    /// A new, running run of `plan` on `target`: what a journal records before the first command.
+    public init(starting plan: Plan, target: String, id: Int64 = 0, planHash: String = "", provenance: RunProvenance,
+                failAt: String? = nil, jobs: Int = 1, startedAt: Date, processMark: String? = nil) {
+        self.init(id: id, planName: plan.name, planFile: plan.file, planText: plan.source, planHash: planHash,
+                  strategy: plan.strategy.id, target: target, provenance: provenance, failAt: failAt, jobs: jobs,
+                  startedAt: startedAt, budget: plan.budget.rollback, processMark: processMark)
+    }
+
+    public var host: String { provenance.host }
+    public var user: String { provenance.user }
+    public var pid: Int32 { provenance.pid }
+    public var toolVersion: String { provenance.toolVersion }
+    public var gitCommit: String? { provenance.gitCommit }
+    public var triggerOffset: Duration? { trigger?.offset }
+
+    /// Rollback time over budget (1.0 is exactly the budget), when a rollback was timed.
+    public var budgetShare: Double? {
+        rollback.map { $0.seconds / max(budget.seconds, 1e-9) }
+    }
+
+    /// True when a rollback passed but used at least ``Verdict/warningShare`` of its budget.
+    public var isNearBudget: Bool {
+        status == .passed && (budgetShare ?? 0) >= Verdict.warningShare
+    }
+
+    /// The signal that interrupted the run, if one did.
+    public var signal: Int32? { trigger?.reason.signal }
+
+    public func activities(_ kind: Activity.Kind) -> [ActivityRecord] {
+        activities.filter { $0.kind == kind }
+    }
+
+    /// The rollback steps that took longest, slowest first: what to change when over budget.
+    public func slowestRollbacks(_ count: Int = 3) -> [ActivityRecord] {
+        activities(.rollback)
+            .filter { ($0.duration ?? .zero) > .zero }
+            .sorted { ($0.duration ?? .zero) > ($1.duration ?? .zero) }
+            .prefix(count).map { $0 }
+    }
+
+    /// Applied steps with `rollback: none`: harmless by the plan's own word.
+    public var leftAppliedHarmless: [String] {
+        activities.filter { $0.kind == .rollback && $0.status == .nothingToRun }.map(\.name)
+    }
+
+    /// Forward steps the journal shows were started (and so may be applied, fully or in part).
+    public var startedForwardSteps: [String] {
+        activities.filter { $0.kind == .forward }.map(\.name)
+    }
+
+    /// Steps whose rollback completed (or that had nothing to undo).
+    public var rolledBackSteps: Set<String> {
+        Set(activities.filter { $0.kind == .rollback && $0.status.isSuccess }.map(\.name))
+    }
+
+    /// What the journal says is applied and not rolled back: what `recover` must undo.
+    public var stillApplied: [String] {
+        let undone = rolledBackSteps
+        var seen = Set<String>()
+        return startedForwardSteps.filter { !undone.contains($0) && seen.insert($0).inserted }
+    }
+}
+
+/// What happened while a rehearsal ran, in order: what a journal records and a progress display shows.
+public enum RunEvent: Sendable {
+    /// The run as begun, with its plan (analysed once) and options.
+    case runStarted(Run, plan: Plan)
+    case activityStarted(Activity, offset: Duration)
+    case activityFinished(ActivityRecord)
+    case rollbackTriggered(RollbackTrigger)
+    case runFinished(Run)
+}

@@ -1,0 +1,114 @@
+/// Why a rehearsal did not pass, one reason per fault: what the verdict lists, what the history
+/// keeps (as ``code`` with its subject and detail), and what reports render.
+public enum RunReason: Sendable, Hashable {
+    /// A forward step failed or timed out; `how` is `exit 3`, `timed out`...
+    case stepFailed(step: String, how: String)
+    case rollbackFailed(step: String, how: String)
+    /// Not run: a rollback that must come before it failed.
+    case rollbackBlocked(step: String)
+    /// Not run: a second interruption abandoned the rollback.
+    case rollbackAbandoned(step: String)
+    /// The target's `setup` or `teardown` command failed.
+    case targetCommandFailed(phase: Activity.Kind, target: String, how: String)
+    /// The fingerprint command itself failed.
+    case fingerprintCommandFailed(how: String)
+    /// A preflight, smoke or restored check failed.
+    case checkFailed(phase: Activity.Kind, check: String, how: String)
+    /// The fingerprint after the rollback is not the one before it.
+    case fingerprintDiffers
+    /// Steps still applied when nothing else explains it.
+    case leftApplied(steps: [String])
+    /// A reason recorded by an older `rehearse` as text only.
+    case text(String)
+}
+
+extension RunReason: CustomStringConvertible {
+    /// One sentence for people.
+    public var description: String {
+        switch self {
+        case .stepFailed(let step, let how): "forward step '\(step)' failed (\(how))"
+        case .rollbackFailed(let step, let how): "rollback of '\(step)' failed (\(how))"
+        case .rollbackBlocked(let step): "rollback of '\(step)' not run: a rollback it depends on failed"
+        case .rollbackAbandoned(let step): "rollback of '\(step)' abandoned by a second interruption"
+        case .targetCommandFailed(let phase, let target, let how): "\(phase.rawValue) of target '\(target)' failed (\(how))"
+        case .fingerprintCommandFailed(let how): "the fingerprint command failed (\(how))"
+        case .checkFailed(let phase, let check, let how): "\(phase.rawValue) check '\(check)' failed (\(how))"
+        case .fingerprintDiffers: "the fingerprint after the rollback differs from the one before: the copy was not restored"
+        case .leftApplied(let steps): "left applied: \(steps.joined(separator: ", "))"
+        case .text(let text): text
+        }
+    }
+
+    /// The stable code of the kind of fault.
+    public var code: String {
+        switch self {
+        case .stepFailed: "step-failed"
+        case .rollbackFailed: "rollback-failed"
+        case .rollbackBlocked: "rollback-blocked"
+        case .rollbackAbandoned: "rollback-abandoned"
+        case .targetCommandFailed(let phase, _, _): phase == .setup ? "setup-failed" : "teardown-failed"
+        case .fingerprintCommandFailed: "fingerprint-failed"
+        case .checkFailed: "check-failed"
+        case .fingerprintDiffers: "fingerprint-differs"
+        case .leftApplied: "left-applied"
+        case .text: "text"
+        }
+    }
+
+    /// True for the reasons that name a rollback that did not complete.
+    public var isAboutARollback: Bool {
+        switch self {
+        case .rollbackFailed, .rollbackBlocked, .rollbackAbandoned: true
+        default: false
+        }
+    }
+}
+
+extension RunReason: Codable {
+    private enum Key: String, CodingKey { case code, phase, subject, detail, steps }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(code, forKey: .code)
+        switch self {
+        case .stepFailed(let step, let how), .rollbackFailed(let step, let how):
+            try container.encode(step, forKey: .subject)
+            try container.encode(how, forKey: .detail)
+        case .rollbackBlocked(let step), .rollbackAbandoned(let step):
+            try container.encode(step, forKey: .subject)
+        case .targetCommandFailed(let phase, let target, let how), .checkFailed(let phase, let target, let how):
+            try container.encode(phase, forKey: .phase)
+            try container.encode(target, forKey: .subject)
+            try container.encode(how, forKey: .detail)
+        case .fingerprintCommandFailed(let how):
+            try container.encode(how, forKey: .detail)
+        case .fingerprintDiffers:
+            break
+        case .leftApplied(let steps):
+            try container.encode(steps, forKey: .steps)
+        case .text(let text):
+            try container.encode(text, forKey: .detail)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        let code = try container.decode(String.self, forKey: .code)
+        func subject() throws -> String { try container.decode(String.self, forKey: .subject) }
+        func detail() throws -> String { try container.decode(String.self, forKey: .detail) }
+        switch code {
+        case "step-failed": self = .stepFailed(step: try subject(), how: try detail())
+        case "rollback-failed": self = .rollbackFailed(step: try subject(), how: try detail())
+        case "rollback-blocked": self = .rollbackBlocked(step: try subject())
+        case "rollback-abandoned": self = .rollbackAbandoned(step: try subject())
+        case "setup-failed", "teardown-failed":
+            self = .targetCommandFailed(phase: code == "setup-failed" ? .setup : .teardown, target: try subject(), how: try detail())
+        case "fingerprint-failed": self = .fingerprintCommandFailed(how: try detail())
+        case "check-failed":
+            self = .checkFailed(phase: try container.decode(Activity.Kind.self, forKey: .phase), check: try subject(), how: try detail())
+        case "fingerprint-differs": self = .fingerprintDiffers
+        case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
+        default: self = .text((try? detail()) ?? code)
+        }
+    }
+}

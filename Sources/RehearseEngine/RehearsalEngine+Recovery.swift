@@ -1,0 +1,88 @@
+import Foundation
+public import RehearseCore
+public import RehearseRunner
+public import RehearseStore
+
+/// What `recover` asks.
+public struct RecoveryRequest: Sendable {
+    /// The run to recover; nil: the latest run with steps left applied.
+    public var runID: Int64?
+    /// The protected target the operator allows, by name.
+    public var approve: String?
+    public var killGrace: Duration
+    public var jobs: Int
+
+    public init(runID: Int64? = nil, approve: String? = nil, killGrace: Duration = .seconds(5), jobs: Int = RehearsalOptions.defaultJobs) {
+        self.runID = runID
+        self.approve = approve
+        self.killGrace = killGrace
+        self.jobs = jobs
+    }
+}
+
+/// What became of a recovery.
+public enum RecoveryOutcome: Sendable {
+    /// It could not start as asked (nothing was run).
+    case refused(RunProblem)
+    /// No run has steps left applied (nil), or this one has none.
+    case nothingToRecover(Run?)
+    /// The rollback ran; `stillApplied` is what it could not undo.
+    case recovered(Run, stillApplied: [String])
+}
+
+extension RehearsalEngine {
+    /// Rolls back what a run left applied, exactly as its journal shows (forward steps started and
+    /// not rolled back), using the plan text recorded with the run, against the same target. What
+    /// it does is recorded in the same run.
+    ///
+    /// - Parameter willRollBack: told the run and the steps just before the rollback starts.
+    public func recover(
+        _ request: RecoveryRequest, history: HistoryStore, observer: any RunObserver = ObserverGroup([]),
+        control: RunControl = RunControl(), willRollBack: @Sendable (Run, [String]) -> Void = { _, _ in },
+        warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(EngineError) -> RecoveryOutcome {
+        let recorded: Run?
+        do throws(HistoryError) {
+            let id: Int64? = if let runID = request.runID { runID } else { try await history.latestRecoverableRunID() }
+            recorded = if let id { try await history.run(id: id) } else { nil }
+        } catch {
+            throw .history(error)
+        }
+        guard let recorded else {
+            if let runID = request.runID { return .refused(.noSuchRun(run: runID, history: history.path)) }
+            return .nothingToRecover(nil)
+        }
+        if recorded.status == .running {
+            return .refused(.stillRunning(run: recorded.id, pid: recorded.pid, host: recorded.host))
+        }
+        let applied = recorded.stillApplied
+        if applied.isEmpty { return .nothingToRecover(recorded) }
+        let parsed = PlanParser().parse(recorded.planText, file: recorded.planFile, defaultName: recorded.planName)
+        guard let plan = parsed.plan else {
+            throw EngineError(.invalidPlan(parsed.diagnostics, source: recorded.planText),
+                              message: "the plan recorded with run \(recorded.id) no longer parses")
+        }
+        if let target = plan.target(named: recorded.target), target.isProtected, request.approve != target.name {
+            return .refused(.protectedTarget(plan: plan.name, target: target.name))
+        }
+
+        willRollBack(recorded, applied)
+        let logs = try logsFolder(for: recorded.id, in: history)
+        let options = RehearsalOptions(
+            runID: String(recorded.id), target: recorded.target, jobs: request.jobs, killGrace: request.killGrace,
+            logsFolder: logs, processMark: recorded.processMark)
+        let journal = JournalRecorder(store: history, runID: recorded.id, warn: warn)
+        let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
+                                  control: control, executor: executor, clock: clock)
+        let recovery = await rehearsal.rollBack(applied: applied)
+        do throws(HistoryError) {
+            try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)
+        } catch {
+            warn("cannot record the recovery in \(error.path): \(error.message)")
+        }
+        var after = recorded
+        after.activities += recovery.activities
+        after.leftApplied = recovery.stillApplied
+        return .recovered(after, stillApplied: recovery.stillApplied)
+    }
+}

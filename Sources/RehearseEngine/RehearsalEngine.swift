@@ -1,0 +1,138 @@
+import Foundation
+public import RehearseCore
+public import RehearseRunner
+public import RehearseStore
+
+/// Rehearses plans and recovers runs as library calls: checks the request against the plans,
+/// records each run in a history as it happens (the journal), lays out its logs, runs it, stops
+/// what its steps left running, and returns the recorded ``Run``.
+///
+/// ```swift
+/// let plan = try PlanFile.load("Rehearsals/checkout.yml").plan!
+/// let (history, _) = try await HistoryAccess.open(".rehearse/history.sqlite")
+/// let engine = RehearsalEngine()
+/// let runs = try await engine.rehearse([(plan, history)], RehearsalRequest(target: "copy"))
+/// print(runs[0].status)   // passed, over-budget, failed, interrupted
+/// ```
+///
+/// What varies is injected: the ``CommandExecutor`` (real processes by default) and the
+/// ``RunClock``.
+public struct RehearsalEngine: Sendable {
+    public static let version = "0.2.0"
+
+    public var executor: any CommandExecutor
+    public var clock: any RunClock
+    /// Recorded with every run.
+    public var toolVersion: String
+
+    public init(executor: any CommandExecutor = CommandRunner(), clock: any RunClock = SystemClock(),
+                toolVersion: String = RehearsalEngine.version) {
+        self.executor = executor
+        self.clock = clock
+        self.toolVersion = toolVersion
+    }
+
+    /// Everything that keeps `request` from running on `plans`: an unknown or unapproved target,
+    /// a cut that names no step or a step beyond the point of no return. Empty when it may run.
+    public func problems(_ plans: [Plan], _ request: RehearsalRequest) -> [RunProblem] {
+        var problems: [RunProblem] = []
+        for plan in plans {
+            guard let target = plan.target(named: request.target) else {
+                problems.append(.noSuchTarget(plan: plan.name, file: plan.file, target: request.target, available: plan.targets.map(\.name)))
+                continue
+            }
+            if target.isProtected, request.approve != target.name {
+                problems.append(.protectedTarget(plan: plan.name, target: target.name))
+            }
+        }
+        if let failAt = request.failAt {
+            let withStep = plans.filter { $0.step(withID: failAt) != nil }
+            if withStep.isEmpty { problems.append(.noStepForCut(step: failAt)) }
+            for plan in withStep {
+                if let index = plan.graph.index(of: failAt), plan.graph.beyondPointOfNoReturn().contains(index) {
+                    problems.append(.cutBeyondPointOfNoReturn(plan: plan.name, step: failAt))
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Rehearses each plan in turn, each recorded in its history, and returns the runs. An
+    /// interrupted run ends the series. The caller has checked ``problems(_:_:)``.
+    ///
+    /// - Parameters:
+    ///   - observer: sees every event of every run as it happens (progress output).
+    ///   - control: signals reach the runs through it.
+    ///   - warn: told once per run when its journal cannot be written (the rehearsal goes on).
+    /// - Throws: ``EngineError`` when a run cannot be recorded or its logs folder made; runs that
+    ///   finished before are in the history.
+    public func rehearse(
+        _ plans: [(plan: Plan, history: HistoryStore)], _ request: RehearsalRequest,
+        observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
+        warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(EngineError) -> [Run] {
+        var runs: [Run] = []
+        for (plan, history) in plans {
+            let run = try await rehearse(plan, request, history: history, observer: observer, control: control, warn: warn)
+            runs.append(run)
+            if run.status == .interrupted { break }
+        }
+        return runs
+    }
+
+    /// Rehearses one plan, recorded in `history`.
+    public func rehearse(
+        _ plan: Plan, _ request: RehearsalRequest, history: HistoryStore,
+        observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
+        warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws(EngineError) -> Run {
+        let cut = request.failAt.flatMap { plan.step(withID: $0) != nil ? $0 : nil }
+        let mark = UUID().uuidString
+        var run = Run(starting: plan, target: request.target, provenance: provenance(for: plan),
+                      failAt: cut, jobs: request.jobs, startedAt: clock.date, processMark: mark)
+        do throws(HistoryError) {
+            run = try await history.beginRun(run)
+        } catch {
+            throw .history(error)
+        }
+        let logs: String
+        do throws(EngineError) {
+            logs = try logsFolder(for: run.id, in: history)
+        } catch {
+            // Nothing ran: the run is closed as failed rather than left running.
+            var closed = run
+            closed.status = .failed
+            closed.endedAt = clock.date
+            closed.reasons = [.text(error.message)]
+            try? await history.finishRun(closed)
+            throw error
+        }
+        let options = RehearsalOptions(
+            runID: String(run.id), target: request.target, jobs: request.jobs, failAt: cut, killGrace: request.killGrace,
+            logsFolder: logs, liveOutput: request.liveOutput, stopStrayProcesses: request.stopStrayProcesses, processMark: mark)
+        let journal = JournalRecorder(store: history, runID: run.id, warn: warn)
+        let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
+                                  control: control, executor: executor, clock: clock)
+        return await rehearsal.run(run)
+    }
+
+    /// Who runs this, where, with what.
+    func provenance(for plan: Plan) -> RunProvenance {
+        let info = ProcessInfo.processInfo
+        return RunProvenance(host: info.hostName, user: info.environment["USER"] ?? info.userName,
+                             pid: info.processIdentifier, toolVersion: toolVersion, gitCommit: GitCommit.current(for: plan.file))
+    }
+
+    /// `logs/RUN` beside the history's database, created owner-only.
+    func logsFolder(for run: Int64, in history: HistoryStore) throws(EngineError) -> String {
+        let folder = URL(fileURLWithPath: history.path).deletingLastPathComponent().appendingPathComponent("logs/\(run)")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            return folder.path
+        } catch {
+            throw EngineError(.files, message: "cannot create the log folder \(folder.path): \(error.localizedDescription); nothing was run",
+                              fix: "check the permissions of \(folder.deletingLastPathComponent().path), or use --history PATH")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+public import RehearseCore
+public import RehearseRunner
+
+/// What a caller asks of a rehearsal: the target, the approval of a protected one, the cut, and
+/// how to run.
+public struct RehearsalRequest: Sendable {
+    /// The target to run against (`copy` by default).
+    public var target: String
+    /// `--approve`: the protected target the operator explicitly allows. Must name it exactly.
+    public var approve: String?
+    /// `--fail-at STEP`: cut the forward steps at this step in the plans that have it.
+    public var failAt: String?
+    /// How many independent steps may run at once.
+    public var jobs: Int
+    /// Between SIGTERM and SIGKILL when stopping a step's process group.
+    public var killGrace: Duration
+    /// Every line of every command's output as it arrives (`--verbose`).
+    public var liveOutput: (@Sendable (Activity, String) -> Void)?
+    /// Stop what steps left running (daemons) at the end of each run.
+    public var stopStrayProcesses: Bool
+
+    public init(
+        target: String = "copy", approve: String? = nil, failAt: String? = nil, jobs: Int = RehearsalOptions.defaultJobs,
+        killGrace: Duration = .seconds(5), liveOutput: (@Sendable (Activity, String) -> Void)? = nil,
+        stopStrayProcesses: Bool = true
+    ) {
+        self.target = target
+        self.approve = approve
+        self.failAt = failAt
+        self.jobs = jobs
+        self.killGrace = killGrace
+        self.liveOutput = liveOutput
+        self.stopStrayProcesses = stopStrayProcesses
+    }
+}

@@ -1,0 +1,47 @@
+import RehearseCore
+
+/// Why a rehearsal (or a recovery) cannot start as asked: found before anything runs, and handed
+/// back as data for the caller to print. Each is a usage problem, not a fault of the harness.
+public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The plan has no such target.
+    case noSuchTarget(plan: String, file: String, target: String, available: [String])
+    /// The target is protected and the request does not approve it by name.
+    case protectedTarget(plan: String, target: String)
+    /// `--fail-at` names a step that no plan has.
+    case noStepForCut(step: String)
+    /// `--fail-at` names a step that is never rehearsed: it is beyond the point of no return.
+    case cutBeyondPointOfNoReturn(plan: String, step: String)
+    /// `recover` of a run whose harness is still alive.
+    case stillRunning(run: Int64, pid: Int32, host: String)
+    /// `recover` or a lookup named a run the history does not have.
+    case noSuchRun(run: Int64, history: String)
+
+    public var description: String {
+        switch self {
+        case .noSuchTarget(let plan, let file, let target, let available):
+            "plan '\(plan)' (\(file)) has no target '\(target)'; its targets are \(available.joined(separator: ", "))"
+        case .protectedTarget(let plan, let target):
+            "target '\(target)' of plan '\(plan)' is protected"
+        case .noStepForCut(let step):
+            "--fail-at \(step): no plan has a step '\(step)'"
+        case .cutBeyondPointOfNoReturn(let plan, let step):
+            "--fail-at \(step): in plan '\(plan)' that step is beyond the point of no return and is never rehearsed"
+        case .stillRunning(let run, let pid, let host):
+            "run \(run) is still running (pid \(pid) on \(host))"
+        case .noSuchRun(let run, let history):
+            "there is no run \(run) in \(history)"
+        }
+    }
+
+    /// What the operator can do about it.
+    public var fix: String {
+        switch self {
+        case .noSuchTarget: "pass one of them with --target"
+        case .protectedTarget(_, let target): "pass --approve \(target) if you really mean to run against it"
+        case .noStepForCut: "name a step of the plan ('rehearse check' lists them)"
+        case .cutBeyondPointOfNoReturn: "cut at a step before it ('rehearse check' lists the order)"
+        case .stillRunning: "interrupt it (Ctrl-C rolls it back), or wait for it to end"
+        case .noSuchRun: "'rehearse history' lists the runs"
+        }
+    }
+}

@@ -1,0 +1,211 @@
+public import Foundation
+public import RehearseCore
+
+/// The JSON form of a run: `run --json`, `report --format json`, `show --json`, and (the summary
+/// fields only) `history --json`. Durations are integer nanoseconds (`*_ns`), times ISO 8601 in UTC.
+/// Absent values are written as `null`, never left out. Decodable, so that a reader in Swift (and
+/// the tests) read it back with the same types.
+public struct RunJSON: Codable, Sendable, Hashable {
+    public var id: Int64
+    public var plan: String
+    public var target: String
+    public var status: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var rollbackNs: Int64?
+    public var budgetNs: Int64?
+    /// The rest are in the complete record only (nil in a summary).
+    public var details: Details?
+
+    public struct Details: Codable, Sendable, Hashable {
+        public var planFile: String
+        public var planHash: String
+        public var strategy: String
+        public var host: String
+        public var user: String
+        public var pid: Int32
+        public var toolVersion: String
+        public var gitCommit: String?
+        public var failAt: String?
+        public var trigger: String?
+        public var triggerCode: String?
+        public var triggerOffsetNs: Int64?
+        public var forwardNs: Int64?
+        public var reasons: [String]
+        public var reasonCodes: [String]
+        public var leftApplied: [String]
+        public var strayProcesses: [String]
+        public var fingerprintBefore: String?
+        public var fingerprintAfter: String?
+        public var activities: [ActivityJSON]
+    }
+
+    public struct ActivityJSON: Codable, Sendable, Hashable {
+        public var phase: String
+        public var name: String
+        public var status: String
+        public var startOffsetNs: Int64?
+        public var durationNs: Int64?
+        public var exitStatus: Int32?
+        public var signal: Int32?
+        public var timedOut: Bool
+        public var outputTail: String?
+        public var logFile: String?
+
+        init(_ record: ActivityRecord) {
+            phase = record.kind.rawValue
+            name = record.name
+            status = record.status.rawValue
+            startOffsetNs = record.startOffset?.nanoseconds
+            durationNs = record.duration?.nanoseconds
+            exitStatus = record.exitStatus
+            signal = record.signal
+            timedOut = record.timedOut
+            outputTail = record.outputTail ?? record.startError
+            logFile = record.logFile
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case phase, name, status, signal
+            case startOffsetNs = "start_offset_ns", durationNs = "duration_ns", exitStatus = "exit_status"
+            case timedOut = "timed_out", outputTail = "output_tail", logFile = "log_file"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(phase, forKey: .phase)
+            try container.encode(name, forKey: .name)
+            try container.encode(status, forKey: .status)
+            try container.encode(startOffsetNs, forKey: .startOffsetNs)
+            try container.encode(durationNs, forKey: .durationNs)
+            try container.encode(exitStatus, forKey: .exitStatus)
+            try container.encode(signal, forKey: .signal)
+            try container.encode(timedOut, forKey: .timedOut)
+            try container.encode(outputTail, forKey: .outputTail)
+            try container.encode(logFile, forKey: .logFile)
+        }
+    }
+
+    /// The summary fields of a run (`history --json`), or its complete record.
+    public init(_ run: Run, complete: Bool) {
+        id = run.id
+        plan = run.planName
+        target = run.target
+        status = run.status.rawValue
+        startedAt = Self.iso(run.startedAt)
+        endedAt = run.endedAt.map(Self.iso)
+        rollbackNs = run.rollback?.nanoseconds
+        budgetNs = run.budget.nanoseconds
+        guard complete else { return }
+        details = Details(
+            planFile: run.planFile, planHash: run.planHash, strategy: run.strategy, host: run.host, user: run.user,
+            pid: run.pid, toolVersion: run.toolVersion, gitCommit: run.gitCommit, failAt: run.failAt,
+            trigger: run.trigger?.description, triggerCode: run.trigger?.reason.code,
+            triggerOffsetNs: run.trigger?.offset.nanoseconds, forwardNs: run.forward?.nanoseconds,
+            reasons: run.reasons.map(\.description), reasonCodes: run.reasons.map(\.code), leftApplied: run.leftApplied,
+            strayProcesses: run.strayProcesses, fingerprintBefore: run.fingerprintBefore,
+            fingerprintAfter: run.fingerprintAfter, activities: run.activities.map(ActivityJSON.init))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, plan, target, status, strategy, host, user, pid, trigger, reasons, activities
+        case startedAt = "started_at", endedAt = "ended_at", rollbackNs = "rollback_ns", budgetNs = "budget_ns"
+        case planFile = "plan_file", planHash = "plan_hash", toolVersion = "tool_version", gitCommit = "git_commit"
+        case failAt = "fail_at", triggerCode = "trigger_code", triggerOffsetNs = "trigger_offset_ns"
+        case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
+        case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
+        case fingerprintAfter = "fingerprint_after"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(plan, forKey: .plan)
+        try container.encode(target, forKey: .target)
+        try container.encode(status, forKey: .status)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(endedAt, forKey: .endedAt)
+        try container.encode(rollbackNs, forKey: .rollbackNs)
+        try container.encode(budgetNs, forKey: .budgetNs)
+        guard let details else { return }
+        try container.encode(details.planFile, forKey: .planFile)
+        try container.encode(details.planHash, forKey: .planHash)
+        try container.encode(details.strategy, forKey: .strategy)
+        try container.encode(details.host, forKey: .host)
+        try container.encode(details.user, forKey: .user)
+        try container.encode(details.pid, forKey: .pid)
+        try container.encode(details.toolVersion, forKey: .toolVersion)
+        try container.encode(details.gitCommit, forKey: .gitCommit)
+        try container.encode(details.failAt, forKey: .failAt)
+        try container.encode(details.trigger, forKey: .trigger)
+        try container.encode(details.triggerCode, forKey: .triggerCode)
+        try container.encode(details.triggerOffsetNs, forKey: .triggerOffsetNs)
+        try container.encode(details.forwardNs, forKey: .forwardNs)
+        try container.encode(details.reasons, forKey: .reasons)
+        try container.encode(details.reasonCodes, forKey: .reasonCodes)
+        try container.encode(details.leftApplied, forKey: .leftApplied)
+        try container.encode(details.strayProcesses, forKey: .strayProcesses)
+        try container.encode(details.fingerprintBefore, forKey: .fingerprintBefore)
+        try container.encode(details.fingerprintAfter, forKey: .fingerprintAfter)
+        try container.encode(details.activities, forKey: .activities)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(Int64.self, forKey: .id)
+        plan = try container.decode(String.self, forKey: .plan)
+        target = try container.decode(String.self, forKey: .target)
+        status = try container.decode(String.self, forKey: .status)
+        startedAt = try container.decode(String.self, forKey: .startedAt)
+        endedAt = try container.decodeIfPresent(String.self, forKey: .endedAt)
+        rollbackNs = try container.decodeIfPresent(Int64.self, forKey: .rollbackNs)
+        budgetNs = try container.decodeIfPresent(Int64.self, forKey: .budgetNs)
+        guard container.contains(.planHash) else { return }
+        details = Details(
+            planFile: try container.decode(String.self, forKey: .planFile),
+            planHash: try container.decode(String.self, forKey: .planHash),
+            strategy: try container.decode(String.self, forKey: .strategy),
+            host: try container.decode(String.self, forKey: .host),
+            user: try container.decode(String.self, forKey: .user),
+            pid: try container.decode(Int32.self, forKey: .pid),
+            toolVersion: try container.decode(String.self, forKey: .toolVersion),
+            gitCommit: try container.decodeIfPresent(String.self, forKey: .gitCommit),
+            failAt: try container.decodeIfPresent(String.self, forKey: .failAt),
+            trigger: try container.decodeIfPresent(String.self, forKey: .trigger),
+            triggerCode: try container.decodeIfPresent(String.self, forKey: .triggerCode),
+            triggerOffsetNs: try container.decodeIfPresent(Int64.self, forKey: .triggerOffsetNs),
+            forwardNs: try container.decodeIfPresent(Int64.self, forKey: .forwardNs),
+            reasons: try container.decode([String].self, forKey: .reasons),
+            reasonCodes: try container.decodeIfPresent([String].self, forKey: .reasonCodes) ?? [],
+            leftApplied: try container.decode([String].self, forKey: .leftApplied),
+            strayProcesses: try container.decodeIfPresent([String].self, forKey: .strayProcesses) ?? [],
+            fingerprintBefore: try container.decodeIfPresent(String.self, forKey: .fingerprintBefore),
+            fingerprintAfter: try container.decodeIfPresent(String.self, forKey: .fingerprintAfter),
+            activities: try container.decode([ActivityJSON].self, forKey: .activities))
+    }
+
+    static func iso(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+/// The documents: `{"schema_version": 1, "runs": [...]}` or `{"schema_version": 1, "run": {...}}`.
+public struct RunsDocument: Codable, Sendable {
+    public var schemaVersion: Int
+    public var runs: [RunJSON]
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", runs
+    }
+}
+
+public struct RunDocument: Codable, Sendable {
+    public var schemaVersion: Int
+    public var run: RunJSON
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion = "schema_version", run
+    }
+}

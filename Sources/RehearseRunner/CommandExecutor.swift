@@ -1,0 +1,13 @@
+public import RehearseCore
+
+/// What runs a rehearsal's commands. ``CommandRunner`` runs them as real processes; tests use a
+/// scripted fake that returns chosen outcomes at chosen times.
+public protocol CommandExecutor: Sendable {
+    /// Runs the command to its end, its timeout, or the calling task's cancellation (then the
+    /// outcome says `stopped`). A non-zero exit is a result, never an error.
+    func run(_ command: ShellCommand) async -> ProcessOutcome
+
+    /// Stops what a run's commands left running outside their own process groups (daemons),
+    /// found by the run's mark, and returns their command lines.
+    func stopLeftovers(marked mark: String, grace: Duration) async -> [String]
+}
