@@ -124,7 +124,22 @@ public struct Run: Sendable, Hashable {
                 failAt: String? = nil, jobs: Int = 1, startedAt: Date, processMark: String? = nil) {
         self.init(id: id, planName: plan.name, planFile: plan.file, planText: plan.source, planHash: planHash,
                   strategy: plan.strategy.id, target: target, provenance: provenance, failAt: failAt, jobs: jobs,
-                  startedAt: startedAt, budget: plan.budget.rollback, processMark: processMark)
+                  startedAt: Self.recordedTime(startedAt), budget: plan.budget.rollback, processMark: processMark)
+    }
+
+    /// A wall-clock time as runs keep it: whole microseconds, so that it survives the history
+    /// (integer nanoseconds) and JSON exactly.
+    public static func recordedTime(_ date: Date) -> Date {
+        recordedTime(microseconds: Int64((date.timeIntervalSince1970 * 1e6).rounded()))
+    }
+
+    public static func recordedTime(microseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(microseconds) / 1e6)
+    }
+
+    /// Whole microseconds since 1970 of a recorded time.
+    public static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1e6).rounded())
     }
 
     public var host: String { provenance.host }

@@ -102,7 +102,7 @@ public struct RehearsalEngine: Sendable {
             // Nothing ran: the run is closed as failed rather than left running.
             var closed = run
             closed.status = .failed
-            closed.endedAt = clock.date
+            closed.endedAt = Run.recordedTime(clock.date)
             closed.reasons = [.text(error.message)]
             try? await history.finishRun(closed)
             throw error

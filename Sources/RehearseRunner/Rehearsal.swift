@@ -122,7 +122,7 @@ public struct Rehearsal: Sendable {
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset
-        run.endedAt = clock.date
+        run.endedAt = Run.recordedTime(clock.date)
         await context.log.emit(.runFinished(run))
         return run
     }

@@ -138,8 +138,13 @@ extension HistoryStore {
         return deadRows.map { AbandonedRun(id: $0.id ?? 0, processMark: $0.processMark) }
     }
 
+    /// Wall-clock times are kept as integer nanoseconds, in whole microseconds (``Run/recordedTime(_:)``).
     static func nanoseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1e9).rounded())
+        Run.microseconds(date) * 1000
+    }
+
+    static func date(nanoseconds: Int64) -> Date {
+        Run.recordedTime(microseconds: (nanoseconds + 500) / 1000)
     }
 
     static func encodeReasons(_ reasons: [RunReason], path: String) throws(HistoryError) -> String {

@@ -1,4 +1,5 @@
 @testable import RehearseRunner
+import RehearseTestSupport
 import Testing
 
 @Suite struct StepSchedulerTests {
@@ -9,19 +10,23 @@ import Testing
         func leave() { state.withLock { $0.running -= 1 } }
     }
 
+    /// Deterministic: each body waits until `jobs` bodies are in flight together, which can only
+    /// happen if the scheduler starts that many at once; the peak proves it never starts more.
     @Test(arguments: [1, 2, 3])
-    func neverRunsMoreThanJobsAtOnce(jobs: Int) async {
+    func runsExactlyJobsAtOnce(jobs: Int) async {
         let recorder = Recorder()
-        let nodes = Array(0..<8)
+        let nodes = Array(0..<6)
         let outcome = await StepScheduler(jobs: jobs).run(nodes: nodes, waitsFor: [:], priority: { -$0 }, policy: .stopEverything) { node in
             recorder.enter(node)
-            try? await Task.sleep(for: .milliseconds(20))
+            while recorder.state.value.running < jobs, recorder.state.value.order.count < nodes.count {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
             recorder.leave()
             return .succeeded
         }
-        #expect(outcome.started.count == 8)
+        #expect(outcome.started.count == 6)
         #expect(recorder.state.value.peak == jobs)
-        if jobs == 1 { #expect(recorder.state.value.order == nodes) }
+        #expect(outcome.started == nodes)
     }
 
     @Test func waitsForPrerequisites() async {
@@ -38,22 +43,30 @@ import Testing
         #expect(Array(order.suffix(2)) == [2, 3])
     }
 
-    @Test func stopEverythingCancelsRunningNodesAndStartsNoMore() async {
+    /// Node 1 runs until cancelled; it returns only when the scheduler cancels it after node 0
+    /// fails (were cancellation missing, the test would hit its time limit, not pass).
+    @Test(.timeLimit(.minutes(1)))
+    func stopEverythingCancelsRunningNodesAndStartsNoMore() async {
+        let cancelled = Locked(false)
         let outcome = await StepScheduler(jobs: 2).run(nodes: [0, 1, 2], waitsFor: [2: [1]], priority: { -$0 }, policy: .stopEverything) { node in
-            if node == 0 {
-                try? await Task.sleep(for: .milliseconds(10))
-                return .failed
-            }
-            do {
-                try await Task.sleep(for: .seconds(30))
-                return .succeeded
-            } catch {
-                return .failed  // cancelled
-            }
+            if node == 0 { return .failed }
+            try? await Task.sleep(for: .seconds(3600))
+            cancelled.withLock { $0 = Task.isCancelled }
+            return .failed
         }
+        #expect(cancelled.value)
         #expect(outcome.firstFailure == 0)
         #expect(outcome.started == [0, 1])
         #expect(outcome.results[2] == nil)
+    }
+
+    @Test func theFirstFailureIsReadOnTheInjectedClock() async {
+        let clock = ManualClock()
+        clock.advance(by: .seconds(5))
+        let outcome = await StepScheduler(jobs: 1, clock: clock).run(nodes: [0], waitsFor: [:], priority: { $0 }, policy: .stopEverything) { _ in
+            .failed
+        }
+        #expect(outcome.firstFailureReading == clock.now)
     }
 
     @Test func blockWaitingSkipsOnlyWhatDependsOnTheFailure() async {

@@ -107,7 +107,7 @@ import Testing
             for activity in activities { try await store.activityFinished(run: run.id, row: nil, activity) }
             run.activities = activities
             run.status = .failed
-            run.endedAt = Date(timeIntervalSince1970: 1_800_000_000.5)
+            run.endedAt = Run.recordedTime(Date())
             run.forward = .milliseconds(46)
             run.rollback = .milliseconds(3)
             run.total = .milliseconds(60)
@@ -124,10 +124,7 @@ import Testing
             run.fingerprintAfter = "after\n"
             try await store.finishRun(run)
             let read = try #require(try await store.run(id: run.id))
-            #expect(read.startedAt.timeIntervalSince1970 == (run.startedAt.timeIntervalSince1970 * 1e9).rounded() / 1e9)
-            var expected = run
-            expected.startedAt = read.startedAt
-            #expect(read == expected)
+            #expect(read == run)
         }
     }
 

@@ -1,0 +1,269 @@
+import Foundation
+import RehearseCore
+@testable import RehearseRunner
+import RehearseTestSupport
+import Testing
+
+/// The rules of a rehearsal, run in-process with a scripted executor and a manual clock: no
+/// process is spawned and no test waits for real time.
+@Suite(.timeLimit(.minutes(1))) struct RehearsalOrchestrationTests {
+    /// a <- b <- c (a chain), d independent; budget 1s.
+    static let chain = """
+        strategy: custom
+        budget: { rollback: 1s }
+        targets:
+          copy: { env: { PORT: "18080" } }
+        checks:
+          preflight: [ { name: up, run: 'true' } ]
+          smoke: [ { name: v2, run: 'true' } ]
+          restored: [ { name: v1, run: 'true' } ]
+        steps:
+          a: { run: ./a, rollback: ./undo-a }
+          b: { run: ./b, rollback: ./undo-b, needs: a }
+          c: { run: ./c, rollback: ./undo-c, needs: b }
+          d: { run: ./d, rollback: ./undo-d }
+        """
+
+    func plan(_ text: String = chain) throws -> Plan {
+        let result = PlanParser().parse(text, file: "/virtual/Rehearsals/p.yml", defaultName: "p")
+        return try #require(result.plan, "\(result.diagnostics)")
+    }
+
+    func rehearse(
+        _ plan: Plan, _ executor: ScriptedExecutor, clock: ManualClock, control: RunControl = RunControl(), jobs: Int = 1,
+        failAt: String? = nil, logs: String = "/nonexistent"
+    ) async -> Run {
+        let options = RehearsalOptions(runID: "7", target: "copy", jobs: jobs, failAt: failAt, logsFolder: logs, processMark: "mark")
+        return await Rehearsal(plan: plan, options: options, observer: ObserverGroup([]), control: control,
+                               executor: executor, clock: clock).run()
+    }
+
+    @Test func forwardInDependencyAndFileOrderThenRollbackInReverse() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(executor.started == [
+            "preflight up", "forward a", "forward b", "forward c", "forward d", "smoke v2",
+            "rollback d", "rollback c", "rollback b", "rollback a", "restored v1",
+        ])
+        #expect(run.status == .passed)
+        #expect(run.trigger?.reason == .rehearsal)
+        #expect(run.leftApplied.isEmpty)
+        // Every command took 10 ms on the manual clock: forward 4, smoke at 50 ms, rollback 4 + 1 check.
+        #expect(run.forward == .milliseconds(40))
+        #expect(run.trigger?.offset == .milliseconds(60))
+        #expect(run.rollback == .milliseconds(50))
+        #expect(run.activities.map(\.status).allSatisfy { $0 == .passed })
+    }
+
+    @Test func commandsSeeTheTargetAndTheRun() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        _ = await rehearse(try plan(), executor, clock: clock)
+        let forward = try #require(executor.environment(of: "forward b"))
+        #expect(forward["PORT"] == "18080")
+        #expect(forward["REHEARSE_RUN_ID"] == "7")
+        #expect(forward["REHEARSE_RUN_TOKEN"] == "mark")
+        #expect(forward["REHEARSE_PHASE"] == "forward")
+        #expect(forward["REHEARSE_STEP"] == "b")
+        #expect(forward["REHEARSE_PLAN"] == "p")
+        let check = try #require(executor.environment(of: "smoke v2"))
+        #expect(check["REHEARSE_PHASE"] == "check")
+        #expect(check["REHEARSE_CHECK"] == "v2")
+        #expect(check["REHEARSE_STEP"] == nil)
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func neverMoreStepsAtOnceThanJobs(jobs: Int) async throws {
+        let text = """
+            strategy: custom
+            targets: { copy: {} }
+            steps:
+            \((1...6).map { "  s\($0): { run: ./s, rollback: ./u }" }.joined(separator: "\n"))
+            """
+        let clock = ManualClock()
+        // Each forward step waits until `jobs` run at once: they can only all finish if the
+        // scheduler really starts that many together.
+        var script: [String: ScriptedExecutor.Behaviour] = [:]
+        for index in 1...6 { script["forward s\(index)"] = .waitForPeers(jobs) }
+        let executor = ScriptedExecutor(clock: clock, script: script)
+        let run = await rehearse(try plan(text), executor, clock: clock, jobs: jobs)
+        #expect(run.status == .passed)
+        #expect(executor.peak == jobs)
+    }
+
+    @Test func failAtCutsBeforeTheStepAndRollsBackFromThere() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        let run = await rehearse(try plan(), executor, clock: clock, failAt: "b")
+        #expect(!executor.started.contains("forward b"))
+        #expect(!executor.started.contains("forward c"))
+        #expect(!executor.started.contains("smoke v2"))
+        #expect(run.trigger?.reason == .injected(step: "b"))
+        #expect(run.failAt == "b")
+        #expect(run.activities.first { $0.activity == Activity(.forward, "b") }?.status == .injectedFailure)
+        // a ran, b is cut (its rollback runs as if it had been applied); c and d never started.
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback b", "rollback a"])
+        #expect(run.status == .passed)
+    }
+
+    @Test func aFailedStepTriggersTheRollbackOfWhatStartedIncludingItself() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .fail(exit: 3, after: .milliseconds(20))])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(run.trigger?.reason == .stepFailed(step: "b"))
+        #expect(run.trigger?.offset == .milliseconds(40))  // preflight 10, a 10, b 20
+        #expect(!executor.started.contains("forward c"))
+        #expect(!executor.started.contains("smoke v2"))
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback b", "rollback a"])
+        #expect(run.status == .failed)
+        #expect(run.reasons == [.stepFailed(step: "b", how: "exit 3")])
+        #expect(run.leftApplied.isEmpty)
+    }
+
+    @Test func aFailureStopsTheStepsRunningBesideIt() async throws {
+        let text = """
+            strategy: custom
+            targets: { copy: {} }
+            steps:
+              slow: { run: ./slow, rollback: ./undo-slow }
+              broken: { run: ./broken, rollback: ./undo-broken }
+              later: { run: ./later, rollback: ./undo-later, needs: broken }
+            """
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward slow": .hang, "forward broken": .fail(exit: 1, after: .milliseconds(5))])
+        let run = await rehearse(try plan(text), executor, clock: clock, jobs: 2)
+        #expect(executor.stopped == ["forward slow"])
+        #expect(!executor.started.contains("forward later"))
+        #expect(run.activities.first { $0.activity == Activity(.forward, "slow") }?.status == .stopped)
+        // A stopped step may be partly applied: it is rolled back too.
+        #expect(Set(executor.started.filter { $0.hasPrefix("rollback") }) == ["rollback slow", "rollback broken"])
+        #expect(run.reasons == [.stepFailed(step: "broken", how: "exit 1")])
+    }
+
+    @Test func aFailedRollbackBlocksWhatMustComeAfterItAndNamesWhatIsLeftApplied() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["rollback b": .fail(exit: 1, after: .milliseconds(5))])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        // d is independent of b: its rollback still runs; a needs b rolled back first: blocked.
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback d", "rollback c", "rollback b"])
+        #expect(run.activities.first { $0.activity == Activity(.rollback, "a") }?.status == .blocked)
+        #expect(run.leftApplied == ["a", "b"])
+        #expect(run.status == .failed)
+        #expect(run.reasons == [.rollbackFailed(step: "b", how: "exit 1"), .rollbackBlocked(step: "a")])
+    }
+
+    @Test func aFailingSmokeCheckIsTheTrigger() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["smoke v2": .fail(exit: 22, after: .milliseconds(10))])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(run.trigger?.reason == .smokeFailed(check: "v2"))
+        #expect(run.trigger?.offset == .milliseconds(60))
+        #expect(executor.started.filter { $0.hasPrefix("rollback") }.count == 4)
+        #expect(run.reasons == [.checkFailed(phase: .smoke, check: "v2", how: "exit 22")])
+    }
+
+    @Test func aFailingPreflightRunsNothingAndRollsNothingBack() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["preflight up": .fail(exit: 7, after: .milliseconds(1))])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(executor.started == ["preflight up"])
+        #expect(run.trigger == nil)
+        #expect(run.rollback == nil)
+        #expect(run.status == .failed)
+    }
+
+    @Test func overTheBudgetIsOverBudgetAndNamesTheSlowestRollbacks() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: [
+            "rollback c": .pass(after: .milliseconds(600)), "rollback a": .pass(after: .milliseconds(450)),
+        ])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        // d 10 + c 600 + b 10 + a 450 + restored 10.
+        #expect(run.rollback == .milliseconds(1080))
+        #expect(run.status == .overBudget)
+        #expect(run.reasons.isEmpty)
+        #expect(run.slowestRollbacks(2).map(\.name) == ["c", "a"])
+    }
+
+    @Test func atEightyPercentOfTheBudgetItPassesWithAWarning() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["rollback c": .pass(after: .milliseconds(770))])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(run.rollback == .milliseconds(810))
+        #expect(run.status == .passed)
+        #expect(run.isNearBudget)
+    }
+
+    @Test func aSignalDuringTheForwardStepsStopsThemAndRollsBackWhatStarted() async throws {
+        let clock = ManualClock()
+        let control = RunControl(clock: clock)
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .signal(SIGINT, then: .hang)], control: control)
+        let run = await rehearse(try plan(), executor, clock: clock, control: control)
+        #expect(executor.stopped == ["forward b"])
+        #expect(!executor.started.contains("forward c"))
+        #expect(!executor.started.contains("smoke v2"))
+        #expect(run.trigger?.reason == .interrupted(signal: SIGINT))
+        #expect(run.trigger?.offset == .milliseconds(20))
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback b", "rollback a"])
+        #expect(run.status == .interrupted)
+        #expect(run.leftApplied.isEmpty)
+    }
+
+    @Test func aSecondSignalAbandonsTheRollbackAndSaysWhatIsLeftApplied() async throws {
+        let clock = ManualClock()
+        let control = RunControl(clock: clock)
+        let executor = ScriptedExecutor(clock: clock, script: [
+            "forward c": .signal(SIGTERM, then: .fail(exit: 1, after: .milliseconds(1))),
+            "rollback b": .signal(SIGTERM, then: .hang),
+        ], control: control)
+        let run = await rehearse(try plan(), executor, clock: clock, control: control)
+        #expect(executor.stopped == ["rollback b"])
+        #expect(!executor.started.contains("rollback a"))
+        #expect(!executor.started.contains("restored v1"))
+        #expect(run.activities.first { $0.activity == Activity(.rollback, "a") }?.status == .abandoned)
+        #expect(run.leftApplied == ["a", "b"])
+        #expect(run.status == .interrupted)
+        #expect(run.signal == SIGTERM)
+    }
+
+    @Test func aFingerprintThatChangesFailsTheRehearsal() async throws {
+        try await TemporaryFolder.with { folder in
+            let text = """
+                strategy: custom
+                targets: { copy: {} }
+                fingerprint: ./digest
+                steps:
+                  a: { run: ./a, rollback: ./undo-a }
+                """
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock, script: [
+                "fingerprint-before fingerprint": .print("rows 10\n", after: .milliseconds(3)),
+                "fingerprint-after fingerprint": .print("rows 9\n", after: .milliseconds(3)),
+            ])
+            let run = await rehearse(try plan(text), executor, clock: clock, logs: folder.path)
+            #expect(run.fingerprintBefore == "rows 10\n")
+            #expect(run.fingerprintAfter == "rows 9\n")
+            #expect(run.status == .failed)
+            #expect(run.reasons == [.fingerprintDiffers])
+        }
+    }
+
+    @Test func strayProcessesAreStoppedAndReported() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, leftovers: ["python3 -m http.server"])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(run.strayProcesses == ["python3 -m http.server"])
+        #expect(run.status == .passed)
+    }
+
+    @Test func recoveryRollsBackOnlyWhatItIsGiven() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        let options = RehearsalOptions(runID: "7", target: "copy", logsFolder: "/nonexistent", processMark: "mark")
+        let recovery = await Rehearsal(plan: try plan(), options: options, observer: ObserverGroup([]), executor: executor, clock: clock)
+            .rollBack(applied: ["b", "a", "gone"])
+        #expect(executor.started == ["rollback b", "rollback a"])
+        #expect(recovery.stillApplied.isEmpty)
+    }
+}
