@@ -40,11 +40,14 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // posix_spawn with a process group, default signals and closed descriptors, and pidfds.
+        .target(name: "CProcessSpawn"),
         // Running rehearsals: shell commands as processes, the step scheduler, clocks, signals.
         .target(
             name: "RehearseRunner",
             dependencies: [
                 "RehearseCore",
+                "CProcessSpawn",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -12,7 +12,7 @@ public enum HistoryAccess {
     }
 
     public static func open(
-        _ path: String, executor: any CommandExecutor = CommandRunner()
+        _ path: String, executor: any CommandExecutor = StandardExecutor.make()
     ) async throws(EngineError) -> (store: HistoryStore, reaped: [Reaped]) {
         do throws(HistoryError) {
             let store = try await HistoryStore(path: path)

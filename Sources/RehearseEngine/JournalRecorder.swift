@@ -4,13 +4,21 @@ import RehearseStore
 import Synchronization
 
 /// Writes a run's events to the history as they happen: each activity's row before its command
-/// starts (the runner awaits this), its outcome when it ends, the trigger, the verdict.
+/// starts (the runner awaits this), its outcome, the trigger, the verdict.
+///
+/// How an activity ended is written together with the next activity's start (or the trigger, or
+/// the verdict): one commit per command instead of two. A harness killed in between leaves that
+/// activity `running`, which the next `rehearse` marks in flight: a forward step counts as applied
+/// either way, and a rollback counts as not done, as it would if the kill had come a moment
+/// earlier. No step that may have been applied is ever missing from the journal.
 ///
 /// A write that fails mid-run does not stop the rehearsal (its rollback matters more than its
 /// record): the first failure is reported once through `warn`, and the run goes on.
 final class JournalRecorder: RunObserver {
     private struct State {
         var rows: [Activity: Int64] = [:]
+        /// Finished activities not yet written.
+        var pending: [(row: Int64?, record: ActivityRecord)] = []
         var failed = false
     }
 
@@ -31,24 +39,55 @@ final class JournalRecorder: RunObserver {
             case .runStarted:
                 break
             case .activityStarted(let activity, let offset):
-                let row = try await store.activityStarted(run: runID, activity, offset: offset)
+                let finished = takePending()
+                let row = try await store.journal(run: runID, finished: finished, starting: activity, offset: offset)
                 state.withLock { $0.rows[activity] = row }
             case .activityFinished(let record):
-                let row = state.withLock { $0.rows.removeValue(forKey: record.activity) }
-                try await store.activityFinished(run: runID, row: row, record)
+                state.withLock { state in
+                    state.pending.append((state.rows.removeValue(forKey: record.activity), record))
+                }
             case .rollbackTriggered(let trigger):
+                try await flush()
                 try await store.rollbackTriggered(run: runID, trigger)
             case .runFinished(let run):
+                try await flush()
                 try await store.finishRun(run)
             }
         } catch {
-            let first = state.withLock { state -> Bool in
-                defer { state.failed = true }
-                return !state.failed
-            }
-            if first {
-                warn("cannot record run \(runID) in \(error.path): \(error.message); the rehearsal goes on unrecorded")
-            }
+            noteFailure(error)
+        }
+    }
+
+    private func takePending() -> [(row: Int64?, record: ActivityRecord)] {
+        state.withLock { state in
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+    }
+
+    private func flush() async throws(HistoryError) {
+        let finished = takePending()
+        if !finished.isEmpty {
+            _ = try await store.journal(run: runID, finished: finished, starting: nil, offset: .zero)
+        }
+    }
+
+    /// Writes what is still pending: for callers whose run emits no `runFinished` (a recovery).
+    func finish() async {
+        do throws(HistoryError) {
+            try await flush()
+        } catch {
+            noteFailure(error)
+        }
+    }
+
+    private func noteFailure(_ error: HistoryError) {
+        let first = state.withLock { state -> Bool in
+            defer { state.failed = true }
+            return !state.failed
+        }
+        if first {
+            warn("cannot record run \(runID) in \(error.path): \(error.message); the rehearsal goes on unrecorded")
         }
     }
 }

@@ -75,6 +75,7 @@ extension RehearsalEngine {
         let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
                                   control: control, executor: executor, clock: clock)
         let recovery = await rehearsal.rollBack(applied: applied)
+        await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)
         } catch {

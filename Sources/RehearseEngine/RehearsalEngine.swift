@@ -25,7 +25,7 @@ public struct RehearsalEngine: Sendable {
     /// Recorded with every run.
     public var toolVersion: String
 
-    public init(executor: any CommandExecutor = CommandRunner(), clock: any RunClock = SystemClock(),
+    public init(executor: any CommandExecutor = StandardExecutor.make(), clock: any RunClock = SystemClock(),
                 toolVersion: String = RehearsalEngine.version) {
         self.executor = executor
         self.clock = clock

@@ -1,3 +1,4 @@
+public import Foundation
 public import RehearseCore
 
 /// What runs a rehearsal's commands. ``CommandRunner`` runs them as real processes; tests use a
@@ -10,4 +11,12 @@ public protocol CommandExecutor: Sendable {
     /// Stops what a run's commands left running outside their own process groups (daemons),
     /// found by the run's mark, and returns their command lines.
     func stopLeftovers(marked mark: String, grace: Duration) async -> [String]
+}
+
+/// The executor rehearsals use unless told otherwise: ``CommandRunner``, or
+/// ``SubprocessCommandRunner`` when `REHEARSE_EXECUTOR=subprocess` (to measure one against the other).
+public enum StandardExecutor {
+    public static func make(environment: [String: String] = ProcessInfo.processInfo.environment) -> any CommandExecutor {
+        environment["REHEARSE_EXECUTOR"] == "subprocess" ? SubprocessCommandRunner() : CommandRunner()
+    }
 }

@@ -1,12 +1,18 @@
+import CProcessSpawn
 import Foundation
 public import RehearseCore
-import Subprocess
 import SystemPackage
 
-/// Runs shell commands as processes the way every step and check must run: stdin empty, its own
-/// process group, output to a log file, stopped as a whole group (SIGTERM, a grace period,
-/// SIGKILL) on timeout or when the calling task is cancelled, and with anything it left running
-/// in its group killed when it returns.
+/// Runs shell commands as processes the way every step and check must run: `/bin/sh -c` in the
+/// plan's folder, stdin empty, its own process group with default signal handling, its output
+/// (both streams, in the order written) to a log file created on the first byte and a tail kept
+/// in memory, stopped as a whole group
+/// (SIGTERM, the kill grace, SIGKILL) on timeout or when the calling task is cancelled, and with
+/// anything it left running in its group killed when it returns.
+///
+/// Processes start with `posix_spawn` and are watched by one shared thread (``ProcessReaper``)
+/// through pidfds and epoll: per command, one wake-up of that thread per event and one hop back.
+/// ``SubprocessCommandRunner`` is the same contract on swift-subprocess, kept to measure against.
 ///
 /// A non-zero exit is a result, not an error: ``run(_:)`` never throws.
 public struct CommandRunner: CommandExecutor {
@@ -20,115 +26,83 @@ public struct CommandRunner: CommandExecutor {
         await StrayProcesses.stop(marked: mark, grace: grace)
     }
 
-    private enum Finish: Sendable {
-        case process(Result<TerminationStatus, any Error>)
-        case deadline
-        case timerCancelled
-    }
-
-    /// Runs the command to its end, its timeout, or the calling task's cancellation.
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
+        // Standard output and standard error share one pipe to the log, so that the log keeps their
+        // order exactly as the command wrote them (as a terminal shows them); the fingerprint's
+        // standard output goes to its capture file instead.
         var capture: FileDescriptor?
         if let captureFile = command.captureFile {
             do {
                 capture = try FileDescriptor.open(
-                    FilePath(captureFile), .writeOnly, options: [.create, .truncate],
+                    FilePath(captureFile), .writeOnly, options: [.create, .truncate, .closeOnExec],
                     permissions: [.ownerReadWrite, .groupRead, .otherRead])
             } catch {
                 return ProcessOutcome(termination: .couldNotStart("cannot write \(captureFile): \(error)"))
             }
         }
         defer { try? capture?.close() }
-
-        var changes: [Environment.Key: String?] = [:]
-        for (name, value) in command.environment { changes[Environment.Key(stringLiteral: name)] = value }
-        var options = PlatformOptions()
-        options.processGroupID = 0
-        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: command.killGrace)]
-        let configuration = Configuration(
-            executable: .path("/bin/sh"), arguments: ["-c", command.script],
-            environment: .inherit.updating(changes),
-            workingDirectory: FilePath(command.workingDirectory), platformOptions: options)
-
         let output = CommandOutput(path: command.logFile, live: command.liveOutput)
-        let processGroup = Locked<pid_t?>(nil)
-        let captureTarget = capture
-        var timedOut = false
-        var status: Result<TerminationStatus, any Error>?
 
-        await withTaskGroup(of: Finish.self) { group in
-            group.addTask {
-                do {
-                    return .process(.success(try await Self.execute(configuration, output: output, capture: captureTarget, group: processGroup)))
-                } catch {
-                    return .process(.failure(error))
-                }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: command.timeout)
-                    return .deadline
-                } catch {
-                    return .timerCancelled
-                }
-            }
-            for await finish in group {
-                switch finish {
-                case .deadline:
-                    timedOut = true
-                    group.cancelAll()
-                case .timerCancelled:
-                    break
-                case .process(let result):
-                    status = result
-                    group.cancelAll()
-                }
-            }
+        guard let pipe = Pipe.make() else {
+            return ProcessOutcome(termination: .couldNotStart("cannot create a pipe: \(String(cString: strerror(errno)))"))
         }
-        let stoppedByCaller = Task.isCancelled && !timedOut
+        var pid: pid_t = 0
+        var pidfd: Int32 = -1
+        let error = Self.spawn(command, stdout: capture?.rawValue ?? pipe.write, stderr: pipe.write, pid: &pid, pidfd: &pidfd)
+        // The child has its own copy; the parent keeps only the read end.
+        close(pipe.write)
+        if error != 0 {
+            close(pipe.read)
+            return ProcessOutcome(termination: .couldNotStart(Self.explain(error, command: command)))
+        }
+        let pipes: [Int32: CommandOutput.Stream] = [pipe.read: capture == nil ? .standardOutput : .standardError]
+        let reaper = ProcessReaper.shared
+        let id = reaper.newID()
+        let ending = await withTaskCancellationHandler {
+            await reaper.watch(id: id, pid: pid, pidfd: pidfd, pipes: pipes, output: output, timeout: command.timeout,
+                               killGrace: command.killGrace)
+        } onCancel: {
+            reaper.stop(id)
+        }
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
-        if let group = processGroup.value { kill(-group, SIGKILL) }
+        kill(-pid, SIGKILL)
         let (tail, logFile) = output.finish()
-
-        let termination: ProcessOutcome.Termination
-        switch status {
-        case .success(.exited(let code)): termination = .exited(code)
-        case .success(.signaled(let signal)): termination = .signaled(signal)
-        case .failure(let error): termination = .couldNotStart(Self.explain(error, command: command))
-        case nil: termination = .signaled(SIGKILL)
-        }
         return ProcessOutcome(
-            termination: termination, timedOut: timedOut, stopped: stoppedByCaller, outputTail: tail, logFile: logFile)
+            termination: ending.signaled ? .signaled(ending.code) : .exited(ending.code),
+            timedOut: ending.timedOut, stopped: ending.stopped, outputTail: tail, logFile: logFile)
     }
 
-    /// Spawns the command with both output streams piped back here and pumped into `output`
-    /// (standard output into `capture` instead, when given). Memory stays bounded by the chunk
-    /// size, whatever the command prints.
-    private static func execute(
-        _ configuration: Configuration, output: CommandOutput, capture: FileDescriptor?, group: Locked<pid_t?>
-    ) async throws -> TerminationStatus {
-        try await Subprocess.run(configuration, input: .none, output: .sequence, error: .sequence) { execution in
-            group.withLock { $0 = execution.processIdentifier.value }
-            async let errors: Void = pump(execution.standardError) { output.write($0, from: .standardError) }
-            try await pump(execution.standardOutput) { bytes in
-                if let capture { _ = try? capture.writeAll(bytes) } else { output.write(bytes, from: .standardOutput) }
-            }
-            try await errors
-        }.terminationStatus
-    }
+    /// The harness's own environment as `NAME=value` entries, read once: commands inherit it.
+    private static let inherited: [(name: String, entry: String)] = ProcessInfo.processInfo.environment
+        .map { ($0.key, "\($0.key)=\($0.value)") }
 
-    /// Reads a stream to its end. When a grandchild keeps the pipe open after the command exits,
-    /// Subprocess ends the read; what that grandchild writes later is not kept.
-    private static func pump(_ sequence: SubprocessOutputSequence, into sink: ([UInt8]) -> Void) async throws {
-        do {
-            for try await buffer in sequence {
-                sink(buffer.withUnsafeBytes { Array($0) })
-            }
-        } catch is CancellationError {
-            // The command ended or was stopped: nothing more to read.
-        } catch let error as SubprocessError where error.code == .asyncIOFailed || error.code == .failedToReadFromSubprocess {
-            // Same, reported by the I/O layer.
+    /// `posix_spawn` of `/bin/sh -c SCRIPT` with the harness's environment plus the command's
+    /// (the command's win).
+    private static func spawn(_ command: ShellCommand, stdout: Int32, stderr: Int32, pid: inout pid_t, pidfd: inout Int32) -> Int32 {
+        func copy(_ text: String) -> UnsafeMutablePointer<CChar>? { text.withCString { strdup($0) } }
+        let arguments = ["/bin/sh", "-c", command.script].map(copy) + [nil]
+        var variables: [UnsafeMutablePointer<CChar>?] = []
+        variables.reserveCapacity(Self.inherited.count + command.environment.count + 1)
+        for (name, entry) in Self.inherited where command.environment[name] == nil { variables.append(copy(entry)) }
+        for (name, value) in command.environment { variables.append(copy(name + "=" + value)) }
+        variables.append(nil)
+        defer {
+            for pointer in arguments { free(pointer) }
+            for pointer in variables { free(pointer) }
         }
+        return rehearse_spawn("/bin/sh", arguments, variables, command.workingDirectory, stdout, stderr, &pid, &pidfd)
+    }
+
+    private static func explain(_ error: Int32, command: ShellCommand) -> String {
+        if error == ENOENT || error == ENOTDIR {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: command.workingDirectory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                return "its folder \(command.workingDirectory) does not exist or cannot be entered"
+            }
+            return "/bin/sh was not found"
+        }
+        if error == EACCES { return "its folder \(command.workingDirectory) cannot be entered, or /bin/sh cannot be run" }
+        return String(cString: strerror(error))
     }
 
     /// The last lines of some output, as text safe to print: invalid UTF-8 replaced, control
@@ -147,16 +121,16 @@ public struct CommandRunner: CommandExecutor {
             $0 == "\n" || $0 == "\t" || !($0.properties.generalCategory == .control)
         }))
     }
+}
 
-    private static func explain(_ error: any Error, command: ShellCommand) -> String {
-        guard let error = error as? SubprocessError else { return "\(error)" }
-        return switch error.code {
-        case .failedToChangeWorkingDirectory:
-            "its folder \(command.workingDirectory) does not exist or cannot be entered"
-        case .executableNotFound:
-            "/bin/sh was not found"
-        default:
-            "\(error)"
-        }
+/// A pipe whose read end is non-blocking (for the reaper) and whose write end is the child's.
+private struct Pipe {
+    var read: Int32
+    var write: Int32
+
+    static func make() -> Pipe? {
+        var fds: [Int32] = [-1, -1]
+        guard rehearse_pipe(&fds, 0) == 0 else { return nil }
+        return Pipe(read: fds[0], write: fds[1])
     }
 }

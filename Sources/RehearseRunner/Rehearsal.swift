@@ -21,7 +21,7 @@ public struct Rehearsal: Sendable {
 
     public init(
         plan: Plan, options: RehearsalOptions, observer: any RunObserver, control: RunControl = RunControl(),
-        executor: any CommandExecutor = CommandRunner(), clock: any RunClock = SystemClock()
+        executor: any CommandExecutor = StandardExecutor.make(), clock: any RunClock = SystemClock()
     ) {
         self.plan = plan
         self.options = options

@@ -9,9 +9,12 @@ extension Rehearsal {
         let origin: Duration
         let log: ActivityLog
         let environment: [String: String]
+        /// The plan file's folder, where commands run.
+        let workingDirectory: String
 
         init(rehearsal: Rehearsal, origin: Duration) {
             self.rehearsal = rehearsal
+            workingDirectory = rehearsal.workingDirectory
             self.origin = origin
             let options = rehearsal.options
             log = ActivityLog(observer: rehearsal.observer, logsFolder: options.logsFolder)
@@ -64,11 +67,13 @@ extension Rehearsal {
             let options = rehearsal.options
             let live = options.liveOutput.map { live in { @Sendable (line: String) in live(activity, line) } }
             let command = ShellCommand(
-                activity: activity, script: script, workingDirectory: rehearsal.workingDirectory,
+                activity: activity, script: script, workingDirectory: workingDirectory,
                 environment: environment, timeout: timeout, killGrace: options.killGrace,
                 logFile: log.logFile(for: activity), captureFile: captureFile, liveOutput: live)
+            // The journal has the start before the command runs; the command's own time is
+            // measured around the executor alone.
+            await log.activityStarted(activity, offset: offset)
             let start = offset
-            await log.activityStarted(activity, offset: start)
             let outcome = await rehearsal.executor.run(command)
             let record = ActivityRecord(activity, outcome: outcome, startOffset: start, duration: offset - start)
             await log.activityFinished(record)

@@ -72,6 +72,7 @@ struct StepScheduler: Sendable {
 
         await withTaskGroup(of: (Int, NodeResult).self) { group in
             var running = 0
+            var inline: (Int, NodeResult)?
             while true {
                 while !stopping, running < max(1, jobs), !Task.isCancelled, let next = ready.popMax() {
                     let node = next.node
@@ -88,9 +89,23 @@ struct StepScheduler: Sendable {
                     }
                     outcome.started.append(node)
                     running += 1
+                    if running == 1, ready.isEmpty {
+                        // Alone: nothing else runs and nothing can become ready before it ends
+                        // (readiness comes only from endings), so it runs in this task: a chain
+                        // of steps costs no child task and no hop back per step.
+                        inline = (node, await body(node))
+                        break
+                    }
                     group.addTask { (node, await body(node)) }
                 }
-                guard running > 0, let (node, result) = await group.next() else { break }
+                let finished: (Int, NodeResult)?
+                if let done = inline {
+                    inline = nil
+                    finished = done
+                } else {
+                    finished = running > 0 ? await group.next() : nil
+                }
+                guard let (node, result) = finished else { break }
                 running -= 1
                 outcome.results[node] = result
                 switch (result, policy) {

@@ -50,26 +50,44 @@ extension HistoryStore {
     /// Records how an activity ended: updates its row, or adds one when it never started
     /// (a blocked rollback, a `--fail-at` cut).
     public func activityFinished(run: Int64, row: Int64?, _ record: ActivityRecord) async throws(HistoryError) {
-        try await write { db in
-            let values: StatementArguments = [
-                record.status.rawValue, record.startOffset?.nanoseconds, record.duration?.nanoseconds, record.exitStatus,
-                record.signal, record.timedOut, record.outputTail, record.logFile, record.startError,
-            ]
-            if let row {
-                let statement = try db.cachedStatement(sql: """
-                    UPDATE activity SET status = ?, start_offset_ns = ?, duration_ns = ?, exit_status = ?, signal = ?,
-                        timed_out = ?, output_tail = ?, log_file = ?, error = ?
-                    WHERE id = ?
-                    """)
-                try statement.execute(arguments: values + [row])
-            } else {
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO activity (status, start_offset_ns, duration_ns, exit_status, signal, timed_out, output_tail,
-                        log_file, error, run_id, kind, name)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                try statement.execute(arguments: values + [run, record.kind.rawValue, record.name])
-            }
+        try await write { db in try Self.finish(db, run: run, row: row, record) }
+    }
+
+    /// In one transaction: how the given activities ended, then that `starting` started (its row
+    /// id is returned). One commit between one step's end and the next one's start instead of two.
+    public func journal(
+        run: Int64, finished: [(row: Int64?, record: ActivityRecord)], starting: Activity?, offset: Duration
+    ) async throws(HistoryError) -> Int64? {
+        try await write { [finished] db in
+            for (row, record) in finished { try Self.finish(db, run: run, row: row, record) }
+            guard let starting else { return nil }
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO activity (run_id, kind, name, status, start_offset_ns, timed_out) VALUES (?, ?, ?, 'running', ?, 0)
+                """)
+            try statement.execute(arguments: [run, starting.kind.rawValue, starting.name, offset.nanoseconds])
+            return db.lastInsertedRowID
+        }
+    }
+
+    private static func finish(_ db: Database, run: Int64, row: Int64?, _ record: ActivityRecord) throws {
+        let values: StatementArguments = [
+            record.status.rawValue, record.startOffset?.nanoseconds, record.duration?.nanoseconds, record.exitStatus,
+            record.signal, record.timedOut, record.outputTail, record.logFile, record.startError,
+        ]
+        if let row {
+            let statement = try db.cachedStatement(sql: """
+                UPDATE activity SET status = ?, start_offset_ns = ?, duration_ns = ?, exit_status = ?, signal = ?,
+                    timed_out = ?, output_tail = ?, log_file = ?, error = ?
+                WHERE id = ?
+                """)
+            try statement.execute(arguments: values + [row])
+        } else {
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO activity (status, start_offset_ns, duration_ns, exit_status, signal, timed_out, output_tail,
+                    log_file, error, run_id, kind, name)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try statement.execute(arguments: values + [run, record.kind.rawValue, record.name])
         }
     }
 

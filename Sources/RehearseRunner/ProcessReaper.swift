@@ -1,0 +1,236 @@
+import CProcessSpawn
+import Foundation
+import RehearseCore
+import Synchronization
+
+/// The one thread that watches every running command: it waits (epoll) on each command's pidfd
+/// and output pipes and on the nearest deadline, pumps output to the command's log as it comes,
+/// stops a command's process group when it times out or is cancelled (SIGTERM, the kill grace,
+/// SIGKILL), reaps it, and resumes the waiting task once. A command costs one wake-up of this
+/// thread per event and one hop back to the caller's executor, where swift-subprocess spends a
+/// monitor thread, an I/O thread and a timer per command (see ``SpawnExecutor``).
+final class ProcessReaper: Sendable {
+    /// How a watched command ended.
+    struct Ending: Sendable {
+        var code: Int32
+        var signaled: Bool
+        var timedOut: Bool
+        var stopped: Bool
+    }
+
+    private struct Watched {
+        var pid: pid_t
+        var pidfd: Int32
+        var pipes: [Int32: CommandOutput.Stream]
+        var output: CommandOutput
+        var deadline: ContinuousClock.Instant
+        var killGrace: Duration
+        var killAt: ContinuousClock.Instant?
+        var timedOut = false
+        var stopped = false
+        var continuation: CheckedContinuation<Ending, Never>
+    }
+
+    private struct State {
+        var watched: [UInt64: Watched] = [:]
+        /// Stops asked for before the command was watched (cancellation raced the spawn).
+        var earlyStops: Set<UInt64> = []
+        var stopRequests: [UInt64] = []
+        var nextID: UInt64 = 1
+    }
+
+    static let shared = ProcessReaper()
+
+    private let epoll: Int32
+    /// Written to wake the thread when a stop is requested.
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let state = Mutex(State())
+    private static let chunk = 64 * 1024
+
+    private init() {
+        epoll = rehearse_epoll_create()
+        var fds: [Int32] = [-1, -1]
+        _ = rehearse_pipe(&fds, 1)
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        Self.register(epoll, fd: wakeRead, key: 0)
+        let thread = Thread { [self] in loop() }
+        thread.name = "rehearse.reaper"
+        thread.start()
+    }
+
+    func newID() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    /// Watches a spawned command until it ends; `pipes` are the read ends of its output pipes
+    /// (non-blocking), closed here once drained.
+    func watch(
+        id: UInt64, pid: pid_t, pidfd: Int32, pipes: [Int32: CommandOutput.Stream], output: CommandOutput,
+        timeout: Duration, killGrace: Duration
+    ) async -> Ending {
+        await withCheckedContinuation { continuation in
+            let watched = Watched(pid: pid, pidfd: pidfd, pipes: pipes, output: output, deadline: .now + timeout,
+                                  killGrace: killGrace, continuation: continuation)
+            let stopEarly = state.withLock { state -> Bool in
+                state.watched[id] = watched
+                return state.earlyStops.remove(id) != nil
+            }
+            if pidfd >= 0 { Self.register(epoll, fd: pidfd, key: id << 8) }
+            for (fd, stream) in pipes { Self.register(epoll, fd: fd, key: id << 8 | (stream == .standardOutput ? 1 : 2)) }
+            if stopEarly { stop(id) } else { wake() }
+        }
+    }
+
+    /// Asks for a command's process group to be stopped (SIGTERM, the grace, SIGKILL).
+    func stop(_ id: UInt64) {
+        state.withLock { state in
+            if state.watched[id] == nil {
+                state.earlyStops.insert(id)
+            } else {
+                state.stopRequests.append(id)
+            }
+        }
+        wake()
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWrite, &byte, 1)
+    }
+
+    private static func register(_ epoll: Int32, fd: Int32, key: UInt64) {
+        _ = rehearse_epoll_add(epoll, fd, key)
+    }
+
+    // MARK: - The thread
+
+    private func loop() {
+        var keys = [UInt64](repeating: 0, count: 64)
+        var buffer = [UInt8](repeating: 0, count: Self.chunk)
+        while true {
+            let count = rehearse_epoll_wait(epoll, &keys, Int32(keys.count), waitMilliseconds())
+            var exited: [UInt64] = []
+            for index in 0..<Int(count) {
+                let key = keys[index]
+                if key == 0 {
+                    drainWakePipe()
+                    continue
+                }
+                let id = key >> 8
+                switch key & 0xFF {
+                case 0: exited.append(id)
+                case let stream: pump(id, stream: stream == 1 ? .standardOutput : .standardError, buffer: &buffer)
+                }
+            }
+            handleStopsAndDeadlines()
+            // Commands without a pidfd (old kernels) are polled at each wake-up.
+            exited += state.withLock { $0.watched.filter { $0.value.pidfd < 0 }.map(\.key) }
+            for id in exited { reap(id, buffer: &buffer) }
+        }
+    }
+
+    /// Until the nearest deadline, or 10 ms while some command has no pidfd; -1: until an event.
+    private func waitMilliseconds() -> Int32 {
+        state.withLock { state -> Int32 in
+            guard !state.watched.isEmpty else { return -1 }
+            if state.watched.values.contains(where: { $0.pidfd < 0 }) { return 10 }
+            let now = ContinuousClock.now
+            let nearest = state.watched.values.map { $0.killAt ?? ($0.timedOut || $0.stopped ? now + .seconds(3600) : $0.deadline) }.min()!
+            let wait = nearest - now
+            if wait <= .zero { return 0 }
+            let (seconds, attoseconds) = wait.components
+            return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
+        }
+    }
+
+    private func drainWakePipe() {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while Glibc.read(wakeRead, &bytes, bytes.count) > 0 {}
+    }
+
+    /// Timeouts and stop requests: SIGTERM to the group, then SIGKILL after the grace.
+    private func handleStopsAndDeadlines() {
+        let now = ContinuousClock.now
+        let signals: [(pid_t, Int32)] = state.withLock { state in
+            var signals: [(pid_t, Int32)] = []
+            let requests = state.stopRequests
+            state.stopRequests.removeAll()
+            for id in requests {
+                guard var watched = state.watched[id], !watched.stopped, !watched.timedOut else { continue }
+                watched.stopped = true
+                watched.killAt = now + watched.killGrace
+                signals.append((watched.pid, SIGTERM))
+                state.watched[id] = watched
+            }
+            for (id, var watched) in state.watched {
+                if !watched.timedOut, !watched.stopped, now >= watched.deadline {
+                    watched.timedOut = true
+                    watched.killAt = now + watched.killGrace
+                    signals.append((watched.pid, SIGTERM))
+                } else if let killAt = watched.killAt, now >= killAt {
+                    watched.killAt = nil
+                    signals.append((watched.pid, SIGKILL))
+                } else {
+                    continue
+                }
+                state.watched[id] = watched
+            }
+            return signals
+        }
+        for (pid, signal) in signals { kill(-pid, signal) }
+    }
+
+    /// Reads what a pipe holds now; closes it at its end.
+    private func pump(_ id: UInt64, stream: CommandOutput.Stream, buffer: inout [UInt8]) {
+        guard let (fd, output) = state.withLock({ state -> (Int32, CommandOutput)? in
+            guard let watched = state.watched[id], let fd = watched.pipes.first(where: { $0.value == stream })?.key else { return nil }
+            return (fd, watched.output)
+        }) else { return }
+        while true {
+            let read = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, Self.chunk) }
+            if read > 0 {
+                output.write(Array(buffer[0..<read]), from: stream)
+                continue
+            }
+            if read < 0, errno == EINTR { continue }
+            if read == 0 {
+                // Every writer closed it: nothing more will come.
+                close(id, fd)
+            }
+            return  // EAGAIN: nothing more for now
+        }
+    }
+
+    private func close(_ id: UInt64, _ fd: Int32) {
+        rehearse_epoll_remove(epoll, fd)
+        Glibc.close(fd)
+        state.withLock { _ = $0.watched[id]?.pipes.removeValue(forKey: fd) }
+    }
+
+    /// The command's process ended: read what its pipes hold, close them (a grandchild that keeps
+    /// them open does not hold the command up; what it writes later is not kept), and resume.
+    private func reap(_ id: UInt64, buffer: inout [UInt8]) {
+        guard let (pid, pidfd) = state.withLock({ state in state.watched[id].map { ($0.pid, $0.pidfd) } }) else { return }
+        var code: Int32 = 0
+        var signaled: Int32 = 0
+        guard rehearse_reap(pidfd, pid, &code, &signaled) == 1 else { return }
+        for stream in [CommandOutput.Stream.standardOutput, .standardError] {
+            pump(id, stream: stream, buffer: &buffer)
+        }
+        guard let watched = state.withLock({ $0.watched.removeValue(forKey: id) }) else { return }
+        for fd in watched.pipes.keys {
+            rehearse_epoll_remove(epoll, fd)
+            Glibc.close(fd)
+        }
+        if pidfd >= 0 {
+            rehearse_epoll_remove(epoll, pidfd)
+            Glibc.close(pidfd)
+        }
+        watched.continuation.resume(returning: Ending(code: code, signaled: signaled != 0, timedOut: watched.timedOut, stopped: watched.stopped))
+    }
+}
