@@ -30,7 +30,7 @@ struct GateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The target the rehearsal must have run on.")
     var from: String = "copy"
 
-    @Option(name: .long, help: ArgumentHelp("How recent the passing rehearsal must be.", valueName: "duration"),
+    @Option(name: .long, help: ArgumentHelp("How recent the passing rehearsal must be (default: 48h).", valueName: "duration"),
             transform: ArgumentTypes.positiveDuration)
     var within: Duration = .seconds(48 * 3600)
 

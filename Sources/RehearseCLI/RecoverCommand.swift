@@ -29,7 +29,7 @@ struct RecoverCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
     var approve: String?
 
-    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step.", valueName: "duration"),
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
             transform: ArgumentTypes.duration)
     var killGrace: Duration = .seconds(5)
 

@@ -17,7 +17,8 @@ struct RunCommand: AsyncParsableCommand {
             Rollback time runs from the trigger until the last rollback step and restored check end.
 
             Exit status: 0 passed; 1 a rollback exceeded its budget (everything else passed); \
-            2 a step, check or fingerprint failed; 64 usage error; 65 invalid plan; 130/143 \
+            2 a step, check or fingerprint failed; 64 usage error; 65 invalid plan; 70 internal \
+            error (the history cannot be used or written: nothing runs); 130/143 \
             interrupted by SIGINT/SIGTERM, after the rollback the interruption triggered. With \
             several plans the worst outcome decides.
 
@@ -53,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
     var approve: String?
 
-    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step.", valueName: "duration"),
+    @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
             transform: ArgumentTypes.duration)
     var killGrace: Duration = .seconds(5)
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 @testable import RehearseCLI
+import RehearseTestSupport
 import Testing
 
 /// Every command's `--help` carries an abstract and examples; `check`'s is pinned word for word.
@@ -36,6 +37,22 @@ import Testing
         for line in examples.split(separator: "\n") where line.hasPrefix("  ") {
             #expect(line.count <= 78, "\(name): \(line)")
         }
+    }
+
+    /// Every command's `--help` is pinned word for word in `Fixtures/help/NAME.txt`: a change to a
+    /// command's options or text shows up here, to be read and accepted. To accept, run the tests
+    /// with REHEARSE_UPDATE_GOLDEN=1, then review the diff of Fixtures/help/.
+    @Test(arguments: commands.map(\.name))
+    func helpMatchesItsGoldenFile(name: String) throws {
+        let type = Self.commands.first { $0.name == name }!.type
+        let help = Rehearse.helpMessage(for: type, columns: 100)
+        let file = Fixtures.path("help/\(name).txt")
+        if ProcessInfo.processInfo.environment["REHEARSE_UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(atPath: Fixtures.path("help"), withIntermediateDirectories: true)
+            try Data(help.utf8).write(to: URL(fileURLWithPath: file))
+        }
+        let golden = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(help == golden, "rehearse \(name) --help changed; see Fixtures/help/\(name).txt")
     }
 
     @Test func checkHelpIsStable() {

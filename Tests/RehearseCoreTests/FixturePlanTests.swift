@@ -30,6 +30,12 @@ import Testing
         #expect(result.diagnostics.allSatisfy { $0.location.file == path })
     }
 
+    /// The parameterised tests above pass vacuously if the fixtures go missing: count them.
+    @Test func theFixturesAreThere() {
+        #expect(Fixtures.plans(in: "plans/valid") == ["blue-green.yml", "custom.yml", "cut-and-fill.yml", "dual-write.yml", "in-place.yml"])
+        #expect(Fixtures.plans(in: "plans/invalid").count == 16)
+    }
+
     @Test func everyInvalidFixtureHasExpectations() {
         let plans = Fixtures.plans(in: "plans/invalid")
         #expect(plans.count >= 15)

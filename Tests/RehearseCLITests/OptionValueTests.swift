@@ -1,0 +1,33 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// Option values are parsed once, typed: a bad one is a usage error (64) naming the option, on
+/// every command, and nothing runs.
+@Suite struct OptionValueTests {
+    @Test(arguments: [
+        (["run", "--kill-grace", "banana"], "--kill-grace"),
+        (["recover", "--kill-grace", "banana"], "--kill-grace"),
+        (["gate", "Rehearsals/p.yml", "--target", "copy", "--within", "soon"], "--within"),
+        (["gate", "Rehearsals/p.yml", "--target", "copy", "--within", "0s"], "--within"),
+        (["init", "--strategy", "canary"], "--strategy"),
+        (["report", "--format", "pdf"], "--format"),
+        (["run", "--jobs", "0"], "--jobs"),
+    ])
+    func aBadValueIsAUsageError(arguments: [String], option: String) async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'touch ../ran', rollback: 'true' }
+                """)
+            let history = arguments[0] == "init" ? [] : ["--history", folder.path + "/h.sqlite"]
+            let outcome = try await RehearseBinary.run(arguments + history, in: folder.path)
+            #expect(outcome.status == 64, "\(arguments): \(outcome.stderr)")
+            #expect(outcome.stderr.contains(option))
+            #expect(!folder.exists("ran"))
+            #expect(!folder.exists("h.sqlite"))
+        }
+    }
+}
