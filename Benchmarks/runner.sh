@@ -25,20 +25,25 @@ plan_header() { printf 'strategy: custom\nbudget: { rollback: 10m }\ntargets:\n 
 cat > loop.sh <<'SH'
 for i in $(seq 1 400); do /bin/sh -c true; done
 SH
-# Interleaved, so that both see the same machine load; medians of 9.
-harness_runs=(); shell_runs=()
+# Interleaved, so that all see the same machine load; medians of 9. The second figure is the same
+# chain on swift-subprocess (REHEARSE_EXECUTOR=subprocess), the runner this one replaced.
+harness_runs=(); subprocess_runs=(); shell_runs=()
 for _ in $(seq 9); do
   harness_runs+=("$(median_ms 1 "$REHEARSE_BIN" run Rehearsals/chain.yml)")
+  subprocess_runs+=("$(median_ms 1 env REHEARSE_EXECUTOR=subprocess "$REHEARSE_BIN" run Rehearsals/chain.yml)")
   shell_runs+=("$(median_ms 1 bash loop.sh)")
 done
 harness=$(printf '%s\n' "${harness_runs[@]}" | sort -n | sed -n 5p)
+subprocess=$(printf '%s\n' "${subprocess_runs[@]}" | sort -n | sed -n 5p)
 shell=$(printf '%s\n' "${shell_runs[@]}" | sort -n | sed -n 5p)
 ratio=$(awk -v a="$harness" -v b="$shell" 'BEGIN { printf "%.2f", a / b }')
 echo "overhead:   200-step chain, 400 processes: rehearse ${harness} ms, shell loop ${shell} ms -> ${ratio}x (target <= 1.3x)"
-# Where the time goes: each command's own recorded duration (spawn through swift-subprocess until
-# reaped) against the shell loop's time per command.
+echo "            the same on swift-subprocess: ${subprocess} ms -> $(awk -v a="$subprocess" -v b="$shell" 'BEGIN { printf "%.2f", a / b }')x"
+# Where the time goes: each command's own recorded duration (spawn until reaped, journal excluded)
+# against the shell loop's time per command; the rest is the journal and the scheduling between.
+"$REHEARSE_BIN" run Rehearsals/chain.yml >/dev/null
 spawn=$(sqlite3 .rehearse/history.sqlite "SELECT duration_ns FROM activity WHERE run_id = (SELECT max(id) FROM run) ORDER BY duration_ns LIMIT 1 OFFSET 200")
-echo "            per command: swift-subprocess spawn to reap $(awk -v n="$spawn" 'BEGIN { printf "%.2f", n / 1e6 }') ms (median), shell loop $(awk -v t="$shell" 'BEGIN { printf "%.2f", t / 400 }') ms"
+echo "            per command: spawn to reap $(awk -v n="$spawn" 'BEGIN { printf "%.2f", n / 1e6 }') ms (median), shell loop $(awk -v t="$shell" 'BEGIN { printf "%.2f", t / 400 }') ms, rehearse in all $(awk -v t="$harness" 'BEGIN { printf "%.2f", t / 400 }') ms"
 rm Rehearsals/chain.yml
 
 # --- scheduling -----------------------------------------------------------------------------
