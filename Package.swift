@@ -126,7 +126,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RehearseEngineTests",
-            dependencies: ["RehearseEngine", "RehearseCore", "RehearseRunner", "RehearseStore", "RehearseTestSupport"],
+            dependencies: [
+                "RehearseEngine", "RehearseCore", "RehearseRunner", "RehearseStore", "RehearseTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: upcoming
         ),
         // Depends only on the modules the library products export, as another Swift package would
@@ -138,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RehearseCLITests",
-            dependencies: ["RehearseCLI", "RehearseCore", "RehearseReports", "RehearseTestSupport"],
+            dependencies: ["RehearseCLI", "RehearseEngine", "RehearseStore", "RehearseCore", "RehearseReports", "RehearseTestSupport"],
             swiftSettings: upcoming
         ),
     ],

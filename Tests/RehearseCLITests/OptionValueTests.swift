@@ -1,4 +1,8 @@
+import ArgumentParser
 import Foundation
+@testable import RehearseCLI
+import RehearseEngine
+import RehearseStore
 import RehearseTestSupport
 import Testing
 
@@ -28,6 +32,23 @@ import Testing
             #expect(outcome.stderr.contains(option))
             #expect(!folder.exists("ran"))
             #expect(!folder.exists("h.sqlite"))
+        }
+    }
+}
+
+/// Every fault of the harness itself exits 70, never 1 (over budget) or 2 (failed).
+@Suite struct HarnessFaultTests {
+    @Test func engineFaultsAreInternalErrorsAndInvalidRecordedPlansAre65() {
+        let history = HistoryError(.notWritable, path: "h.sqlite", message: "disk full", remedy: "free some space")
+        #expect(CLIError(EngineError(.history(history), message: "h.sqlite: disk full")).exitCode == ExitCodes.internalError)
+        #expect(CLIError(EngineError(.files, message: "cannot create the log folder")).exitCode == ExitCodes.internalError)
+        #expect(CLIError(EngineError(.invalidPlan([], source: ""), message: "no longer parses")).exitCode == ExitCodes.invalidPlan)
+    }
+
+    @Test func anUnexpectedErrorExits70() async {
+        struct Surprise: Error {}
+        await #expect(throws: ExitCodes.internalError) {
+            try await Console().reportingErrors { throw Surprise() }
         }
     }
 }

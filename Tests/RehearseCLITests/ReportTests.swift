@@ -1,4 +1,5 @@
 import Foundation
+import RehearseReports
 import RehearseTestSupport
 import Testing
 
@@ -89,6 +90,20 @@ import Testing
             let report = try await RehearseBinary.run(["report", "1", "3", "--format", "json"], in: folder.path)
             let runs = (try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]]
             #expect(runs?.map { $0["status"] as? String } == ["passed", "failed"])
+
+            // The same documents decode with the library's own types, codes included.
+            let decoded = try JSONDecoder().decode(RunsDocument.self, from: Data(report.stdout.utf8))
+            #expect(decoded.runs.map(\.status) == ["passed", "failed"])
+            let failed = try #require(decoded.runs.last?.details)
+            #expect(failed.reasonCodes.first == "rollback-failed")
+            #expect(failed.triggerCode == "rehearsal")
+            #expect(failed.activities.contains { $0.phase == "rollback" && $0.status == "failed" && $0.exitStatus == 4 })
+            let show = try await RehearseBinary.run(["show", "3", "--json"], in: folder.path)
+            #expect(try JSONDecoder().decode(RunDocument.self, from: Data(show.stdout.utf8)).run.id == 3)
+            let history = try await RehearseBinary.run(["history", "--json"], in: folder.path)
+            let listed = try JSONDecoder().decode(RunsDocument.self, from: Data(history.stdout.utf8))
+            #expect(listed.runs.map(\.id) == [3, 2, 1])
+            #expect(listed.runs.allSatisfy { $0.details == nil })
         }
     }
 

@@ -2,7 +2,8 @@ import Foundation
 import RehearseCore
 import RehearseEngine
 import RehearseRunner
-import RehearseStore
+@testable import RehearseStore
+import GRDB
 import RehearseTestSupport
 import Testing
 
@@ -110,6 +111,24 @@ import Testing
                 Issue.record("expected no such run")
                 return
             }
+        }
+    }
+
+    /// A run that cannot be recorded does not start: nothing runs, and the fault is the engine's.
+    @Test func aRunThatCannotBeRecordedDoesNotStart() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            try history.pool.close()
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock)
+            await #expect {
+                try await RehearsalEngine(executor: executor, clock: clock).rehearse(plan, RehearsalRequest(), history: history)
+            } throws: { error in
+                guard let error = error as? EngineError, case .history = error.code else { return false }
+                return true
+            }
+            #expect(executor.started.isEmpty)
         }
     }
 
