@@ -1,6 +1,10 @@
 #define _GNU_SOURCE
 #include "process_spawn.h"
 
+#ifndef __linux__
+#error "rehearse runs commands through Linux's pidfds and epoll: it builds on Linux only"
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -55,7 +59,12 @@ int rehearse_reap(int pidfd, pid_t pid, int *code, int *signaled) {
     do {
         result = pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | WNOHANG)
                             : waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG);
-    } while (result < 0 && errno == EINTR);
+        // Kernel 5.3 has pidfd_open but not waitid(P_PIDFD): wait by pid instead.
+        if (result < 0 && errno == EINVAL && pidfd >= 0) {
+            pidfd = -1;
+            result = -2;
+        }
+    } while ((result < 0 && errno == EINTR) || result == -2);
     if (result < 0) return -1;
     if (info.si_pid == 0) return 0;
     if (info.si_code == CLD_EXITED) {

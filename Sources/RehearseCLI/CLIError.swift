@@ -50,6 +50,7 @@ extension CLIError {
     init(_ error: EngineError) {
         switch error.code {
         case .invalidPlan: self.init(kind: .invalidPlan, message: error.message, fix: error.fix)
+        case .refused: self.init(kind: .usage, message: error.message, fix: error.fix)
         case .history, .files: self.init(kind: .internal, message: error.message, fix: error.fix)
         }
     }

@@ -12,9 +12,9 @@ struct RecoverCommand: AsyncParsableCommand {
         commandName: "recover",
         abstract: "Roll back what an interrupted, abandoned or failed run left applied, from the history's journal.",
         discussion: """
-            Rolls back, in reverse dependency order, exactly the steps the journal shows were \\
-            started and not rolled back, using the plan text recorded with that run (the file may \\
-            have changed since), against the same target. What it does is recorded in the same run. \\
+            Rolls back, in reverse dependency order, exactly the steps the journal shows were \
+            started and not rolled back, using the plan text recorded with that run (the file may \
+            have changed since), against the same target. What it does is recorded in the same run. \
             Exit status: 0 when nothing is left applied, 2 when something still is.
 
             Examples:

@@ -76,8 +76,11 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console()
         let engine = RehearsalEngine(toolVersion: Rehearse.version)
+        let style = console.outStyle
+        let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
+        let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
         let request = RehearsalRequest(target: target, approve: approve, failAt: failAt, jobs: jobs, killGrace: killGrace,
-                                       liveOutput: verbose ? liveOutput(console) : nil)
+                                       liveOutput: verbose ? liveOutput(printer) : nil)
         var work: [(plan: Plan, history: HistoryStore)] = []
         try await console.reportingErrors {
             let plans = try loadPlans(console: console)
@@ -96,22 +99,14 @@ struct RunCommand: AsyncParsableCommand {
 
         let control = RunControl()
         let watcher = SignalWatcher(control: control, console: console)
-        let style = console.outStyle
-        let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
-        let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
-        var runs: [Run] = []
-        var fault: EngineError?
-        do throws(EngineError) {
-            runs = try await engine.rehearse(work, request, observer: printer, control: control) { console.err("warning: " + $0) }
-        } catch {
-            fault = error
-        }
+        let series = await engine.rehearse(work, request, observer: printer, control: control) { console.err("warning: " + $0) }
         watcher.stop()
+        // The reports cover the runs that ran, even when a fault stopped the series.
         try await console.reportingErrors {
-            if let fault { throw CLIError(fault) }
-            try writeReports(runs, plans: work.map(\.plan), console: console)
+            try writeReports(series.runs, plans: work.map(\.plan), console: console)
+            if let fault = series.fault { throw CLIError(fault) }
         }
-        let code = Self.exitCode(for: runs)
+        let code = Self.exitCode(for: series.runs)
         if code != ExitCodes.passed { throw code }
     }
 
@@ -126,11 +121,11 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    /// `--verbose`: each line of output as it arrives, under its activity.
-    private func liveOutput(_ console: Console) -> @Sendable (Activity, String) -> Void {
-        let style = console.outStyle
+    /// `--verbose`: each line of output as it arrives, under its activity (above the status line).
+    private func liveOutput(_ printer: ProgressPrinter) -> @Sendable (Activity, String) -> Void {
+        let style = printer.style
         return { activity, line in
-            console.out("             " + style.dim("\(activity.name) |") + " " + line)
+            printer.line("             " + style.dim("\(activity.name) |") + " " + line)
         }
     }
 

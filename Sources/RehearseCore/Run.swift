@@ -179,9 +179,10 @@ public struct Run: Sendable, Hashable {
         activities.filter { $0.kind == .rollback && $0.status == .nothingToRun }.map(\.name)
     }
 
-    /// Forward steps the journal shows were started (and so may be applied, fully or in part).
+    /// Forward steps the journal shows were started (and so may be applied, fully or in part): all
+    /// but those stopped before their process was spawned.
     public var startedForwardSteps: [String] {
-        activities.filter { $0.kind == .forward }.map(\.name)
+        activities.filter { $0.kind == .forward && !($0.status == .stopped && $0.termination == nil) }.map(\.name)
     }
 
     /// Steps whose rollback completed (or that had nothing to undo).

@@ -2,7 +2,8 @@ public import RehearseCore
 public import RehearseStore
 
 /// A fault that stops the engine: the history cannot be used, a folder cannot be made, a recorded
-/// plan no longer parses. Each is the harness's own fault (exit 70), except ``Code/invalidPlan``.
+/// plan no longer parses, a request that should not run. Each is the harness's own fault (exit 70),
+/// except ``Code/invalidPlan`` (65) and ``Code/refused`` (a usage problem, 64).
 ///
 /// Like swift-subprocess's errors, a struct with a code, so that cases can grow.
 public struct EngineError: Error, Sendable, CustomStringConvertible {
@@ -13,6 +14,8 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         case files
         /// A plan (the one recorded with a run, for `recover`) does not parse.
         case invalidPlan([Diagnostic], source: String)
+        /// The request cannot run as asked (see ``RehearsalEngine/problems(_:_:)``): nothing ran.
+        case refused([RunProblem])
     }
 
     public var code: Code

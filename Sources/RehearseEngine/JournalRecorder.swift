@@ -10,7 +10,9 @@ import Synchronization
 /// the verdict): one commit per command instead of two. A harness killed in between leaves that
 /// activity `running`, which the next `rehearse` marks in flight: a forward step counts as applied
 /// either way, and a rollback counts as not done, as it would if the kill had come a moment
-/// earlier. No step that may have been applied is ever missing from the journal.
+/// earlier. A rollback that ends while other commands still run is written at once, so that
+/// window stays as short as the gap between two commands. No step that may have been applied is
+/// ever missing from the journal.
 ///
 /// A write that fails mid-run does not stop the rehearsal (its rollback matters more than its
 /// record): the first failure is reported once through `warn`, and the run goes on.
@@ -19,6 +21,8 @@ final class JournalRecorder: RunObserver {
         var rows: [Activity: Int64] = [:]
         /// Finished activities not yet written.
         var pending: [(row: Int64?, record: ActivityRecord)] = []
+        /// Activities started and not finished.
+        var running = 0
         var failed = false
     }
 
@@ -40,12 +44,26 @@ final class JournalRecorder: RunObserver {
                 break
             case .activityStarted(let activity, let offset):
                 let finished = takePending()
-                let row = try await store.journal(run: runID, finished: finished, starting: activity, offset: offset)
-                state.withLock { $0.rows[activity] = row }
-            case .activityFinished(let record):
-                state.withLock { state in
-                    state.pending.append((state.rows.removeValue(forKey: record.activity), record))
+                do throws(HistoryError) {
+                    let row = try await store.journal(run: runID, finished: finished, starting: activity, offset: offset)
+                    state.withLock { state in
+                        state.rows[activity] = row
+                        state.running += 1
+                    }
+                } catch {
+                    state.withLock { $0.pending.insert(contentsOf: finished, at: 0) }
+                    throw error
                 }
+            case .activityFinished(let record):
+                let othersRunning = state.withLock { state -> Bool in
+                    let row = state.rows.removeValue(forKey: record.activity)
+                    if row != nil { state.running -= 1 }
+                    state.pending.append((row, record))
+                    return state.running > 0
+                }
+                // A rollback's end decides what `recover` would run again: when other commands
+                // still run (the next start may be far off), it is written now.
+                if record.kind == .rollback, othersRunning { try await flush() }
             case .rollbackTriggered(let trigger):
                 try await flush()
                 try await store.rollbackTriggered(run: runID, trigger)
@@ -67,8 +85,12 @@ final class JournalRecorder: RunObserver {
 
     private func flush() async throws(HistoryError) {
         let finished = takePending()
-        if !finished.isEmpty {
+        guard !finished.isEmpty else { return }
+        do throws(HistoryError) {
             _ = try await store.journal(run: runID, finished: finished, starting: nil, offset: .zero)
+        } catch {
+            state.withLock { $0.pending.insert(contentsOf: finished, at: 0) }
+            throw error
         }
     }
 

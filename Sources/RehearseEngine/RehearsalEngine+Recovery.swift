@@ -67,6 +67,7 @@ extension RehearsalEngine {
         }
 
         willRollBack(recorded, applied)
+        control.adopt(clock)
         let logs = try logsFolder(for: recorded.id, in: history)
         let options = RehearsalOptions(
             runID: String(recorded.id), target: recorded.target, jobs: request.jobs, killGrace: request.killGrace,

@@ -57,35 +57,59 @@ public struct RehearsalEngine: Sendable {
         return problems
     }
 
-    /// Rehearses each plan in turn, each recorded in its history, and returns the runs. An
-    /// interrupted run ends the series. The caller has checked ``problems(_:_:)``.
+    /// What a series of rehearsals came to: the runs that ran, and the fault that stopped the
+    /// series early, if one did (the runs before it stand, and are in their histories).
+    public struct Series: Sendable {
+        public var runs: [Run]
+        public var fault: EngineError?
+    }
+
+    /// Rehearses each plan in turn, each recorded in its history. An interrupted run ends the
+    /// series; so does a fault (a run that cannot be recorded never starts).
     ///
     /// - Parameters:
     ///   - observer: sees every event of every run as it happens (progress output).
     ///   - control: signals reach the runs through it.
     ///   - warn: told once per run when its journal cannot be written (the rehearsal goes on).
-    /// - Throws: ``EngineError`` when a run cannot be recorded or its logs folder made; runs that
-    ///   finished before are in the history.
     public func rehearse(
         _ plans: [(plan: Plan, history: HistoryStore)], _ request: RehearsalRequest,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
-    ) async throws(EngineError) -> [Run] {
-        var runs: [Run] = []
+    ) async -> Series {
+        var series = Series(runs: [], fault: nil)
         for (plan, history) in plans {
-            let run = try await rehearse(plan, request, history: history, observer: observer, control: control, warn: warn)
-            runs.append(run)
-            if run.status == .interrupted { break }
+            do throws(EngineError) {
+                let run = try await rehearse(plan, request, history: history, observer: observer, control: control, warn: warn)
+                series.runs.append(run)
+                if run.status == .interrupted { break }
+            } catch {
+                series.fault = error
+                break
+            }
         }
-        return runs
+        return series
     }
 
     /// Rehearses one plan, recorded in `history`.
+    ///
+    /// - Throws: ``EngineError``: ``EngineError/Code/refused(_:)`` (an unknown or unapproved
+    ///   target, a cut the plan cannot take: nothing ran) or a history or file fault.
     public func rehearse(
         _ plan: Plan, _ request: RehearsalRequest, history: HistoryStore,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> Run {
+        // A request that names no step of this plan as the cut is fine here: another plan of a
+        // series may have it (``problems(_:_:)`` checks that across the series).
+        let problems = problems([plan], request).filter {
+            if case .noStepForCut = $0 { return false }
+            return true
+        }
+        if !problems.isEmpty {
+            throw EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
+                              fix: problems.first?.fix)
+        }
+        control.adopt(clock)
         let cut = request.failAt.flatMap { plan.step(withID: $0) != nil ? $0 : nil }
         let mark = UUID().uuidString
         var run = Run(starting: plan, target: request.target, provenance: provenance(for: plan),

@@ -22,6 +22,9 @@ final class CommandOutput: Sendable {
     let path: String
     private let live: (@Sendable (String) -> Void)?
     private let state = Locked(State())
+    /// Live lines are handed over here, in order, so that a terminal that stops reading (a paused
+    /// pager) holds up only this queue, never the thread that watches every command's timeout.
+    private static let liveQueue = DispatchQueue(label: "rehearse.live-output")
 
     init(path: String, live: (@Sendable (String) -> Void)?) {
         self.path = path
@@ -35,7 +38,7 @@ final class CommandOutput: Sendable {
             if state.file == nil, !state.failedToOpen {
                 state.file = try? FileDescriptor.open(
                     FilePath(path), .writeOnly, options: [.create, .truncate, .append],
-                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                    permissions: [.ownerReadWrite])
                 state.failedToOpen = state.file == nil
             }
             _ = try? state.file?.writeAll(bytes)
@@ -60,7 +63,7 @@ final class CommandOutput: Sendable {
             state.pending[stream] = pending
             return lines
         }
-        if let live { for line in lines { live(line) } }
+        if let live, !lines.isEmpty { Self.liveQueue.async { for line in lines { live(line) } } }
     }
 
     /// Flushes a last unterminated line, closes the log, and returns the tail and the log's path
@@ -75,7 +78,10 @@ final class CommandOutput: Sendable {
             state.file = nil
             return (rest, state.tail, file)
         }
-        if let live { for line in rest { live(line) } }
+        if let live {
+            // Every line of this command is out before its end is reported.
+            Self.liveQueue.sync { for line in rest { live(line) } }
+        }
         try? file?.close()
         return (CommandRunner.tailText(tail), file == nil ? nil : path)
     }

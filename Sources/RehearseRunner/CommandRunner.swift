@@ -27,6 +27,9 @@ public struct CommandRunner: CommandExecutor {
     }
 
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
+        if Task.isCancelled {
+            return ProcessOutcome(termination: .couldNotStart("stopped before it started"), stopped: true)
+        }
         // Standard output and standard error share one pipe to the log, so that the log keeps their
         // order exactly as the command wrote them (as a terminal shows them); the fingerprint's
         // standard output goes to its capture file instead.
@@ -35,7 +38,7 @@ public struct CommandRunner: CommandExecutor {
             do {
                 capture = try FileDescriptor.open(
                     FilePath(captureFile), .writeOnly, options: [.create, .truncate, .closeOnExec],
-                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                    permissions: [.ownerReadWrite])
             } catch {
                 return ProcessOutcome(termination: .couldNotStart("cannot write \(captureFile): \(error)"))
             }
@@ -67,6 +70,10 @@ public struct CommandRunner: CommandExecutor {
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
         kill(-pid, SIGKILL)
         let (tail, logFile) = output.finish()
+        if let lost = ending.lost {
+            // It ran, and its group is now killed, but how it ended is unknown: a failure.
+            return ProcessOutcome(termination: .signaled(SIGKILL), outputTail: tail + (tail.isEmpty ? "" : "\n") + lost, logFile: logFile)
+        }
         return ProcessOutcome(
             termination: ending.signaled ? .signaled(ending.code) : .exited(ending.code),
             timedOut: ending.timedOut, stopped: ending.stopped, outputTail: tail, logFile: logFile)

@@ -16,6 +16,8 @@ final class ProcessReaper: Sendable {
         var signaled: Bool
         var timedOut: Bool
         var stopped: Bool
+        /// Why the process could not be followed to its end (then `code` means nothing).
+        var lost: String?
     }
 
     private struct Watched {
@@ -74,14 +76,28 @@ final class ProcessReaper: Sendable {
         timeout: Duration, killGrace: Duration
     ) async -> Ending {
         await withCheckedContinuation { continuation in
-            let watched = Watched(pid: pid, pidfd: pidfd, pipes: pipes, output: output, deadline: .now + timeout,
+            // Registered before the thread can see it, so that a failed registration can still
+            // change how it is watched: a pidfd that epoll refuses is polled instead; a pipe that
+            // epoll refuses is closed (its output is lost; the command is not blocked on it).
+            var pidfd = pidfd
+            if pidfd >= 0, !Self.register(epoll, fd: pidfd, key: id << 8) {
+                Glibc.close(pidfd)
+                pidfd = -1
+            }
+            var watchedPipes: [Int32: CommandOutput.Stream] = [:]
+            for (fd, stream) in pipes {
+                if Self.register(epoll, fd: fd, key: id << 8 | (stream == .standardOutput ? 1 : 2)) {
+                    watchedPipes[fd] = stream
+                } else {
+                    Glibc.close(fd)
+                }
+            }
+            let watched = Watched(pid: pid, pidfd: pidfd, pipes: watchedPipes, output: output, deadline: .now + timeout,
                                   killGrace: killGrace, continuation: continuation)
             let stopEarly = state.withLock { state -> Bool in
                 state.watched[id] = watched
                 return state.earlyStops.remove(id) != nil
             }
-            if pidfd >= 0 { Self.register(epoll, fd: pidfd, key: id << 8) }
-            for (fd, stream) in pipes { Self.register(epoll, fd: fd, key: id << 8 | (stream == .standardOutput ? 1 : 2)) }
             if stopEarly { stop(id) } else { wake() }
         }
     }
@@ -103,8 +119,9 @@ final class ProcessReaper: Sendable {
         _ = Glibc.write(wakeWrite, &byte, 1)
     }
 
-    private static func register(_ epoll: Int32, fd: Int32, key: UInt64) {
-        _ = rehearse_epoll_add(epoll, fd, key)
+    @discardableResult
+    private static func register(_ epoll: Int32, fd: Int32, key: UInt64) -> Bool {
+        rehearse_epoll_add(epoll, fd, key) == 0
     }
 
     // MARK: - The thread
@@ -185,16 +202,22 @@ final class ProcessReaper: Sendable {
         for (pid, signal) in signals { kill(-pid, signal) }
     }
 
-    /// Reads what a pipe holds now; closes it at its end.
+    /// At most this many chunks from one pipe per wake-up, so that a flood cannot hold up the
+    /// timeouts and kills of other commands (epoll brings the thread back for the rest).
+    private static let chunksPerWake = 16
+
+    /// Reads what a pipe holds now (up to ``chunksPerWake`` chunks); closes it at its end.
     private func pump(_ id: UInt64, stream: CommandOutput.Stream, buffer: inout [UInt8]) {
         guard let (fd, output) = state.withLock({ state -> (Int32, CommandOutput)? in
             guard let watched = state.watched[id], let fd = watched.pipes.first(where: { $0.value == stream })?.key else { return nil }
             return (fd, watched.output)
         }) else { return }
-        while true {
+        var chunks = 0
+        while chunks < Self.chunksPerWake {
             let read = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, Self.chunk) }
             if read > 0 {
                 output.write(Array(buffer[0..<read]), from: stream)
+                chunks += 1
                 continue
             }
             if read < 0, errno == EINTR { continue }
@@ -218,7 +241,9 @@ final class ProcessReaper: Sendable {
         guard let (pid, pidfd) = state.withLock({ state in state.watched[id].map { ($0.pid, $0.pidfd) } }) else { return }
         var code: Int32 = 0
         var signaled: Int32 = 0
-        guard rehearse_reap(pidfd, pid, &code, &signaled) == 1 else { return }
+        let reaped = rehearse_reap(pidfd, pid, &code, &signaled)
+        if reaped == 0 { return }  // still running
+        let lost = reaped < 0 ? "cannot wait for process \(pid): \(String(cString: strerror(errno)))" : nil
         for stream in [CommandOutput.Stream.standardOutput, .standardError] {
             pump(id, stream: stream, buffer: &buffer)
         }
@@ -231,6 +256,7 @@ final class ProcessReaper: Sendable {
             rehearse_epoll_remove(epoll, pidfd)
             Glibc.close(pidfd)
         }
-        watched.continuation.resume(returning: Ending(code: code, signaled: signaled != 0, timedOut: watched.timedOut, stopped: watched.stopped))
+        watched.continuation.resume(returning: Ending(
+            code: code, signaled: signaled != 0, timedOut: watched.timedOut, stopped: watched.stopped, lost: lost))
     }
 }

@@ -48,6 +48,7 @@ public struct Rehearsal: Sendable {
     /// fingerprints and verdict.
     public func run(_ begun: Run? = nil) async -> Run {
         var run = begun ?? unrecordedRun()
+        control.adopt(clock)
         let context = Context(rehearsal: self, origin: clock.now)
         await context.log.emit(.runStarted(run, plan: plan))
         let graph = plan.graph
@@ -140,6 +141,7 @@ extension Rehearsal {
     /// would: what `recover` runs for an interrupted or killed run. Ids that are not steps of the
     /// plan are ignored.
     public func rollBack(applied: [String]) async -> Recovery {
+        control.adopt(clock)
         let context = Context(rehearsal: self, origin: clock.now)
         let graph = plan.graph
         let indices = Set(applied.compactMap(graph.index(of:)))

@@ -74,6 +74,12 @@ extension Rehearsal {
             // measured around the executor alone.
             await log.activityStarted(activity, offset: offset)
             let start = offset
+            if Task.isCancelled {
+                // The trigger or a signal came while the start was being recorded: it never runs.
+                let record = ActivityRecord(activity, status: activity.kind == .rollback ? .abandoned : .stopped, startOffset: start)
+                await log.activityFinished(record)
+                return record
+            }
             let outcome = await rehearsal.executor.run(command)
             let record = ActivityRecord(activity, outcome: outcome, startOffset: start, duration: offset - start)
             await log.activityFinished(record)

@@ -14,18 +14,24 @@ public final class RunControl: Sendable {
     }
 
     private let state = Locked(State())
-    private let clock: any RunClock
+    private let clock: Locked<any RunClock>
 
     /// - Parameter clock: read when the first signal arrives: the moment of the rollback trigger.
     public init(clock: any RunClock = SystemClock()) {
-        self.clock = clock
+        self.clock = Locked(clock)
+    }
+
+    /// Reads `clock` from now on: a rehearsal makes its control read the clock it times with, so
+    /// that the moment of an interruption and the run's offsets are on one clock.
+    public func adopt(_ clock: any RunClock) {
+        self.clock.withLock { $0 = clock }
     }
 
     /// Records a signal and cancels every stage that it ends.
     public func receive(signal: Int32) {
         let toCancel: [@Sendable () -> Void] = state.withLock { state in
             state.signals.append(signal)
-            if state.firstReading == nil { state.firstReading = clock.now }
+            if state.firstReading == nil { state.firstReading = clock.value.now }
             let count = state.signals.count
             return state.handlers.values.filter { $0.threshold <= count }.map(\.cancel)
         }

@@ -33,7 +33,7 @@ public struct SubprocessCommandRunner: CommandExecutor {
             do {
                 capture = try FileDescriptor.open(
                     FilePath(captureFile), .writeOnly, options: [.create, .truncate],
-                    permissions: [.ownerReadWrite, .groupRead, .otherRead])
+                    permissions: [.ownerReadWrite])
             } catch {
                 return ProcessOutcome(termination: .couldNotStart("cannot write \(captureFile): \(error)"))
             }

@@ -78,13 +78,15 @@ extension HistoryStore {
     static func recorded(_ row: RunRow, activities: [ActivityRow]) -> Run {
         func duration(_ ns: Int64?) -> Duration? { ns.map { .nanoseconds($0) } }
         func lines(_ text: String) -> [String] { text.isEmpty ? [] : text.split(separator: "\n").map(String.init) }
+        // A row finished by an older `rehearse` on a shared history has text only: its codes come
+        // from the text, as migration v2 gives them.
         var trigger: RollbackTrigger?
-        if let offset = row.triggerOffsetNs {
-            let reason = row.triggerCode.flatMap(RollbackTrigger.Reason.init(code:)) ?? .rehearsal
+        if let offset = row.triggerOffsetNs,
+           let reason = (row.triggerCode ?? row.trigger.flatMap(HistorySchema.legacyTriggerCode)).flatMap(RollbackTrigger.Reason.init(code:)) {
             trigger = RollbackTrigger(reason: reason, offset: .nanoseconds(offset))
         }
-        let reasons = (try? JSONDecoder().decode([RunReason].self, from: Data(row.reasonsJSON.utf8)))
-            ?? lines(row.reasons).map(RunReason.text)
+        var reasons = (try? JSONDecoder().decode([RunReason].self, from: Data(row.reasonsJSON.utf8))) ?? []
+        if reasons.isEmpty { reasons = lines(row.reasons).map(RunReason.text) }
         return Run(
             id: row.id ?? 0, planName: row.planName, planFile: row.planFile, planText: row.planText, planHash: row.planHash,
             strategy: row.strategy, target: row.target,

@@ -121,10 +121,14 @@ public final class HistoryStore: Sendable {
     }
 
     /// Writes on GRDB's writer queue: the calling task suspends, no thread of the cooperative pool
-    /// waits for SQLite's lock.
+    /// waits for SQLite's lock. A write is never cancelled with the calling task: a journal entry
+    /// that a signal could cancel would let a command start unrecorded.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(HistoryError) -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
+            pool.asyncWrite(body) { _, result in continuation.resume(returning: result) }
+        }
         do {
-            return try await pool.write(body)
+            return try result.get()
         } catch {
             throw Self.explain(error, path: path)
         }

@@ -26,6 +26,7 @@ import Testing
         #expect(help.contains("  rehearse "))
         #expect(help.contains("USAGE:"))
         #expect(help.contains("OVERVIEW:"))
+        #expect(!help.contains("\\\n"), "a line continuation written as a literal backslash")
     }
 
     /// Examples are read on an 80-column terminal: none may wrap.

@@ -68,6 +68,45 @@ import Testing
         }
     }
 
+    /// The engine checks its own request: a library caller cannot run a protected target
+    /// unapproved, or a target the plan lacks.
+    @Test func theEngineRefusesWhatShouldNotRun() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock)
+            let engine = RehearsalEngine(executor: executor, clock: clock)
+            for request in [RehearsalRequest(target: "production"), RehearsalRequest(target: "staging"), RehearsalRequest(failAt: "retire")] {
+                await #expect {
+                    try await engine.rehearse(plan, request, history: history)
+                } throws: { error in
+                    guard let error = error as? EngineError, case .refused = error.code else { return false }
+                    return true
+                }
+            }
+            #expect(executor.started.isEmpty)
+            #expect(try await history.recentRuns().isEmpty)
+        }
+    }
+
+    /// A signal cancels the stage that is writing a command's start: the write still completes,
+    /// so nothing ever starts unrecorded.
+    @Test func aCancelledTaskStillRecords() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await history.beginRun(Run(starting: plan, target: "copy",
+                                                      provenance: RunProvenance(host: "h", user: "u", pid: 1, toolVersion: "t"),
+                                                      startedAt: Date()))
+            }
+            let run = try await task.value
+            #expect(try await history.run(id: run.id) != nil)
+        }
+    }
+
     @Test func anInterruptedRunEndsTheSeries() async throws {
         try await TemporaryFolder.with { folder in
             let plan = try plan(in: folder)
@@ -75,9 +114,10 @@ import Testing
             let clock = ManualClock()
             let control = RunControl(clock: clock)
             let executor = ScriptedExecutor(clock: clock, script: ["forward b": .signal(SIGINT, then: .hang)], control: control)
-            let runs = try await RehearsalEngine(executor: executor, clock: clock)
+            let series = await RehearsalEngine(executor: executor, clock: clock)
                 .rehearse([(plan, history), (plan, history)], RehearsalRequest(), control: control)
-            #expect(runs.map(\.status) == [.interrupted])
+            #expect(series.runs.map(\.status) == [.interrupted])
+            #expect(series.fault == nil)
             #expect(try await history.recentRuns().count == 1)
         }
     }
