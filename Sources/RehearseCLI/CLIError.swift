@@ -41,6 +41,7 @@ enum ExitCodes {
     static let usage = ExitCode(64)
     static let invalidPlan = ExitCode(65)
     static let internalError = ExitCode(70)
+    static let hungUp = ExitCode(129)
     static let interrupted = ExitCode(130)
     static let terminated = ExitCode(143)
 }

@@ -24,7 +24,19 @@ final class ProgressPrinter: RunObserver {
     }
 
     /// Prints a progress line (above the live status line, when there is one).
+    /// With `--verbose`, progress lines go out on the live-output queue, so that they stay in
+    /// order with the commands' own lines.
     func line(_ text: String) {
+        if verbose {
+            LiveOutput.post { [self] in emit(text) }
+        } else {
+            emit(text)
+        }
+    }
+
+    /// Writes a line now (above the live status line, when there is one). The `--verbose` lines
+    /// come here on the live-output queue.
+    func emit(_ text: String) {
         if let live { live.print(text) } else { console.out(text) }
     }
 
@@ -53,8 +65,17 @@ final class ProgressPrinter: RunObserver {
             let what = trigger.reason == .rehearsal ? "rolling back" : "rollback triggered: \(trigger.description)"
             line(stamp(trigger.offset) + mark("----", "↺", style.yellow) + style.bold(what))
         case .runFinished(let run):
-            live?.stop()
-            console.out(VerdictText(style: style).render(run))
+            let verdict = VerdictText(style: style).render(run)
+            let finish: @Sendable () -> Void = { [live, console] in
+                live?.stop()
+                console.out(verdict)
+            }
+            if verbose {
+                LiveOutput.post(finish)
+                LiveOutput.drain()  // the run is over: its output is all out before anything else
+            } else {
+                finish()
+            }
         }
     }
 

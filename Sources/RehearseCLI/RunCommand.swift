@@ -18,8 +18,8 @@ struct RunCommand: AsyncParsableCommand {
 
             Exit status: 0 passed; 1 a rollback exceeded its budget (everything else passed); \
             2 a step, check or fingerprint failed; 64 usage error; 65 invalid plan; 70 internal \
-            error (the history cannot be used or written: nothing runs); 130/143 \
-            interrupted by SIGINT/SIGTERM, after the rollback the interruption triggered. With \
+            error (the history cannot be used or written: nothing runs); 129/130/143 \
+            interrupted by SIGHUP/SIGINT/SIGTERM, after the rollback the interruption triggered. With \
             several plans the worst outcome decides.
 
             The first Ctrl-C stops the forward steps and rolls back what was applied; a second one \
@@ -117,7 +117,12 @@ struct RunCommand: AsyncParsableCommand {
         case .passed: ExitCodes.passed
         case .overBudget: ExitCodes.overBudget
         case .failed, .running, .abandoned: ExitCodes.failed
-        case .interrupted: worst.signal == SIGTERM ? ExitCodes.terminated : ExitCodes.interrupted
+        case .interrupted:
+            switch worst.signal {
+            case SIGTERM: ExitCodes.terminated
+            case SIGHUP: ExitCodes.hungUp
+            default: ExitCodes.interrupted
+            }
         }
     }
 
@@ -125,7 +130,7 @@ struct RunCommand: AsyncParsableCommand {
     private func liveOutput(_ printer: ProgressPrinter) -> @Sendable (Activity, String) -> Void {
         let style = printer.style
         return { activity, line in
-            printer.line("             " + style.dim("\(activity.name) |") + " " + line)
+            printer.emit("             " + style.dim("\(activity.name) |") + " " + line)
         }
     }
 

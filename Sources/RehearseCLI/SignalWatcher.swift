@@ -4,8 +4,9 @@ import RehearseCore
 import RehearseRunner
 import Synchronization
 
-/// Turns SIGINT and SIGTERM into requests to the running rehearsal instead of killing the harness
-/// (which would leave the steps' process groups running and the copy half-changed).
+/// Turns SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) into requests to
+/// the running rehearsal instead of killing the harness (which would leave the steps' process
+/// groups running and the copy half-changed).
 final class SignalWatcher: Sendable {
     private let sources: Mutex<[any DispatchSourceSignal]>
 
@@ -13,7 +14,7 @@ final class SignalWatcher: Sendable {
     init(control: RunControl, console: Console) {
         let queue = DispatchQueue(label: "rehearse.signals")
         var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
@@ -41,5 +42,6 @@ final class SignalWatcher: Sendable {
         for source in sources { source.cancel() }
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
     }
 }

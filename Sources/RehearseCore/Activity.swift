@@ -158,8 +158,14 @@ public struct ActivityRecord: Sendable, Hashable {
     public var name: String { activity.name }
     public var endOffset: Duration? { startOffset.map { $0 + (duration ?? .zero) } }
 
-    /// True when its process ran (whatever its result).
-    public var ran: Bool { termination != nil }
+    /// True when its process ran (whatever its result); false when it never started (could not
+    /// start, or was stopped before it was spawned).
+    public var ran: Bool {
+        switch termination {
+        case .exited, .signaled: true
+        case .couldNotStart, nil: false
+        }
+    }
 
     public var exitStatus: Int32? {
         if case .exited(let code) = termination { return code }

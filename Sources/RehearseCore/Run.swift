@@ -180,9 +180,14 @@ public struct Run: Sendable, Hashable {
     }
 
     /// Forward steps the journal shows were started (and so may be applied, fully or in part): all
-    /// but those stopped before their process was spawned.
+    /// but those that never started (could not start, or were stopped before they were spawned).
+    /// A step in flight when the harness died counts as started; so does a `--fail-at` cut.
     public var startedForwardSteps: [String] {
-        activities.filter { $0.kind == .forward && !($0.status == .stopped && $0.termination == nil) }.map(\.name)
+        activities.filter { activity in
+            guard activity.kind == .forward else { return false }
+            if activity.startError != nil { return false }
+            return !(activity.status == .stopped && activity.termination == nil)
+        }.map(\.name)
     }
 
     /// Steps whose rollback completed (or that had nothing to undo).

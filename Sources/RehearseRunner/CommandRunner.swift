@@ -67,8 +67,15 @@ public struct CommandRunner: CommandExecutor {
         } onCancel: {
             reaper.stop(id)
         }
-        // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
-        kill(-pid, SIGKILL)
+        // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it: killed,
+        // and given a moment to be gone, so that the end-of-run search for strays does not find it
+        // dying and report it as left running.
+        if kill(-pid, SIGKILL) == 0 {
+            let deadline = ContinuousClock.now + .milliseconds(200)
+            while kill(-pid, 0) == 0, ContinuousClock.now < deadline {
+                do { try await Task.sleep(for: .milliseconds(1)) } catch { break }
+            }
+        }
         let (tail, logFile) = output.finish()
         if let lost = ending.lost {
             // It ran, and its group is now killed, but how it ended is unknown: a failure.
@@ -117,15 +124,25 @@ public struct CommandRunner: CommandExecutor {
     static func tailText(_ bytes: [UInt8]) -> String {
         let cut = bytes.count > tailBytes
         var lines = printable(bytes.suffix(tailBytes)).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if cut, !lines.isEmpty { lines.removeFirst() }  // a partial first line
         while lines.last?.isEmpty == true { lines.removeLast() }
+        // The first line is partial when the output was cut: dropped, unless it is all there is.
+        if cut, lines.count > 1 { lines.removeFirst() } else if cut, let only = lines.first { lines = ["…" + only] }
         return lines.suffix(tailLines).joined(separator: "\n")
     }
 
+    /// Output as text safe for a terminal, a log view or a report: invalid UTF-8 replaced; control
+    /// characters (but newline and tab) and the bidirectional overrides that can disguise text
+    /// dropped. Printable ASCII, nearly all output, takes a fast path.
     static func printable<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        if bytes.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x0A || $0 == 0x09 }) {
+            return String(decoding: bytes, as: UTF8.self)
+        }
         let text = String(decoding: bytes, as: UTF8.self)
-        return String(String.UnicodeScalarView(text.unicodeScalars.filter {
-            $0 == "\n" || $0 == "\t" || !($0.properties.generalCategory == .control)
+        return String(String.UnicodeScalarView(text.unicodeScalars.filter { scalar in
+            if scalar == "\n" || scalar == "\t" { return true }
+            if scalar.value < 0x80 { return scalar.value >= 0x20 && scalar.value != 0x7F }
+            if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) { return false }
+            return scalar.properties.generalCategory != .control
         }))
     }
 }

@@ -31,6 +31,9 @@ final class ProcessReaper: Sendable {
         var timedOut = false
         var stopped = false
         var continuation: CheckedContinuation<Ending, Never>
+        /// Set once the command's own process has ended while it was being stopped and others of
+        /// its group live on: they get the rest of the kill grace before SIGKILL.
+        var ended: Ending?
     }
 
     private struct State {
@@ -146,7 +149,7 @@ final class ProcessReaper: Sendable {
             }
             handleStopsAndDeadlines()
             // Commands without a pidfd (old kernels) are polled at each wake-up.
-            exited += state.withLock { $0.watched.filter { $0.value.pidfd < 0 }.map(\.key) }
+            exited += state.withLock { $0.watched.filter { $0.value.pidfd < 0 && $0.value.ended == nil }.map(\.key) }
             for id in exited { reap(id, buffer: &buffer) }
         }
     }
@@ -155,6 +158,7 @@ final class ProcessReaper: Sendable {
     private func waitMilliseconds() -> Int32 {
         state.withLock { state -> Int32 in
             guard !state.watched.isEmpty else { return -1 }
+            // No pidfd to wait on, or a group that outlived its leader: look again every 10 ms.
             if state.watched.values.contains(where: { $0.pidfd < 0 }) { return 10 }
             let now = ContinuousClock.now
             let nearest = state.watched.values.map { $0.killAt ?? ($0.timedOut || $0.stopped ? now + .seconds(3600) : $0.deadline) }.min()!
@@ -170,9 +174,11 @@ final class ProcessReaper: Sendable {
         while Glibc.read(wakeRead, &bytes, bytes.count) > 0 {}
     }
 
-    /// Timeouts and stop requests: SIGTERM to the group, then SIGKILL after the grace.
+    /// Timeouts and stop requests: SIGTERM to the group, then SIGKILL after the grace; and the end
+    /// of the grace for groups that outlived their leader.
     private func handleStopsAndDeadlines() {
         let now = ContinuousClock.now
+        var finished: [(CheckedContinuation<Ending, Never>, Ending)] = []
         let signals: [(pid_t, Int32)] = state.withLock { state in
             var signals: [(pid_t, Int32)] = []
             let requests = state.stopRequests
@@ -185,6 +191,16 @@ final class ProcessReaper: Sendable {
                 state.watched[id] = watched
             }
             for (id, var watched) in state.watched {
+                if let ended = watched.ended {
+                    // The leader is gone; the rest of its group gets the grace, then SIGKILL.
+                    let groupGone = kill(-watched.pid, 0) != 0
+                    if groupGone || now >= (watched.killAt ?? now) {
+                        if !groupGone { signals.append((watched.pid, SIGKILL)) }
+                        state.watched[id] = nil
+                        finished.append((watched.continuation, ended))
+                    }
+                    continue
+                }
                 if !watched.timedOut, !watched.stopped, now >= watched.deadline {
                     watched.timedOut = true
                     watched.killAt = now + watched.killGrace
@@ -200,6 +216,7 @@ final class ProcessReaper: Sendable {
             return signals
         }
         for (pid, signal) in signals { kill(-pid, signal) }
+        for (continuation, ending) in finished { continuation.resume(returning: ending) }
     }
 
     /// At most this many chunks from one pipe per wake-up, so that a flood cannot hold up the
@@ -247,16 +264,28 @@ final class ProcessReaper: Sendable {
         for stream in [CommandOutput.Stream.standardOutput, .standardError] {
             pump(id, stream: stream, buffer: &buffer)
         }
-        guard let watched = state.withLock({ $0.watched.removeValue(forKey: id) }) else { return }
-        for fd in watched.pipes.keys {
-            rehearse_epoll_remove(epoll, fd)
-            Glibc.close(fd)
+        let ending = state.withLock { state -> (Ending, CheckedContinuation<Ending, Never>)? in
+            guard var watched = state.watched[id] else { return nil }
+            for fd in watched.pipes.keys {
+                rehearse_epoll_remove(epoll, fd)
+                Glibc.close(fd)
+            }
+            watched.pipes.removeAll()
+            if pidfd >= 0 {
+                rehearse_epoll_remove(epoll, pidfd)
+                Glibc.close(pidfd)
+            }
+            watched.pidfd = -1
+            let ending = Ending(code: code, signaled: signaled != 0, timedOut: watched.timedOut, stopped: watched.stopped, lost: lost)
+            // Stopped, and others of its group still live: they get the rest of the kill grace.
+            if watched.stopped || watched.timedOut, let killAt = watched.killAt, killAt > .now, kill(-pid, 0) == 0 {
+                watched.ended = ending
+                state.watched[id] = watched
+                return nil
+            }
+            state.watched[id] = nil
+            return (ending, watched.continuation)
         }
-        if pidfd >= 0 {
-            rehearse_epoll_remove(epoll, pidfd)
-            Glibc.close(pidfd)
-        }
-        watched.continuation.resume(returning: Ending(
-            code: code, signaled: signaled != 0, timedOut: watched.timedOut, stopped: watched.stopped, lost: lost))
+        if let (ending, continuation) = ending { continuation.resume(returning: ending) }
     }
 }

@@ -162,7 +162,8 @@ extension Rehearsal {
                     return .succeeded
                 }
                 let record = await execute(Activity(.rollback, step.id), script: command, timeout: plan.timeout(for: step))
-                if record.ran { ran.withLock { _ = $0.insert(index) } }
+                // Journaled (whether or not its process could start): not to be recorded again below.
+                if record.startOffset != nil { ran.withLock { _ = $0.insert(index) } }
                 if record.passed { undone.withLock { _ = $0.insert(index) } }
                 return record.passed ? .succeeded : .failed
             }

@@ -9,6 +9,11 @@ import RehearseCLI
 @main
 struct RehearseMain {
     static func main() async {
+        // Whatever the parent left: SIGCHLD at its default (ignored, children could not be waited
+        // for), and SIGPIPE ignored (a reader that goes away, `rehearse run | head`, must not kill
+        // the harness with steps applied: writes fail instead, and the rehearsal finishes).
+        signal(SIGCHLD, SIG_DFL)
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try Rehearse.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -88,6 +88,7 @@ import Testing
             let outcome = await CommandRunner().run(command("echo one; echo two >&2; printf three", in: folder,
                                                             live: { line in lines.withLock { $0.append(line) } }))
             #expect(outcome.succeeded)
+            LiveOutput.drain()
             #expect(Set(lines.value) == ["one", "two", "three"])
             let log = try folder.read("test.log")
             #expect(log.contains("three"))
@@ -103,5 +104,56 @@ import Testing
             #expect(outcome.succeeded)
             #expect(ContinuousClock.now - started >= .milliseconds(100))
         }
+    }
+}
+
+extension CommandRunnerTests {
+    /// A stopped command whose own process ends at SIGTERM while the rest of its group cleans up:
+    /// the rest get the kill grace before SIGKILL, as the whole group is promised.
+    @Test func theRestOfAGroupGetsTheGraceWhenItsLeaderEndsFirst() async throws {
+        try await TemporaryFolder.with { folder in
+            let script = #"sh -c 'trap "sleep 0.3; echo cleaned > cleanup.txt; exit 0" TERM; sleep 100 & wait' & wait"#
+            let outcome = await CommandRunner().run(command(script, in: folder, timeout: .milliseconds(300), killGrace: .seconds(3)))
+            #expect(outcome.timedOut)
+            let cleanup = try folder.read("cleanup.txt")
+            #expect(cleanup == "cleaned\n")
+        }
+    }
+
+    @Test func whatACommandLeavesInItsGroupIsGoneWhenItReturns() async throws {
+        try await TemporaryFolder.with { folder in
+            let token = ProcessProbe.uniqueSleepSeconds()
+            let outcome = await CommandRunner().run(command("sleep \(token) & echo started", in: folder))
+            #expect(outcome.succeeded)
+            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+        }
+    }
+
+    @Test func aCommandStartsWithDefaultSignalsAndNoInheritedDescriptors() async throws {
+        try await TemporaryFolder.with { folder in
+            let outcome = await CommandRunner().run(command("grep -E '^Sig(Blk|Ign)' /proc/self/status; ls /proc/self/fd | wc -l", in: folder))
+            let lines = outcome.outputTail.split(separator: "\n").map(String.init)
+            // No signal blocked; none ignored but the two glibc reserves for threads (32, 33).
+            #expect(lines.contains { $0.hasPrefix("SigBlk:") && $0.hasSuffix("0000000000000000") })
+            #expect(lines.contains { $0.hasPrefix("SigIgn:") && ($0.hasSuffix("0000000000000000") || $0.hasSuffix("0000000180000000")) })
+            // stdin, stdout, stderr, and the descriptor `ls` opens to read the folder.
+            #expect(lines.last == "4")
+        }
+    }
+
+    @Test func outputKeepsTheOrderItWasWrittenIn() async throws {
+        try await TemporaryFolder.with { folder in
+            let outcome = await CommandRunner().run(command("for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done", in: folder))
+            #expect(outcome.outputTail == (1...5).map { "out \($0)\nerr \($0)" }.joined(separator: "\n"))
+        }
+    }
+
+    @Test func aLongLastLineKeepsItsEndInTheTail() {
+        let tail = CommandRunner.tailText(Array(repeating: UInt8(ascii: "x"), count: 10_000) + Array("!\n".utf8))
+        #expect(tail.hasPrefix("…") && tail.hasSuffix("x!"))
+    }
+
+    @Test func bidirectionalOverridesAreDropped() {
+        #expect(CommandRunner.printable(Array("safe\u{202E}txt.exe".utf8)) == "safetxt.exe")
     }
 }

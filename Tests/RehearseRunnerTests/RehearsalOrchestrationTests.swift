@@ -141,6 +141,18 @@ import Testing
         #expect(run.reasons == [.stepFailed(step: "broken", how: "exit 1")])
     }
 
+    /// A step that could not even start changed nothing: it is not rolled back.
+    @Test func aStepThatCouldNotStartIsNotRolledBack() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .cannotStart])
+        let run = await rehearse(try plan(), executor, clock: clock)
+        #expect(run.trigger?.reason == .stepFailed(step: "b"))
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback a"])
+        #expect(run.leftApplied.isEmpty)
+        #expect(run.reasons == [.stepFailed(step: "b", how: "could not start: its folder does not exist")])
+        #expect(run.stillApplied == [])
+    }
+
     @Test func aFailedRollbackBlocksWhatMustComeAfterItAndNamesWhatIsLeftApplied() async throws {
         let clock = ManualClock()
         let executor = ScriptedExecutor(clock: clock, script: ["rollback b": .fail(exit: 1, after: .milliseconds(5))])

@@ -24,6 +24,8 @@ public final class ScriptedExecutor: CommandExecutor {
         case print(String, after: Duration)
         /// Deliver a signal to the run's control as the command starts, then behave as `then`.
         case signal(Int32, then: Behaviour)
+        /// Never start (its folder is gone, say).
+        case cannotStart
     }
 
     private struct State {
@@ -105,6 +107,8 @@ public final class ScriptedExecutor: CommandExecutor {
             }
             clock.advance(by: after)
             return ProcessOutcome(termination: .exited(0))
+        case .cannotStart:
+            return ProcessOutcome(termination: .couldNotStart("its folder does not exist"))
         case .signal(let number, let then):
             control?.receive(signal: number)
             return await perform(then, command: command, name: name)
