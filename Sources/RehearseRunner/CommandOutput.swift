@@ -14,7 +14,15 @@ final class CommandOutput: Sendable {
         var file: FileDescriptor?
         var failedToOpen = false
         var tail: [UInt8] = []
+        /// Bytes handed to the live view and not yet shown, and bytes it skipped meanwhile.
+        var liveBacklog = 0
+        var liveSkipped = 0
     }
+
+    /// The live view may fall this far behind; past it, output goes to the log only until the
+    /// view catches up (a line at the command's end says how much it skipped). The harness's
+    /// memory stays bounded whatever a command prints and however slowly the terminal reads.
+    static let liveBacklogLimit = 256 * 1024
 
     enum Stream: Sendable { case standardOutput, standardError }
 
@@ -46,7 +54,16 @@ final class CommandOutput: Sendable {
             }
         }
         guard let live else { return }
-        LiveOutput.post { [pending] in
+        let shown = state.withLock { state -> Bool in
+            if state.liveBacklog + bytes.count > Self.liveBacklogLimit {
+                state.liveSkipped += bytes.count
+                return false
+            }
+            state.liveBacklog += bytes.count
+            return true
+        }
+        guard shown else { return }
+        LiveOutput.post { [pending, state] in
             let lines = pending.withLock { pending -> [String] in
                 var buffer = pending[stream, default: []]
                 buffer.append(contentsOf: bytes)
@@ -65,6 +82,7 @@ final class CommandOutput: Sendable {
                 return lines
             }
             for line in lines { live(line) }
+            state.withLock { $0.liveBacklog -= bytes.count }
         }
     }
 
@@ -72,16 +90,19 @@ final class CommandOutput: Sendable {
     /// nothing); a last unterminated line goes to the live view after the rest. Never waits for
     /// the live view: a terminal's pace is not the command's time.
     func finish() -> (tail: String, logFile: String?) {
-        let (tail, file) = state.withLock { state -> ([UInt8], FileDescriptor?) in
+        let (tail, file, skipped) = state.withLock { state -> ([UInt8], FileDescriptor?, Int) in
             let file = state.file
             state.file = nil
-            return (state.tail, file)
+            defer { state.liveSkipped = 0 }
+            return (state.tail, file, state.liveSkipped)
         }
         if let live {
+            let logPath = path
             LiveOutput.post { [pending] in
-                let rest = [Stream.standardOutput, .standardError].compactMap { stream in
+                var rest = [Stream.standardOutput, .standardError].compactMap { stream in
                     pending.withLock { $0[stream] }.flatMap { $0.isEmpty ? nil : CommandRunner.printable($0) }
                 }
+                if skipped > 0 { rest.append("[\(skipped) bytes of output not shown live (the terminal fell behind); all of it is in \(logPath)]") }
                 for line in rest { live(line) }
             }
         }
