@@ -42,6 +42,10 @@ final class ProcessReaper: Sendable {
         var earlyStops: Set<UInt64> = []
         var stopRequests: [UInt64] = []
         var nextID: UInt64 = 1
+        /// The nearest timeout or kill deadline, as last computed; nil: none.
+        var nearest: ContinuousClock.Instant?
+        /// Some command has no pidfd, or outlived its leader: looked at on every wake-up.
+        var polling = false
     }
 
     static let shared = ProcessReaper()
@@ -132,9 +136,10 @@ final class ProcessReaper: Sendable {
     private func loop() {
         var keys = [UInt64](repeating: 0, count: 64)
         var buffer = [UInt8](repeating: 0, count: Self.chunk)
+        var exited: [UInt64] = []
         while true {
             let count = rehearse_epoll_wait(epoll, &keys, Int32(keys.count), waitMilliseconds())
-            var exited: [UInt64] = []
+            exited.removeAll(keepingCapacity: true)
             for index in 0..<Int(count) {
                 let key = keys[index]
                 if key == 0 {
@@ -147,9 +152,15 @@ final class ProcessReaper: Sendable {
                 case let stream: pump(id, stream: stream == 1 ? .standardOutput : .standardError, buffer: &buffer)
                 }
             }
-            handleStopsAndDeadlines()
-            // Commands without a pidfd (old kernels) are polled at each wake-up.
-            exited += state.withLock { $0.watched.filter { $0.value.pidfd < 0 && $0.value.ended == nil }.map(\.key) }
+            // Deadlines and stops only when one is due or asked for: most wake-ups are an ending.
+            let (due, polling) = state.withLock { state in
+                (!state.stopRequests.isEmpty || state.nearest.map { ContinuousClock.now >= $0 } == true, state.polling)
+            }
+            if due || polling { handleStopsAndDeadlines() }
+            if polling {
+                // Commands without a pidfd (old kernels) are polled at each wake-up.
+                exited += state.withLock { $0.watched.filter { $0.value.pidfd < 0 && $0.value.ended == nil }.map(\.key) }
+            }
             for id in exited { reap(id, buffer: &buffer) }
         }
     }
@@ -157,12 +168,19 @@ final class ProcessReaper: Sendable {
     /// Until the nearest deadline, or 10 ms while some command has no pidfd; -1: until an event.
     private func waitMilliseconds() -> Int32 {
         state.withLock { state -> Int32 in
-            guard !state.watched.isEmpty else { return -1 }
+            var nearest: ContinuousClock.Instant?
+            var polling = false
+            for watched in state.watched.values {
+                if watched.pidfd < 0 { polling = true }
+                let deadline = watched.killAt ?? (watched.timedOut || watched.stopped ? nil : watched.deadline)
+                if let deadline, nearest.map({ deadline < $0 }) ?? true { nearest = deadline }
+            }
+            state.nearest = nearest
+            state.polling = polling
             // No pidfd to wait on, or a group that outlived its leader: look again every 10 ms.
-            if state.watched.values.contains(where: { $0.pidfd < 0 }) { return 10 }
-            let now = ContinuousClock.now
-            let nearest = state.watched.values.map { $0.killAt ?? ($0.timedOut || $0.stopped ? now + .seconds(3600) : $0.deadline) }.min()!
-            let wait = nearest - now
+            if polling { return 10 }
+            guard let nearest else { return -1 }
+            let wait = nearest - ContinuousClock.now
             if wait <= .zero { return 0 }
             let (seconds, attoseconds) = wait.components
             return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
