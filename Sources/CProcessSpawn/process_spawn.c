@@ -47,8 +47,7 @@ int rehearse_spawn(const char *path, char *const argv[], char *const envp[], con
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     if (error != 0) return error;
-    *pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);
-    if (*pidfd >= 0) fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+    *pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);  // close-on-exec by definition
     return 0;
 }
 

@@ -101,11 +101,14 @@ final class ProcessReaper: Sendable {
             }
             let watched = Watched(pid: pid, pidfd: pidfd, pipes: watchedPipes, output: output, deadline: .now + timeout,
                                   killGrace: killGrace, continuation: continuation)
-            let stopEarly = state.withLock { state -> Bool in
+            let (stopEarly, sooner) = state.withLock { state -> (Bool, Bool) in
                 state.watched[id] = watched
-                return state.earlyStops.remove(id) != nil
+                // The thread looks at deadlines at least every `idleWait`: it needs waking only
+                // for a deadline nearer than that and nearer than the one it waits for.
+                let sooner = watched.deadline < (state.nearest ?? .now + Self.idleWait) && timeout < Self.idleWait
+                return (state.earlyStops.remove(id) != nil, sooner || pidfd < 0)
             }
-            if stopEarly { stop(id) } else { wake() }
+            if stopEarly { stop(id) } else if sooner { wake() }
         }
     }
 
@@ -165,7 +168,11 @@ final class ProcessReaper: Sendable {
         }
     }
 
-    /// Until the nearest deadline, or 10 ms while some command has no pidfd; -1: until an event.
+    /// The longest the thread waits without looking at deadlines: a command registered meanwhile
+    /// wakes it only when its own deadline is nearer than this.
+    private static let idleWait: Duration = .seconds(1)
+
+    /// Until the nearest deadline (at most ``idleWait``), or 10 ms while some command has no pidfd.
     private func waitMilliseconds() -> Int32 {
         state.withLock { state -> Int32 in
             var nearest: ContinuousClock.Instant?
@@ -179,8 +186,7 @@ final class ProcessReaper: Sendable {
             state.polling = polling
             // No pidfd to wait on, or a group that outlived its leader: look again every 10 ms.
             if polling { return 10 }
-            guard let nearest else { return -1 }
-            let wait = nearest - ContinuousClock.now
+            let wait = min(nearest.map { $0 - ContinuousClock.now } ?? Self.idleWait, Self.idleWait)
             if wait <= .zero { return 0 }
             let (seconds, attoseconds) = wait.components
             return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
