@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RehearseRunnerTests",
-            dependencies: ["RehearseRunner", "RehearseCore", "RehearseTestSupport"],
+            dependencies: ["RehearseRunner", "RehearseCore", "RehearseTestSupport", "CProcessSpawn"],
             swiftSettings: upcoming
         ),
         .testTarget(

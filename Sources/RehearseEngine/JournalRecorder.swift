@@ -22,7 +22,7 @@ final class JournalRecorder: RunObserver {
         /// Finished activities not yet written.
         var pending: [(row: Int64?, record: ActivityRecord)] = []
         /// Activities started and not finished.
-        var running = 0
+        var running: Set<Activity> = []
         var failed = false
     }
 
@@ -43,13 +43,16 @@ final class JournalRecorder: RunObserver {
             case .runStarted:
                 break
             case .activityStarted(let activity, let offset):
-                let finished = takePending()
+                // Counted as running from now: a rollback that ends while this start is being
+                // written sees it, and is written at once.
+                let finished = state.withLock { state in
+                    state.running.insert(activity)
+                    defer { state.pending.removeAll() }
+                    return state.pending
+                }
                 do throws(HistoryError) {
                     let row = try await store.journal(run: runID, finished: finished, starting: activity, offset: offset)
-                    state.withLock { state in
-                        state.rows[activity] = row
-                        state.running += 1
-                    }
+                    state.withLock { $0.rows[activity] = row }
                 } catch {
                     state.withLock { $0.pending.insert(contentsOf: finished, at: 0) }
                     throw error
@@ -57,9 +60,9 @@ final class JournalRecorder: RunObserver {
             case .activityFinished(let record):
                 let othersRunning = state.withLock { state -> Bool in
                     let row = state.rows.removeValue(forKey: record.activity)
-                    if row != nil { state.running -= 1 }
+                    state.running.remove(record.activity)
                     state.pending.append((row, record))
-                    return state.running > 0
+                    return !state.running.isEmpty
                 }
                 // A rollback's end decides what `recover` would run again: when other commands
                 // still run (the next start may be far off), it is written now.

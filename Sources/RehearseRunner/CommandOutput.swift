@@ -17,6 +17,8 @@ final class CommandOutput: Sendable {
         /// Bytes handed to the live view and not yet shown, and bytes it skipped meanwhile.
         var liveBacklog = 0
         var liveSkipped = 0
+        /// Streams whose live view skipped output since its last shown chunk.
+        var skippedSince: Set<Stream> = []
     }
 
     /// The live view may fall this far behind; past it, output goes to the log only until the
@@ -54,18 +56,20 @@ final class CommandOutput: Sendable {
             }
         }
         guard let live else { return }
-        let shown = state.withLock { state -> Bool in
+        let shown = state.withLock { state -> (resync: Bool, Void)? in
             if state.liveBacklog + bytes.count > Self.liveBacklogLimit {
                 state.liveSkipped += bytes.count
-                return false
+                state.skippedSince.insert(stream)
+                return nil
             }
             state.liveBacklog += bytes.count
-            return true
+            return (state.skippedSince.remove(stream) != nil, ())
         }
-        guard shown else { return }
+        guard let (resync, _) = shown else { return }
         LiveOutput.post { [pending, state] in
-            let lines = pending.withLock { pending -> [String] in
-                var buffer = pending[stream, default: []]
+            var lines = pending.withLock { pending -> [String] in
+                // After a skip, the fragment kept from before it does not belong to what follows.
+                var buffer = resync ? [] : pending[stream, default: []]
                 buffer.append(contentsOf: bytes)
                 var lines: [String] = []
                 var start = buffer.startIndex
@@ -81,6 +85,7 @@ final class CommandOutput: Sendable {
                 pending[stream] = buffer
                 return lines
             }
+            if resync, !lines.isEmpty { lines[0] = "… " + lines[0] }
             for line in lines { live(line) }
             state.withLock { $0.liveBacklog -= bytes.count }
         }

@@ -18,7 +18,7 @@ enum ProcessJanitor {
             guard let pid = pid_t(entry), pid != me,
                   let environment = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/environ")),
                   environment.split(separator: 0).contains(where: { $0.elementsEqual(mark) }),
-                  !isZombie(pid)
+                  !isZombie(pid), !isDying(pid)
             else { continue }
             let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
             let command = String(decoding: raw, as: UTF8.self).split(separator: "\0").joined(separator: " ")
@@ -30,6 +30,35 @@ enum ProcessJanitor {
     /// True while the process exists and has not exited (a zombie awaiting its reaper has).
     static func isRunning(_ pid: pid_t) -> Bool {
         kill(pid, 0) == 0 && !isZombie(pid)
+    }
+
+    /// True while some member of process group `group` runs: not a zombie (an orphan that PID 1
+    /// has not reaped yet, which in a container may be never), and not already on its way out
+    /// with a SIGKILL pending.
+    static func groupHasLiveMembers(_ group: pid_t) -> Bool {
+        guard kill(-group, 0) == 0 else { return false }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for entry in entries {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After the command: state is field 3, the process group field 5.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, pid_t(fields[2]) == group, fields[0] != "Z", !isDying(pid) else { continue }
+            return true
+        }
+        return false
+    }
+
+    /// A SIGKILL is pending: the process is on its way out and is no stray.
+    static func isDying(_ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        for line in status.split(separator: "\n") where line.hasPrefix("ShdPnd:") || line.hasPrefix("SigPnd:") {
+            if let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16), mask & (1 << (UInt64(SIGKILL) - 1)) != 0 {
+                return true
+            }
+        }
+        return false
     }
 
     private static func isZombie(_ pid: pid_t) -> Bool {

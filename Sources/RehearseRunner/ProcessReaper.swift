@@ -217,7 +217,7 @@ final class ProcessReaper: Sendable {
             for (id, var watched) in state.watched {
                 if let ended = watched.ended {
                     // The leader is gone; the rest of its group gets the grace, then SIGKILL.
-                    let groupGone = kill(-watched.pid, 0) != 0
+                    let groupGone = !ProcessJanitor.groupHasLiveMembers(watched.pid)
                     if groupGone || now >= (watched.killAt ?? now) {
                         if !groupGone { signals.append((watched.pid, SIGKILL)) }
                         state.watched[id] = nil
@@ -302,7 +302,7 @@ final class ProcessReaper: Sendable {
             watched.pidfd = -1
             let ending = Ending(code: code, signaled: signaled != 0, timedOut: watched.timedOut, stopped: watched.stopped, lost: lost)
             // Stopped, and others of its group still live: they get the rest of the kill grace.
-            if watched.stopped || watched.timedOut, let killAt = watched.killAt, killAt > .now, kill(-pid, 0) == 0 {
+            if watched.stopped || watched.timedOut, let killAt = watched.killAt, killAt > .now, ProcessJanitor.groupHasLiveMembers(pid) {
                 watched.ended = ending
                 state.watched[id] = watched
                 return nil

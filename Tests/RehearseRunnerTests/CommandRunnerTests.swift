@@ -1,3 +1,4 @@
+import CProcessSpawn
 import Foundation
 import RehearseCore
 @testable import RehearseRunner
@@ -125,7 +126,8 @@ extension CommandRunnerTests {
             let token = ProcessProbe.uniqueSleepSeconds()
             let outcome = await CommandRunner().run(command("sleep \(token) & echo started", in: folder))
             #expect(outcome.succeeded)
-            #expect(ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            // Killed as the command returns (a SIGKILL is delivered asynchronously: a moment's wait).
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }
 
@@ -146,6 +148,33 @@ extension CommandRunnerTests {
             let outcome = await CommandRunner().run(command("for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done", in: folder))
             #expect(outcome.outputTail == (1...5).map { "out \($0)\nerr \($0)" }.joined(separator: "\n"))
         }
+    }
+
+    /// A process already on its way out with a SIGKILL pending is no stray.
+    @Test func aDyingProcessIsNotAStray() async throws {
+        try await TemporaryFolder.with { folder in
+            let token = ProcessProbe.uniqueSleepSeconds()
+            let outcome = await CommandRunner().run(command("sleep \(token) & echo started", in: folder, env: ["REHEARSE_RUN_TOKEN": "dying-\(token)"]))
+            #expect(outcome.succeeded)
+            // Whether or not the group's SIGKILL has finished it yet, it is not reported.
+            #expect(ProcessJanitor.processes(marked: "dying-\(token)").isEmpty)
+        }
+    }
+
+    @Test func aZombieIsNotALiveGroupMember() async throws {
+        // A group whose only member has exited and not been reaped yet is gone.
+        var pid: pid_t = 0
+        var pidfd: Int32 = -1
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { free(argv[0]) }
+        let error = rehearse_spawn("/bin/true", argv, [nil], "/", 2, 2, &pid, &pidfd)
+        #expect(error == 0)
+        try await Task.sleep(for: .milliseconds(200))  // exited, not reaped: a zombie
+        #expect(kill(-pid, 0) == 0)
+        #expect(!ProcessJanitor.groupHasLiveMembers(pid))
+        var code: Int32 = 0, signaled: Int32 = 0
+        _ = rehearse_reap(pidfd, pid, &code, &signaled)
+        close(pidfd)
     }
 
     @Test func aLongLastLineKeepsItsEndInTheTail() {
