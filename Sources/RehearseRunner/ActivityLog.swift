@@ -30,10 +30,17 @@ final class ActivityLog: Sendable {
             state.counter += 1
             return state.counter
         }
-        let safeName = String(activity.name.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "-" }.prefix(60))
+        // On bytes, not characters: this runs for every command.
+        var safeName = [UInt8]()
+        safeName.reserveCapacity(min(activity.name.utf8.count, 60))
+        for byte in activity.name.utf8.prefix(60) {
+            let keep = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E
+            safeName.append(keep ? byte : 0x2D)
+        }
         let digits = String(number)
         let padded = digits.count < 3 ? String(repeating: "0", count: 3 - digits.count) + digits : digits
-        return logsFolder + "/\(padded)-\(activity.kind.rawValue)-\(safeName).\(suffix)"
+        return logsFolder + "/" + padded + "-" + activity.kind.rawValue + "-" + String(decoding: safeName, as: UTF8.self) + "." + suffix
     }
 
     func emit(_ event: RunEvent) async {
