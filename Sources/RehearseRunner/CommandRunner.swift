@@ -30,6 +30,10 @@ public struct CommandRunner: CommandExecutor {
         if Task.isCancelled {
             return ProcessOutcome(termination: .couldNotStart("stopped before it started"), stopped: true)
         }
+        // A C string ends at NUL: such a command would run cut short. It does not run at all.
+        if command.script.utf8.contains(0) || command.environment.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+            return ProcessOutcome(termination: .couldNotStart("its command or environment contains a NUL character"))
+        }
         // Standard output and standard error share one pipe to the log, so that the log keeps their
         // order exactly as the command wrote them (as a terminal shows them); the fingerprint's
         // standard output goes to its capture file instead.

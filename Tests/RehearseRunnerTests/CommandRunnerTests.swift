@@ -177,6 +177,19 @@ extension CommandRunnerTests {
         close(pidfd)
     }
 
+    /// `touch ok\0; rm -rf x` must not run as `touch ok`: it does not run at all.
+    @Test func aCommandWithANulCharacterDoesNotRun() async throws {
+        try await TemporaryFolder.with { folder in
+            let outcome = await CommandRunner().run(command("touch ran\u{0}; true", in: folder))
+            guard case .couldNotStart(let reason) = outcome.termination else {
+                Issue.record("expected couldNotStart, got \(outcome.termination)")
+                return
+            }
+            #expect(reason.contains("NUL"))
+            #expect(!folder.exists("ran"))
+        }
+    }
+
     @Test func aLongLastLineKeepsItsEndInTheTail() {
         let tail = CommandRunner.tailText(Array(repeating: UInt8(ascii: "x"), count: 10_000) + Array("!\n".utf8))
         #expect(tail.hasPrefix("…") && tail.hasSuffix("x!"))
