@@ -39,24 +39,13 @@ public final class HistoryStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try await Self.openPool(path: path, configuration: configuration)
             if !existed {
                 for file in [path, path + "-wal", path + "-shm"] where manager.fileExists(atPath: file) {
                     try? manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
                 }
             }
-            let migrator = HistorySchema.migrator
-            let known = Set(migrator.migrations)
-            // On the writer, like the migrations: a reader connection opened before a migration
-            // alters a table would keep expanding `SELECT *` to the old columns.
-            let applied = try await pool.writeWithoutTransaction { db in try migrator.appliedIdentifiers(db) }
-            let unknown = applied.subtracting(known)
-            if !unknown.isEmpty {
-                throw HistoryError(.newerVersion, path: path,
-                                   message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
-                                   remedy: "upgrade rehearse, or use another history with --history PATH; its contents were left as they were")
-            }
-            try await Self.migrate(pool, with: migrator)
+            try await Self.migrate(pool, path: path, with: HistorySchema.migrator)
         } catch let error as HistoryError {
             throw error
         } catch {
@@ -64,22 +53,52 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// Brings the schema up to date. Two processes opening a new history at once may both decide to
-    /// apply a migration; the second then fails (its table already exists). Each migration commits
-    /// together with its record, so after a failure a fresh look tells whether another process has
-    /// completed the schema meanwhile, which is as good as doing it.
-    private static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator) async throws {
+    /// Opens the pool. While another process turns a new file into a WAL database, SQLite answers
+    /// "locked" at once, whatever the busy timeout: that is waited out (a few tries, 20 ms apart).
+    private static func openPool(path: String, configuration: Configuration) async throws -> DatabasePool {
         var attempt = 0
         while true {
             do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                attempt += 1
+                if attempt >= 10 { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    /// Refuses a schema from a newer `rehearse`, and brings an older one up to date.
+    ///
+    /// Two processes opening a new history at once may both decide to apply a migration; the second
+    /// then fails (its table already exists), or finds the schema half made. Each migration
+    /// commits together with its record, so after a failure a fresh look tells whether another
+    /// process has completed the schema meanwhile, which is as good as doing it. Every look is a
+    /// write transaction: it waits for another process's migration to commit, and sees all of it.
+    /// (On the writer, like the migrations: a reader connection opened before a migration alters
+    /// a table would keep expanding `SELECT *` to the old columns.)
+    private static func migrate(_ pool: DatabasePool, path: String, with migrator: DatabaseMigrator) async throws {
+        let known = Set(migrator.migrations)
+        var attempt = 0
+        while true {
+            do {
+                let applied = try await pool.write { db in try migrator.appliedIdentifiers(db) }
+                let unknown = applied.subtracting(known)
+                if !unknown.isEmpty {
+                    throw HistoryError(.newerVersion, path: path,
+                                       message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
+                                       remedy: "upgrade rehearse, or use another history with --history PATH; its contents were left as they were")
+                }
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     migrator.asyncMigrate(pool) { result in continuation.resume(with: result.map { _ in }) }
                 }
                 return
+            } catch let error as HistoryError {
+                throw error
             } catch {
                 attempt += 1
-                if try await pool.writeWithoutTransaction({ db in try migrator.hasCompletedMigrations(db) }) { return }
-                if attempt >= 5 { throw error }
+                if (try? await pool.write({ db in try migrator.hasCompletedMigrations(db) })) == true { return }
+                if attempt >= 10 { throw error }
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
