@@ -84,6 +84,8 @@ final class LiveStatusLine: Sendable {
 
     private func redraw() {
         state.withLock { state in
+            // Stopped while the ticker slept: the run is over, and its verdict may be on screen.
+            guard state.ticker != nil else { return }
             Self.write("\r\u{1B}[2K" + status(state))
             state.shown = true
         }
