@@ -74,6 +74,11 @@ struct NodeReader {
             error(node, "\(what) is empty")
             return nil
         }
+        // A command is handed to the shell as a C string, which ends at NUL: it would run cut short.
+        guard !scalar.string.unicodeScalars.contains("\u{0}") else {
+            error(node, "\(what) contains a NUL character (\\0), which no command or variable can carry")
+            return nil
+        }
         return scalar.string
     }
 

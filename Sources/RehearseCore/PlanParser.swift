@@ -197,6 +197,10 @@ public struct PlanParser: Sendable {
                 reader.error(entry.value, "the value of '\(name)' must be text, not \(reader.describe(entry.value))")
                 continue
             }
+            if scalar.string.unicodeScalars.contains("\u{0}") {
+                reader.error(entry.value, "the value of '\(name)' contains a NUL character (\\0), which no command or variable can carry")
+                continue
+            }
             variables.append(EnvironmentVariable(name: name, value: reader.isNull(entry.value) ? "" : scalar.string))
         }
         return variables
