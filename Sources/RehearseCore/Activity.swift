@@ -68,9 +68,6 @@ public enum ActivityStatus: String, Sendable, Hashable, CaseIterable, Codable {
     /// The harness died while it ran: it may or may not have taken effect.
     case inFlight = "in-flight"
 
-    /// A failure of the plan (a deliberate cut is not one).
-    public var isFailure: Bool { self == .failed || self == .timedOut }
-
     /// Passed, or had nothing to do.
     public var isSuccess: Bool { self == .passed || self == .nothingToRun }
 

@@ -67,14 +67,12 @@ extension RehearsalEngine {
         }
 
         willRollBack(recorded, applied)
-        control.adopt(clock)
         let logs = try logsFolder(for: recorded.id, in: history)
         let options = RehearsalOptions(
             runID: String(recorded.id), target: recorded.target, jobs: request.jobs, killGrace: request.killGrace,
             logsFolder: logs, processMark: recorded.processMark)
-        let journal = JournalRecorder(store: history, runID: recorded.id, warn: warn)
-        let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
-                                  control: control, executor: executor, clock: clock)
+        let (rehearsal, journal) = journaled(plan, options, run: recorded.id, history: history, observer: observer,
+                                             control: control, warn: warn)
         let recovery = await rehearsal.rollBack(applied: applied)
         await journal.finish()
         do throws(HistoryError) {

@@ -109,10 +109,10 @@ public struct RehearsalEngine: Sendable {
             throw EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
                               fix: problems.first?.fix)
         }
-        control.adopt(clock)
         let cut = request.failAt.flatMap { plan.step(withID: $0) != nil ? $0 : nil }
         let mark = UUID().uuidString
-        var run = Run(starting: plan, target: request.target, provenance: provenance(for: plan),
+        var run = Run(starting: plan, target: request.target,
+                      provenance: .current(toolVersion: toolVersion, gitCommit: GitCommit.current(for: plan.file)),
                       failAt: cut, jobs: request.jobs, startedAt: clock.date, processMark: mark)
         do throws(HistoryError) {
             run = try await history.beginRun(run)
@@ -134,17 +134,19 @@ public struct RehearsalEngine: Sendable {
         let options = RehearsalOptions(
             runID: String(run.id), target: request.target, jobs: request.jobs, failAt: cut, killGrace: request.killGrace,
             logsFolder: logs, liveOutput: request.liveOutput, stopStrayProcesses: request.stopStrayProcesses, processMark: mark)
-        let journal = JournalRecorder(store: history, runID: run.id, warn: warn)
-        let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
-                                  control: control, executor: executor, clock: clock)
+        let (rehearsal, _) = journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)
         return await rehearsal.run(run)
     }
 
-    /// Who runs this, where, with what.
-    func provenance(for plan: Plan) -> RunProvenance {
-        let info = ProcessInfo.processInfo
-        return RunProvenance(host: info.hostName, user: info.environment["USER"] ?? info.userName,
-                             pid: info.processIdentifier, toolVersion: toolVersion, gitCommit: GitCommit.current(for: plan.file))
+    /// A rehearsal of `plan` whose events go to the journal of run `run` first, then to `observer`.
+    func journaled(
+        _ plan: Plan, _ options: RehearsalOptions, run: Int64, history: HistoryStore, observer: any RunObserver,
+        control: RunControl, warn: @escaping @Sendable (String) -> Void
+    ) -> (Rehearsal, JournalRecorder) {
+        let journal = JournalRecorder(store: history, runID: run, warn: warn)
+        let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
+                                  control: control, executor: executor, clock: clock)
+        return (rehearsal, journal)
     }
 
     /// `logs/RUN` beside the history's database, created owner-only.

@@ -37,15 +37,11 @@ public struct CommandRunner: CommandExecutor {
         // Standard output and standard error share one pipe to the log, so that the log keeps their
         // order exactly as the command wrote them (as a terminal shows them); the fingerprint's
         // standard output goes to its capture file instead.
-        var capture: FileDescriptor?
-        if let captureFile = command.captureFile {
-            do {
-                capture = try FileDescriptor.open(
-                    FilePath(captureFile), .writeOnly, options: [.create, .truncate, .closeOnExec],
-                    permissions: [.ownerReadWrite])
-            } catch {
-                return ProcessOutcome(termination: .couldNotStart("cannot write \(captureFile): \(error)"))
-            }
+        let capture: FileDescriptor?
+        do {
+            capture = try command.openCaptureFile()
+        } catch {
+            return ProcessOutcome(termination: .couldNotStart(error.description))
         }
         defer { try? capture?.close() }
         let output = CommandOutput(path: command.logFile, live: command.liveOutput)

@@ -39,11 +39,8 @@ enum ProcessJanitor {
         guard kill(-group, 0) == 0 else { return false }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
         for entry in entries {
-            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")")
-            else { continue }
-            // After the command: state is field 3, the process group field 5.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard let pid = pid_t(entry), let fields = statFields(pid) else { continue }
+            // State is field 3 of /proc/PID/stat, the process group field 5.
             guard fields.count > 2, pid_t(fields[2]) == group, fields[0] != "Z", !isDying(pid) else { continue }
             return true
         }
@@ -62,10 +59,17 @@ enum ProcessJanitor {
     }
 
     private static func isZombie(_ pid: pid_t) -> Bool {
+        guard let fields = statFields(pid) else { return true }  // gone
+        return fields.first == "Z"
+    }
+
+    /// The fields of `/proc/PID/stat` after the command name (which may hold spaces and
+    /// parentheses): the state first. Nil when the process is gone.
+    private static func statFields(_ pid: pid_t) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")")
-        else { return true }  // gone
-        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+        else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 }
 

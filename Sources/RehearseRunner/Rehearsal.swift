@@ -38,9 +38,7 @@ public struct Rehearsal: Sendable {
 
     /// A run of this rehearsal that no history has numbered: for callers that record nothing.
     public func unrecordedRun() -> Run {
-        Run(starting: plan, target: options.target, provenance: RunProvenance(
-                host: ProcessInfo.processInfo.hostName, user: ProcessInfo.processInfo.userName,
-                pid: ProcessInfo.processInfo.processIdentifier, toolVersion: "library"),
+        Run(starting: plan, target: options.target, provenance: .current(toolVersion: "library"),
             failAt: options.failAt, jobs: options.jobs, startedAt: clock.date, processMark: options.processMark)
     }
 
@@ -160,4 +158,13 @@ extension Rehearsal {
 
 extension ActivityRecord {
     var passed: Bool { status == .passed }
+}
+
+extension RunProvenance {
+    /// This process: its host, user (`$USER`, else the account's name) and pid.
+    public static func current(toolVersion: String, gitCommit: String? = nil) -> RunProvenance {
+        let info = ProcessInfo.processInfo
+        return RunProvenance(host: info.hostName, user: info.environment["USER"] ?? info.userName,
+                             pid: info.processIdentifier, toolVersion: toolVersion, gitCommit: gitCommit)
+    }
 }

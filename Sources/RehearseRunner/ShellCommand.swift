@@ -1,4 +1,5 @@
 public import RehearseCore
+import SystemPackage
 
 /// One command to run: `/bin/sh -c SCRIPT` in a folder, with extra environment, a timeout and a
 /// log file for its combined output.
@@ -31,5 +32,24 @@ public struct ShellCommand: Sendable {
         self.logFile = logFile
         self.captureFile = captureFile
         self.liveOutput = liveOutput
+    }
+}
+
+extension ShellCommand {
+    /// Why the capture file cannot be written.
+    struct CaptureFileError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The fingerprint's capture file, opened for the command's standard output (owner-only,
+    /// truncated, close-on-exec); nil when the command has none.
+    func openCaptureFile() throws(CaptureFileError) -> FileDescriptor? {
+        guard let captureFile else { return nil }
+        do {
+            return try FileDescriptor.open(
+                FilePath(captureFile), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite])
+        } catch {
+            throw CaptureFileError(description: "cannot write \(captureFile): \(error)")
+        }
     }
 }

@@ -28,15 +28,11 @@ public struct SubprocessCommandRunner: CommandExecutor {
 
     /// Runs the command to its end, its timeout, or the calling task's cancellation.
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
-        var capture: FileDescriptor?
-        if let captureFile = command.captureFile {
-            do {
-                capture = try FileDescriptor.open(
-                    FilePath(captureFile), .writeOnly, options: [.create, .truncate],
-                    permissions: [.ownerReadWrite])
-            } catch {
-                return ProcessOutcome(termination: .couldNotStart("cannot write \(captureFile): \(error)"))
-            }
+        let capture: FileDescriptor?
+        do {
+            capture = try command.openCaptureFile()
+        } catch {
+            return ProcessOutcome(termination: .couldNotStart(error.description))
         }
         defer { try? capture?.close() }
 
