@@ -20,6 +20,20 @@ enum ArgumentTypes {
         return value
     }
 
+    /// `I/N`: the I-th of N slices.
+    static func shard(_ text: String) throws -> Shard {
+        guard let shard = Shard(text) else { throw ValidationError("'\(text)' is not a shard: write I/N with 1 <= I <= N, as in 2/4") }
+        return shard
+    }
+
+    /// What `gate` requires: `rehearsal` or `every-cut`.
+    static func requirement(_ text: String) throws -> GateDecision.Requirement {
+        guard let value = GateDecision.Requirement(rawValue: text) else {
+            throw ValidationError("'\(text)' is not a requirement: use \(GateDecision.Requirement.allCases.map(\.rawValue).joined(separator: " or "))")
+        }
+        return value
+    }
+
     /// One of the strategies the library knows.
     static func strategy(_ text: String) throws -> Strategy {
         guard let strategy = Strategy.named(text) else {

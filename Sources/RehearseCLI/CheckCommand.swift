@@ -1,6 +1,7 @@
 import ArgumentParser
 import RehearseCore
 import RehearseReports
+import RehearseStore
 
 /// `rehearse check`: validate plans and say what a rehearsal would do, running nothing.
 struct CheckCommand: AsyncParsableCommand {
@@ -10,7 +11,9 @@ struct CheckCommand: AsyncParsableCommand {
         discussion: """
             For each plan: its strategy and which step fills which slot, the forward order (steps \
             on one line may run in parallel), the rollback order, the steps beyond the point of no \
-            return (never rehearsed), and the longest chain of rollbacks.
+            return (never rehearsed), the atomic steps, the cut points of an every-cut rehearsal, \
+            the files its 'inputs' put in its content hash, and the longest chain of rollbacks. A \
+            warning (not an error) names each file a step uses that 'inputs' does not cover.
 
             Problems are listed all at once, each at file:line:col with what to change.
             Exit status: 0 when every plan is valid, 65 when any is not, 64 on usage errors.
@@ -35,10 +38,12 @@ struct CheckCommand: AsyncParsableCommand {
             var problems: [Diagnostic] = []
             for (index, file) in files.enumerated() {
                 let result = PlanFile.load(file)
-                problems += result.diagnostics
-                if !result.diagnostics.isEmpty {
+                // Files the steps use but the content hash leaves out: only worth saying of a valid plan.
+                let diagnostics = result.diagnostics + (result.plan.map(InputCoverage.warnings) ?? [])
+                problems += diagnostics
+                if !diagnostics.isEmpty {
                     let source = result.plan?.source ?? (try? PlanFile.read(file).get())
-                    console.err(DiagnosticText(style: console.errStyle).render(result.diagnostics, source: source))
+                    console.err(DiagnosticText(style: console.errStyle).render(diagnostics, source: source))
                 }
                 guard let plan = result.plan else {
                     invalid += 1

@@ -10,15 +10,20 @@ struct GateCommand: AsyncParsableCommand {
         commandName: "gate",
         abstract: "Go or no-go: did this exact plan pass a rehearsal recently?",
         discussion: """
-            Go (exit 0) only when the latest finished rehearsal of this plan's exact content (by \
-            content hash) on the rehearsal target passed within --within. Otherwise no-go (exit 1), \
-            saying why: never rehearsed; the plan changed since (which steps); its last rehearsal \
-            failed or was over budget (with the figures); or it was too long ago. Nothing is run.
+            Go (exit 0) only when this plan's exact content (its text and the files its 'inputs' \
+            name, by content hash) passed on the rehearsal target within --within, as a full \
+            rehearsal or as an every-cut group whose cuts all passed. A single --fail-at or \
+            --cut-before run never counts as a pass; a failing one is a no-go. Otherwise no-go \
+            (exit 1), saying why: never rehearsed; the plan or an input changed since (which); its \
+            last rehearsal failed or was over budget (with the figures); only cuts passed; or it \
+            was too long ago. The GO line says which run or group it rests on, when, on which \
+            target, and the worst rollback time against the budget. Nothing is run.
 
             Examples:
               rehearse gate Rehearsals/checkout.yml --target production
               rehearse gate Rehearsals/checkout.yml --target production --within 24h
               rehearse gate Rehearsals/checkout.yml --target production --from staging
+              rehearse gate Rehearsals/checkout.yml --target prod --require every-cut
             """)
 
     @Argument(help: "The plan to go live with.")
@@ -33,6 +38,10 @@ struct GateCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How recent the passing rehearsal must be (default: 48h).", valueName: "duration"),
             transform: ArgumentTypes.positiveDuration)
     var within: Duration = .seconds(48 * 3600)
+
+    @Option(name: .long, help: ArgumentHelp("What must have passed: 'rehearsal' (a full rehearsal or an every-cut group) or 'every-cut'.", valueName: "what"),
+            transform: ArgumentTypes.requirement)
+    var require: GateDecision.Requirement = .rehearsal
 
     @OptionGroup var historyOptions: HistoryOptions
 
@@ -55,11 +64,17 @@ struct GateCommand: AsyncParsableCommand {
             var runs: [Run] = []
             if FileManager.default.fileExists(atPath: path) {
                 let store = try await HistoryOptions.open(path)
-                do throws(HistoryError) { runs = try await store.runs(plan: loaded.name, target: from) } catch { throw CLIError.history(error) }
+                do throws(HistoryError) { runs = try await store.runs(plan: loaded.name, target: from, limit: 1000) } catch { throw CLIError.history(error) }
+            }
+            let content: PlanContent
+            do throws(PlanContent.UnreadableInput) {
+                content = try PlanContent.of(loaded)
+            } catch {
+                throw CLIError(kind: .usage, message: "\(error): no-go", fix: "check that it exists and is readable, or change the plan's 'inputs'")
             }
             let decision = GateDecision.decide(
-                hash: ContentHash.of(loaded.source), text: loaded.source, runs: runs, target: from, now: Date(),
-                within: within)
+                hash: content.hash, text: loaded.source, inputs: content.inputs, runs: runs, target: from, now: Date(),
+                within: within, requiring: require)
             isGo = decision.isGo
             console.out(GateText(style: console.outStyle).render(decision, plan: loaded.name, target: target, from: from)
                 .replacingOccurrences(of: "rehearse run PLAN", with: "rehearse run \(plan)"))

@@ -64,20 +64,35 @@ struct ShowCommand: AsyncParsableCommand {
               rehearse show
               rehearse show 41
               rehearse show 41 --json
+              rehearse show --group 3f2a9c1e      # an every-cut group's matrix
             """)
 
     @Argument(help: ArgumentHelp("The run's id (default: the latest run).", valueName: "run"))
     var runID: Int64?
+
+    @Option(name: .long, help: ArgumentHelp("Show an every-cut group as its matrix (its id, or the start of it).", valueName: "id"))
+    var group: String?
 
     @Flag(name: .long, help: "Print JSON (durations in nanoseconds).")
     var json = false
 
     @OptionGroup var historyOptions: HistoryOptions
 
+    func validate() throws {
+        if group != nil, runID != nil { throw ValidationError("name a run or --group, not both") }
+    }
+
     func run() async throws {
         let console = Console()
         try await console.reportingErrors {
             guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+            if let group {
+                let found = try await GroupLookup.find(group, in: store)
+                console.out(json
+                    ? HistoryJSON.report(found.runs)
+                    : CutMatrixText(style: console.outStyle).render(plan: found.planName, group: found.group, cuts: found.cuts, runs: found.runs))
+                return
+            }
             let recorded: Run?
             do throws(HistoryError) {
                 let id: Int64? = if let runID { runID } else { try await store.latestRunID() }
@@ -106,8 +121,11 @@ struct CompareCommand: AsyncParsableCommand {
             With no runs named, compares the latest run with the previous run of the same plan and \
             target. A step counts as a regression only when it is both --threshold-percent and \
             --threshold-ms slower, so noise does not cry wolf. --baseline N compares the latest run \
-            with the median of the N runs before it: what a CI job on a noisy machine wants. Exit \
-            status: 0, or 1 when --fail-on-regression is given and there is a regression.
+            with the median of the N runs before it: what a CI job on a noisy machine wants. \
+            --fail-on-regression judges the rollback: it exits 1 when a step's rollback or the \
+            rollback total got slower; --include-forward counts forward steps too. Each side's \
+            outcome is shown, with a warning when the runs are of different plans. Exit status: 0, \
+            or 1 when --fail-on-regression is given and there is a regression.
 
             Examples:
               rehearse compare
@@ -131,8 +149,11 @@ struct CompareCommand: AsyncParsableCommand {
     @Option(name: .customLong("threshold-ms"), help: "How much slower, in milliseconds, a regression must be.")
     var thresholdMilliseconds: Int = 250
 
-    @Flag(name: .customLong("fail-on-regression"), help: "Exit 1 when any step or the rollback total regressed.")
+    @Flag(name: .customLong("fail-on-regression"), help: "Exit 1 when a step's rollback or the rollback total regressed.")
     var failOnRegression = false
+
+    @Flag(name: .customLong("include-forward"), help: "Count forward steps that got slower as regressions too.")
+    var includeForward = false
 
     @Flag(name: .long, help: "Print JSON (durations in nanoseconds).")
     var json = false
@@ -152,7 +173,7 @@ struct CompareCommand: AsyncParsableCommand {
             guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
             do {
                 let comparison = try await compare(store)
-                regressed = !comparison.regressions.isEmpty || comparison.rollbackTotal.isRegression
+                regressed = comparison.hasRegression
                 console.out(json ? HistoryJSON.comparison(comparison) : ComparisonText(style: console.outStyle).render(comparison))
             } catch let error as HistoryError {
                 throw CLIError.history(error)
@@ -189,23 +210,23 @@ struct CompareCommand: AsyncParsableCommand {
             guard !previous.isEmpty else {
                 throw CLIError.usage("run \(later.id) is the first run of \(later.planName) on \(later.target): no baseline to compare it with")
             }
-            return RunComparison(before: .init(medianOf: previous.reversed()), after: .init(run: later), thresholds: thresholds)
+            return RunComparison(before: .init(medianOf: previous.reversed()), after: .init(run: later), thresholds: thresholds, includeForward: includeForward)
         }
         if let a, let b {
-            return RunComparison(before: .init(run: try await load(a)), after: .init(run: try await load(b)), thresholds: thresholds)
+            return RunComparison(before: .init(run: try await load(a)), after: .init(run: try await load(b)), thresholds: thresholds, includeForward: includeForward)
         }
         if let a {
             let earlier = try await load(a)
             guard let newest = try await store.finishedRuns(plan: earlier.planName, target: earlier.target, limit: 1).first,
                   newest.id > earlier.id
             else { throw CLIError.usage("run \(a) is the latest run of \(earlier.planName) on \(earlier.target): nothing to compare it with") }
-            return RunComparison(before: .init(run: earlier), after: .init(run: newest), thresholds: thresholds)
+            return RunComparison(before: .init(run: earlier), after: .init(run: newest), thresholds: thresholds, includeForward: includeForward)
         }
         let later = try await latest()
         guard let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: 1).first else {
             throw CLIError.usage("run \(later.id) is the only run of \(later.planName) on \(later.target): nothing to compare it with",
                                  fix: "rehearse it again, or name two runs")
         }
-        return RunComparison(before: .init(run: previous), after: .init(run: later), thresholds: thresholds)
+        return RunComparison(before: .init(run: previous), after: .init(run: later), thresholds: thresholds, includeForward: includeForward)
     }
 }

@@ -51,7 +51,7 @@ final class ProgressPrinter: RunObserver {
             let rehearsed = plan.graph.rehearsable().count
             var line = style.bold(plan.name) + " on \(run.target) (run \(run.id)): \(rehearsed) of \(plan.steps.count) steps rehearsed"
             line += ", rollback budget \(DurationText.compact(plan.budget.rollback))"
-            if let failAt = run.failAt { line += ", cut at \(failAt)" }
+            if let cut = run.cut { line += ", " + cut.phrase }
             self.line(line)
         case .activityStarted(let activity, let offset):
             live?.began(activity)

@@ -22,11 +22,15 @@ struct ReportCommand: AsyncParsableCommand {
             html      one self-contained page per run: a timeline of the forward and rollback \
             steps against the budget, the step table, and this plan's recent rollback times
 
+            --group ID reports an every-cut group: JUnit has one test case per cut, HTML the \
+            matrix of cuts against the budget, JSON and Markdown every run of the group.
+
             Examples:
               rehearse report --format junit -o rehearsal.xml      # the latest run
               rehearse report 41 --format markdown >> "$GITHUB_STEP_SUMMARY"
               rehearse report 40 41 --format json
               rehearse report --format html -o rehearsal.html
+              rehearse report --group 3f2a9c1e --format html -o cuts.html
             """)
 
     @Argument(help: ArgumentHelp("Runs to report (default: the latest).", valueName: "run"))
@@ -35,6 +39,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(name: .long, help: "junit, json, markdown or html.")
     var format: ReportFormat
 
+    @Option(name: .long, help: ArgumentHelp("Report an every-cut group (its id, or the start of it).", valueName: "id"))
+    var group: String?
+
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
     var output: String?
 
@@ -42,12 +49,24 @@ struct ReportCommand: AsyncParsableCommand {
 
     func validate() throws {
         if format == .html, runIDs.count > 1 { throw ValidationError("--format html shows one run: name at most one") }
+        if group != nil, !runIDs.isEmpty { throw ValidationError("name runs or --group, not both") }
     }
 
     func run() async throws {
         let console = Console()
         try await console.reportingErrors {
             guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
+            if let group {
+                let found = try await GroupLookup.find(group, in: store)
+                let text: String = switch format {
+                case .junit: JUnitReport.render(found.runs)
+                case .json: HistoryJSON.report(found.runs)
+                case .markdown: MarkdownReport.render(found.runs)
+                case .html: HTMLReport.renderGroup(found.runs, group: found.group, cuts: found.cuts)
+                }
+                try ReportFile.write(text, to: output, console: console)
+                return
+            }
             var runs: [Run] = []
             var recent: [Run] = []
             do throws(HistoryError) {

@@ -22,6 +22,15 @@ struct RunCommand: AsyncParsableCommand {
             interrupted by SIGHUP/SIGINT/SIGTERM, after the rollback the interruption triggered. With \
             several plans the worst outcome decides.
 
+            Cuts: --fail-at STEP runs STEP, then treats it as failed: the rollback starts when it \
+            ends, and undoes it with everything applied before it. --cut-before STEP fails the \
+            go-live just before STEP would start: STEP and what needs it never run and are never \
+            rolled back. --every-cut rehearses a --fail-at at every step with a rollback, plus the \
+            full rehearsal, each from a fresh copy (the target's setup and teardown run for each), \
+            and prints the matrix; its exit status is the worst cut's. With --copies N, up to N cuts \
+            run at once, each on its own copy: every command sees REHEARSE_COPY (1..N), and a \
+            target's env values may use $REHEARSE_COPY and $REHEARSE_RUN_ID.
+
             The first Ctrl-C stops the forward steps and rolls back what was applied; a second one \
             abandons the rollback and says what is left applied.
 
@@ -29,8 +38,12 @@ struct RunCommand: AsyncParsableCommand {
               # every plan in Rehearsals/
               rehearse --target copy
               rehearse run Rehearsals/checkout.yml --target copy --jobs 4
-              # rehearse the rollback from a cut point
+              # rehearse the rollback from one cut point
               rehearse run Rehearsals/checkout.yml --fail-at switch
+              rehearse run Rehearsals/checkout.yml --cut-before migrate-004
+              # from every cut point, 4 copies at once; one CI shard of four
+              rehearse Rehearsals/checkout.yml --every-cut --copies 4
+              rehearse run --every-cut --shard 2/4
               rehearse Rehearsals/checkout.yml --target production --approve production
               # for CI
               rehearse --target copy --junit rehearsal.xml --json rehearsal.json
@@ -48,8 +61,21 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "How many independent steps may run at once.")
     var jobs: Int = RehearsalOptions.defaultJobs
 
-    @Option(name: .customLong("fail-at"), help: ArgumentHelp("Cut the forward steps at this step: it counts as failed, without running, and the rollback starts there.", valueName: "step"))
+    @Option(name: .customLong("fail-at"), help: ArgumentHelp("Run this step, then treat it as failed: the rollback starts when it ends and undoes it too.", valueName: "step"))
     var failAt: String?
+
+    @Option(name: .customLong("cut-before"), help: ArgumentHelp("Fail the go-live just before this step: it and what needs it never run.", valueName: "step"))
+    var cutBefore: String?
+
+    @Flag(name: .customLong("every-cut"), help: "Rehearse the rollback from every cut point (a --fail-at at each step with a rollback, and the full rehearsal) and print the matrix.")
+    var everyCut = false
+
+    @Option(name: .long, help: ArgumentHelp("With --every-cut: rehearse up to this many cuts at once, each on its own copy (REHEARSE_COPY=1..N).", valueName: "n"))
+    var copies: Int = 1
+
+    @Option(name: .long, help: ArgumentHelp("With --every-cut: only the I-th of N slices of the cuts, for a CI job matrix.", valueName: "i/n"),
+            transform: ArgumentTypes.shard)
+    var shard: Shard?
 
     @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
     var approve: String?
@@ -71,7 +97,15 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard copies >= 1 else { throw ValidationError("--copies must be at least 1") }
+        let cuts = [failAt.map { _ in "--fail-at" }, cutBefore.map { _ in "--cut-before" }, everyCut ? "--every-cut" : nil].compactMap { $0 }
+        if cuts.count > 1 { throw ValidationError("\(cuts.joined(separator: " and ")) cannot be combined: choose one") }
+        if !everyCut, copies != 1 { throw ValidationError("--copies needs --every-cut") }
+        if !everyCut, shard != nil { throw ValidationError("--shard needs --every-cut") }
     }
+
+    /// The cut asked for on the command line, if one was.
+    var cut: Cut? { failAt.map(Cut.failAt) ?? cutBefore.map(Cut.before) }
 
     func run() async throws {
         let console = Console()
@@ -79,7 +113,7 @@ struct RunCommand: AsyncParsableCommand {
         let style = console.outStyle
         let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
         let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
-        let request = RehearsalRequest(target: target, approve: approve, failAt: failAt, jobs: jobs, killGrace: killGrace,
+        let request = RehearsalRequest(target: target, approve: approve, cut: cut, jobs: jobs, killGrace: killGrace,
                                        liveOutput: verbose ? liveOutput(printer) : nil)
         var work: [(plan: Plan, history: HistoryStore)] = []
         try await console.reportingErrors {
@@ -99,7 +133,10 @@ struct RunCommand: AsyncParsableCommand {
 
         let control = RunControl()
         let watcher = SignalWatcher(control: control, console: console)
-        let series = await engine.rehearse(work, request, observer: printer, control: control) { console.err("warning: " + $0) }
+        let warn: @Sendable (String) -> Void = { console.err("warning: " + $0) }
+        let series = everyCut
+            ? await rehearseEveryCut(work, request, engine: engine, control: control, console: console, warn: warn)
+            : await engine.rehearse(work, request, observer: printer, control: control, warn: warn)
         watcher.stop()
         // The reports cover the runs that ran, even when a fault stopped the series.
         try await console.reportingErrors {
@@ -108,6 +145,37 @@ struct RunCommand: AsyncParsableCommand {
         }
         let code = Self.exitCode(for: series.runs)
         if code != ExitCodes.passed { throw code }
+    }
+
+    /// `--every-cut`: each plan's cut points in turn, a matrix after each. Cuts print a line as
+    /// they start and their verdict as they end (several may run at once).
+    private func rehearseEveryCut(
+        _ work: [(plan: Plan, history: HistoryStore)], _ request: RehearsalRequest, engine: RehearsalEngine, control: RunControl,
+        console: Console, warn: @escaping @Sendable (String) -> Void
+    ) async -> RehearsalEngine.Series {
+        var series = RehearsalEngine.Series(runs: [], fault: nil)
+        for (index, (plan, history)) in work.enumerated() {
+            if index > 0 { console.out("") }
+            let cuts = shard?.slice(CutPoints.of(plan)) ?? CutPoints.of(plan)
+            var line = console.outStyle.bold(plan.name) + " on \(request.target): every cut point, \(cuts.count) rehearsal\(cuts.count == 1 ? "" : "s")"
+            if let shard { line += " (shard \(shard))" }
+            if copies > 1 { line += ", up to \(copies) at once" }
+            console.out(line)
+            let style = console.outStyle
+            let result = await engine.rehearseEveryCut(
+                plan, request, copies: copies, shard: shard, history: history,
+                observer: { cut, copy in CutProgress(console: console, style: style, cut: cut, copy: copy, copies: copies) },
+                control: control, warn: warn)
+            series.runs += result.runs
+            console.out("")
+            console.out(CutMatrixText(style: style).render(plan: plan.name, group: result.group, cuts: result.cuts, runs: result.runs))
+            if let fault = result.fault {
+                series.fault = fault
+                break
+            }
+            if result.runs.contains(where: { $0.status == .interrupted }) { break }
+        }
+        return series
     }
 
     /// The worst outcome of the runs decides.

@@ -22,10 +22,14 @@ public struct Plan: Sendable, Hashable {
     public var source: String
     /// Where the `strategy:` value stands, for diagnostics about the strategy as a whole.
     public var strategyLocation: SourceLocation
+    /// Files the steps use (`inputs:`, paths and globs relative to the plan): hashed with the
+    /// plan's text into its content hash, so that editing a migration changes what `gate` sees.
+    public var inputs: [PlanInput]
 
     public init(
         name: String, file: String, strategy: Strategy, budget: Budget, targets: [Target],
-        fingerprint: Command?, checks: Checks, steps: [Step], source: String, strategyLocation: SourceLocation
+        fingerprint: Command?, checks: Checks, steps: [Step], source: String, strategyLocation: SourceLocation,
+        inputs: [PlanInput] = []
     ) {
         self.name = name
         self.file = file
@@ -37,6 +41,7 @@ public struct Plan: Sendable, Hashable {
         self.graph = StepGraph(steps: steps)
         self.source = source
         self.strategyLocation = strategyLocation
+        self.inputs = inputs
     }
 
     /// The target with this name, if the plan has one.
@@ -52,6 +57,18 @@ public struct Plan: Sendable, Hashable {
     /// The timeout that applies to a step: its own, else the plan's `step-timeout`.
     public func timeout(for step: Step) -> Duration {
         step.timeout ?? budget.stepTimeout
+    }
+}
+
+/// One entry of a plan's `inputs:`: a path or a glob (`*`, `?`, `[…]`) relative to the plan's
+/// folder; a folder stands for every file under it.
+public struct PlanInput: Sendable, Hashable {
+    public var pattern: String
+    public var location: SourceLocation
+
+    public init(pattern: String, location: SourceLocation) {
+        self.pattern = pattern
+        self.location = location
     }
 }
 
@@ -168,6 +185,9 @@ public struct Step: Sendable, Hashable, Identifiable {
     /// Ids of the steps that must finish before this one starts, in file order.
     public var needs: [String]
     public var timeout: Duration?
+    /// `atomic: true`: the step applies fully or not at all (one transaction, say), so when it
+    /// fails on its own it is not rolled back. Stopped or timed out by the harness, it still is.
+    public var isAtomic: Bool
     /// The strategy slot this step fills, if any.
     public var role: String?
     /// Where the step's id is written, and where its `needs` entries and `role` are.
@@ -176,7 +196,7 @@ public struct Step: Sendable, Hashable, Identifiable {
     public var roleLocation: SourceLocation?
 
     public init(
-        id: String, run: String, undo: Undo, needs: [String] = [], timeout: Duration? = nil,
+        id: String, run: String, undo: Undo, needs: [String] = [], timeout: Duration? = nil, isAtomic: Bool = false,
         role: String? = nil, location: SourceLocation, needsLocations: [SourceLocation]? = nil,
         roleLocation: SourceLocation? = nil
     ) {
@@ -185,6 +205,7 @@ public struct Step: Sendable, Hashable, Identifiable {
         self.undo = undo
         self.needs = needs
         self.timeout = timeout
+        self.isAtomic = isAtomic
         self.role = role
         self.location = location
         self.needsLocations = needsLocations ?? Array(repeating: location, count: needs.count)

@@ -18,8 +18,8 @@ public struct PlanParseResult: Sendable {
 /// Parsing never executes anything. Every diagnostic carries the `file:line:col` of the key or
 /// value it is about; the parser keeps going after a problem so that one run reports them all.
 public struct PlanParser: Sendable {
-    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "fingerprint", "checks", "steps"]
-    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "timeout"]
+    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "inputs", "fingerprint", "checks", "steps"]
+    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "atomic", "timeout"]
     public static let targetKeys = ["description", "env", "protected", "setup", "teardown"]
     public static let checkKeys = ["name", "run", "timeout"]
     public static let checkPhases = ["preflight", "smoke", "restored"]
@@ -68,6 +68,7 @@ public struct PlanParser: Sendable {
         var fingerprint: Command?
         var checks = Checks()
         var steps: [Step] = []
+        var inputs: [PlanInput] = []
         var sawTargets = false, sawSteps = false, sawStrategy = false
 
         for entry in entries {
@@ -98,6 +99,16 @@ public struct PlanParser: Sendable {
             case "targets":
                 sawTargets = true
                 targets = readTargets(entry.value, reader: &reader)
+            case "inputs":
+                for item in reader.items(entry.value) {
+                    guard let pattern = reader.text(item, what: "an entry of 'inputs'") else { continue }
+                    if pattern.trimmingSpaces().isEmpty || pattern.hasPrefix("/") {
+                        reader.error(item, "an input must be a path or glob relative to the plan's folder, not '\(pattern)'",
+                                     fix: "write it relative to the plan, for example '../migrations/*.sql'")
+                        continue
+                    }
+                    inputs.append(PlanInput(pattern: pattern, location: reader.location(item)))
+                }
             case "fingerprint":
                 fingerprint = reader.command(entry.value, what: "'fingerprint'")
             case "checks":
@@ -130,7 +141,8 @@ public struct PlanParser: Sendable {
 
         return Plan(
             name: name, file: reader.file, strategy: strategy ?? .custom, budget: budget, targets: targets,
-            fingerprint: fingerprint, checks: checks, steps: steps, source: text, strategyLocation: strategyLocation)
+            fingerprint: fingerprint, checks: checks, steps: steps, source: text, strategyLocation: strategyLocation,
+            inputs: inputs)
     }
 
     private func locationOfKey(_ key: String, in entries: [NodeReader.Entry], reader: NodeReader) -> SourceLocation {
@@ -292,6 +304,7 @@ public struct PlanParser: Sendable {
         var rollbackNode: Node?
         var irreversible = false
         var irreversibleNode: Node?
+        var atomic = false
         var needs: [String] = []
         var needsLocations: [SourceLocation] = []
         var timeout: Duration?
@@ -310,6 +323,8 @@ public struct PlanParser: Sendable {
             case "irreversible":
                 irreversibleNode = field.value
                 irreversible = reader.bool(field.value, what: "'irreversible' of step '\(id)'") ?? false
+            case "atomic":
+                atomic = reader.bool(field.value, what: "'atomic' of step '\(id)'") ?? false
             case "needs":
                 for item in reader.items(field.value) {
                     guard let need = reader.text(item, what: "an entry of 'needs' of step '\(id)'") else { continue }
@@ -352,7 +367,7 @@ public struct PlanParser: Sendable {
         }
         // A step with problems is still kept, so that 'needs' naming it is not reported as unknown;
         // the plan as a whole is rejected by the errors already recorded.
-        return Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, role: role,
+        return Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, isAtomic: atomic, role: role,
                     location: location, needsLocations: needsLocations, roleLocation: roleLocation)
     }
 

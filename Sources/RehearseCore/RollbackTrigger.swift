@@ -3,8 +3,10 @@ public struct RollbackTrigger: Sendable, Hashable {
     public enum Reason: Sendable, Hashable {
         /// The forward steps and smoke checks passed: the rehearsal's planned rollback.
         case rehearsal
-        /// `--fail-at STEP`: a deliberate cut at that step.
+        /// `--fail-at STEP`: the step ran, and was then treated as failed.
         case injected(step: String)
+        /// `--cut-before STEP`: the go-live failed just before that step would have started.
+        case cutBefore(step: String)
         /// A forward step failed or timed out.
         case stepFailed(step: String)
         /// A smoke check failed after the forward steps.
@@ -31,18 +33,20 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         switch self {
         case .rehearsal: "planned rollback after the forward steps and smoke checks"
         case .injected(let step): "--fail-at \(step)"
+        case .cutBefore(let step): "--cut-before \(step)"
         case .stepFailed(let step): "forward step '\(step)' failed"
         case .smokeFailed(let check): "smoke check '\(check)' failed"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         }
     }
 
-    /// The stable code the history and the JSON keep: `rehearsal`, `injected:STEP`,
+    /// The stable code the history and the JSON keep: `rehearsal`, `injected:STEP`, `cut-before:STEP`,
     /// `step-failed:STEP`, `smoke-failed:CHECK`, `interrupted:SIGNAL-NUMBER`.
     public var code: String {
         switch self {
         case .rehearsal: "rehearsal"
         case .injected(let step): "injected:" + step
+        case .cutBefore(let step): "cut-before:" + step
         case .stepFailed(let step): "step-failed:" + step
         case .smokeFailed(let check): "smoke-failed:" + check
         case .interrupted(let signal): "interrupted:\(signal)"
@@ -60,6 +64,7 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         let subject = String(code[code.index(after: colon)...])
         switch kind {
         case "injected": self = .injected(step: subject)
+        case "cut-before": self = .cutBefore(step: subject)
         case "step-failed": self = .stepFailed(step: subject)
         case "smoke-failed": self = .smokeFailed(check: subject)
         case "interrupted":

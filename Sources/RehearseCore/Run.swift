@@ -58,8 +58,16 @@ public struct Run: Sendable, Hashable {
     public var strategy: String
     public var target: String
     public var provenance: RunProvenance
-    /// `--fail-at`, when given.
-    public var failAt: String?
+    /// `--fail-at` or `--cut-before`, when given.
+    public var cut: Cut?
+    /// How many forward steps a full rehearsal of the plan runs (those before the point of no
+    /// return), when known: "3 of 10 steps applied".
+    public var stepCount: Int?
+    /// The every-cut group the run belongs to, if it is one of its cuts.
+    public var group: RunGroup?
+    /// `sha256:` of each of the plan's inputs, by path relative to the plan's folder: what the
+    /// content hash covers besides the plan's text.
+    public var inputHashes: [String: String]
     public var jobs: Int
     public var startedAt: Date
     public var endedAt: Date?
@@ -85,7 +93,8 @@ public struct Run: Sendable, Hashable {
 
     public init(
         id: Int64, planName: String, planFile: String, planText: String, planHash: String, strategy: String,
-        target: String, provenance: RunProvenance, failAt: String? = nil, jobs: Int = 1, startedAt: Date,
+        target: String, provenance: RunProvenance, cut: Cut? = nil, stepCount: Int? = nil, group: RunGroup? = nil,
+        inputHashes: [String: String] = [:], jobs: Int = 1, startedAt: Date,
         endedAt: Date? = nil, status: RunStatus = .running, budget: Duration, forward: Duration? = nil,
         rollback: Duration? = nil, total: Duration? = nil, trigger: RollbackTrigger? = nil,
         fingerprintBefore: String? = nil, fingerprintAfter: String? = nil, reasons: [RunReason] = [],
@@ -100,7 +109,10 @@ public struct Run: Sendable, Hashable {
         self.strategy = strategy
         self.target = target
         self.provenance = provenance
-        self.failAt = failAt
+        self.cut = cut
+        self.stepCount = stepCount
+        self.group = group
+        self.inputHashes = inputHashes
         self.jobs = jobs
         self.startedAt = startedAt
         self.endedAt = endedAt
@@ -121,9 +133,11 @@ public struct Run: Sendable, Hashable {
 
     /// A new, running run of `plan` on `target`: what a journal records before the first command.
     public init(starting plan: Plan, target: String, id: Int64 = 0, planHash: String = "", provenance: RunProvenance,
-                failAt: String? = nil, jobs: Int = 1, startedAt: Date, processMark: String? = nil) {
+                cut: Cut? = nil, group: RunGroup? = nil, inputHashes: [String: String] = [:], jobs: Int = 1,
+                startedAt: Date, processMark: String? = nil) {
         self.init(id: id, planName: plan.name, planFile: plan.file, planText: plan.source, planHash: planHash,
-                  strategy: plan.strategy.id, target: target, provenance: provenance, failAt: failAt, jobs: jobs,
+                  strategy: plan.strategy.id, target: target, provenance: provenance, cut: cut,
+                  stepCount: plan.graph.rehearsable().count, group: group, inputHashes: inputHashes, jobs: jobs,
                   startedAt: Self.recordedTime(startedAt), budget: plan.budget.rollback, processMark: processMark)
     }
 
@@ -157,6 +171,23 @@ public struct Run: Sendable, Hashable {
     /// True when a rollback passed but used at least ``Verdict/warningShare`` of its budget.
     public var isNearBudget: Bool {
         status == .passed && (budgetShare ?? 0) >= Verdict.warningShare
+    }
+
+    /// `--fail-at STEP`, when that was the cut.
+    public var failAt: String? { cut?.kind == .failAt ? cut?.step : nil }
+
+    /// A rehearsal of the whole plan: no cut. Only these (and every-cut groups whose cuts all
+    /// passed) count as a pass for the gate.
+    public var isFull: Bool { cut == nil }
+
+    /// How many distinct forward steps started (and so may have been applied).
+    public var appliedStepCount: Int { Set(startedForwardSteps).count }
+
+    /// "3 of 10 steps applied, cut before migrate-004": what this run rehearsed, honestly counted.
+    public var coverage: String {
+        var text = "\(appliedStepCount) of \(stepCount.map(String.init) ?? "?") steps applied"
+        if let cut { text += ", " + cut.phrase }
+        return text
     }
 
     /// The signal that interrupted the run, if one did.
@@ -200,6 +231,23 @@ public struct Run: Sendable, Hashable {
         let undone = rolledBackSteps
         var seen = Set<String>()
         return startedForwardSteps.filter { !undone.contains($0) && seen.insert($0).inserted }
+    }
+}
+
+/// Membership of an every-cut group: the rehearsals of one plan from each of its cut points, run
+/// together (`rehearse run --every-cut`), and judged together.
+public struct RunGroup: Sendable, Hashable, Codable {
+    /// Shared by every run of the group.
+    public var id: String
+    /// How many runs the group has when complete (in this shard).
+    public var size: Int
+    /// `I/N` when the group is one shard of a CI matrix (`--shard`).
+    public var shard: String?
+
+    public init(id: String, size: Int, shard: String? = nil) {
+        self.id = id
+        self.size = size
+        self.shard = shard
     }
 }
 

@@ -11,9 +11,15 @@ public struct RunComparison: Sendable {
         public var budget: Duration
         public var planText: String
         public var stepOrder: [String]
+        /// The plan's name (of the newest run, for a median).
+        public var planName: String
+        /// How each run of the side ended, and what it rehearsed: `run 41 passed (full rehearsal)`.
+        public var outcomes: [String]
 
         public init(run: Run) {
             label = "run \(run.id)"
+            planName = run.planName
+            outcomes = [Self.outcome(run)]
             forward = Self.durations(run, .forward)
             rollback = Self.durations(run, .rollback)
             rollbackTotal = run.rollback
@@ -31,6 +37,12 @@ public struct RunComparison: Sendable {
             budget = runs.last?.budget ?? Budget.defaultRollback
             planText = runs.last?.planText ?? ""
             stepOrder = runs.last.map(Self.order) ?? []
+            planName = runs.last?.planName ?? ""
+            outcomes = runs.map(Self.outcome)
+        }
+
+        static func outcome(_ run: Run) -> String {
+            "run \(run.id) \(run.status.rawValue) (\(run.cut?.phrase ?? "full rehearsal"))"
         }
 
         static func durations(_ run: Run, _ kind: Activity.Kind) -> [String: Duration] {
@@ -100,7 +112,9 @@ public struct RunComparison: Sendable {
         public var step: String
         public var forward: Change
         public var rollback: Change
-        public var isRegression: Bool { forward.isRegression || rollback.isRegression }
+        /// Whether this row counts against `--fail-on-regression`: its rollback got slower, or
+        /// (with `includeForward`) its forward step did.
+        public var isRegression: Bool
     }
 
     /// How the plan itself changed between the two sides.
@@ -132,27 +146,41 @@ public struct RunComparison: Sendable {
     public var rows: [StepRow]
     public var rollbackTotal: Change
     public var planChanges: PlanChanges
+    /// Forward steps count as regressions too (`--include-forward`); by default only the
+    /// rollback does: it is what the budget is about.
+    public var includeForward: Bool
 
-    public init(before: Side, after: Side, thresholds: Thresholds = Thresholds()) {
+    public init(before: Side, after: Side, thresholds: Thresholds = Thresholds(), includeForward: Bool = false) {
         self.before = before
         self.after = after
         self.thresholds = thresholds
+        self.includeForward = includeForward
         var order = after.stepOrder
         for step in before.stepOrder where !order.contains(step) { order.append(step) }
         rows = order.map { step in
-            StepRow(
-                step: step,
-                forward: Change(before: before.forward[step], after: after.forward[step],
-                                isRegression: thresholds.isRegression(from: before.forward[step], to: after.forward[step])),
-                rollback: Change(before: before.rollback[step], after: after.rollback[step],
-                                 isRegression: thresholds.isRegression(from: before.rollback[step], to: after.rollback[step])))
+            let forward = Change(before: before.forward[step], after: after.forward[step],
+                                 isRegression: thresholds.isRegression(from: before.forward[step], to: after.forward[step]))
+            let rollback = Change(before: before.rollback[step], after: after.rollback[step],
+                                  isRegression: thresholds.isRegression(from: before.rollback[step], to: after.rollback[step]))
+            return StepRow(step: step, forward: forward, rollback: rollback,
+                           isRegression: rollback.isRegression || (includeForward && forward.isRegression))
         }
         rollbackTotal = Change(before: before.rollbackTotal, after: after.rollbackTotal,
                                isRegression: thresholds.isRegression(from: before.rollbackTotal, to: after.rollbackTotal))
         planChanges = Self.changes(from: before.planText, to: after.planText)
     }
 
+    /// Rows that count as regressions.
     public var regressions: [StepRow] { rows.filter(\.isRegression) }
+
+    /// Forward steps that got slower but do not count (without `includeForward`).
+    public var forwardSlowdowns: [StepRow] { rows.filter { $0.forward.isRegression && !$0.isRegression } }
+
+    /// What `--fail-on-regression` fails on: a counted step regression, or the rollback total.
+    public var hasRegression: Bool { !regressions.isEmpty || rollbackTotal.isRegression }
+
+    /// The two sides are runs of differently named plans: the comparison may mean little.
+    public var comparesDifferentPlans: Bool { before.planName != after.planName }
 
     /// What differs between two plan texts, step by step.
     public static func changes(from old: String, to new: String) -> PlanChanges {
@@ -178,5 +206,30 @@ public struct RunComparison: Sendable {
         }
         if a.budget.rollback != b.budget.rollback { changes.budgetChanged = (a.budget.rollback, b.budget.rollback) }
         return changes
+    }
+}
+
+/// How the files a plan names as its `inputs:` differ between two moments: by path relative to
+/// the plan's folder.
+public struct InputChanges: Sendable, Hashable {
+    public var changed: [String]
+    public var added: [String]
+    public var removed: [String]
+
+    public init(changed: [String] = [], added: [String] = [], removed: [String] = []) {
+        self.changed = changed
+        self.added = added
+        self.removed = removed
+    }
+
+    public var isEmpty: Bool { changed.isEmpty && added.isEmpty && removed.isEmpty }
+
+    /// `migrations/004.sql changed; scripts/new.sh added`.
+    public var summary: String {
+        var parts: [String] = []
+        if !changed.isEmpty { parts.append(changed.joined(separator: ", ") + " changed") }
+        if !added.isEmpty { parts.append(added.joined(separator: ", ") + " added") }
+        if !removed.isEmpty { parts.append(removed.joined(separator: ", ") + " removed") }
+        return parts.joined(separator: "; ")
     }
 }

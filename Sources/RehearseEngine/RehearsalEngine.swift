@@ -45,12 +45,12 @@ public struct RehearsalEngine: Sendable {
                 problems.append(.protectedTarget(plan: plan.name, target: target.name))
             }
         }
-        if let failAt = request.failAt {
-            let withStep = plans.filter { $0.step(withID: failAt) != nil }
-            if withStep.isEmpty { problems.append(.noStepForCut(step: failAt)) }
+        if let cut = request.cut {
+            let withStep = plans.filter { $0.step(withID: cut.step) != nil }
+            if withStep.isEmpty { problems.append(.noStepForCut(cut)) }
             for plan in withStep {
-                if let index = plan.graph.index(of: failAt), plan.graph.beyondPointOfNoReturn().contains(index) {
-                    problems.append(.cutBeyondPointOfNoReturn(plan: plan.name, step: failAt))
+                if let index = plan.graph.index(of: cut.step), plan.graph.beyondPointOfNoReturn().contains(index) {
+                    problems.append(.cutBeyondPointOfNoReturn(plan: plan.name, cut))
                 }
             }
         }
@@ -62,6 +62,11 @@ public struct RehearsalEngine: Sendable {
     public struct Series: Sendable {
         public var runs: [Run]
         public var fault: EngineError?
+
+        public init(runs: [Run] = [], fault: EngineError? = nil) {
+            self.runs = runs
+            self.fault = fault
+        }
     }
 
     /// Rehearses each plan in turn, each recorded in its history. An interrupted run ends the
@@ -109,11 +114,31 @@ public struct RehearsalEngine: Sendable {
             throw EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
                               fix: problems.first?.fix)
         }
-        let cut = request.failAt.flatMap { plan.step(withID: $0) != nil ? $0 : nil }
+        let cut = request.cut.flatMap { plan.step(withID: $0.step) != nil ? $0 : nil }
+        return try await rehearseOne(plan, request, cut: cut, group: nil, copy: nil, content: try content(of: plan),
+                                     history: history, observer: observer, control: control, warn: warn)
+    }
+
+    /// The plan's content hash (its text and its inputs' contents) as the history records it.
+    func content(of plan: Plan) throws(EngineError) -> PlanContent {
+        do throws(PlanContent.UnreadableInput) {
+            return try PlanContent.of(plan)
+        } catch {
+            throw EngineError(.files, message: "\(error): nothing was run",
+                              fix: "check that it exists and is readable, or change the plan's 'inputs'")
+        }
+    }
+
+    /// One recorded rehearsal of `plan` with this cut, in this group, on this copy.
+    func rehearseOne(
+        _ plan: Plan, _ request: RehearsalRequest, cut: Cut?, group: RunGroup?, copy: Int?, content: PlanContent,
+        history: HistoryStore, observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void
+    ) async throws(EngineError) -> Run {
         let mark = UUID().uuidString
-        var run = Run(starting: plan, target: request.target,
+        var run = Run(starting: plan, target: request.target, planHash: content.hash,
                       provenance: .current(toolVersion: toolVersion, gitCommit: GitCommit.current(for: plan.file)),
-                      failAt: cut, jobs: request.jobs, startedAt: clock.date, processMark: mark)
+                      cut: cut, group: group, inputHashes: content.inputs, jobs: request.jobs, startedAt: clock.date,
+                      processMark: mark)
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {
@@ -132,7 +157,7 @@ public struct RehearsalEngine: Sendable {
             throw error
         }
         let options = RehearsalOptions(
-            runID: String(run.id), target: request.target, jobs: request.jobs, failAt: cut, killGrace: request.killGrace,
+            runID: String(run.id), target: request.target, jobs: request.jobs, cut: cut, copy: copy, killGrace: request.killGrace,
             logsFolder: logs, liveOutput: request.liveOutput, stopStrayProcesses: request.stopStrayProcesses, processMark: mark)
         let (rehearsal, _) = journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)
         return await rehearsal.run(run)

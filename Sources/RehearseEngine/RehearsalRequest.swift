@@ -8,8 +8,8 @@ public struct RehearsalRequest: Sendable {
     public var target: String
     /// `--approve`: the protected target the operator explicitly allows. Must name it exactly.
     public var approve: String?
-    /// `--fail-at STEP`: cut the forward steps at this step in the plans that have it.
-    public var failAt: String?
+    /// `--fail-at STEP` or `--cut-before STEP`, in the plans that have the step.
+    public var cut: Cut?
     /// How many independent steps may run at once.
     public var jobs: Int
     /// Between SIGTERM and SIGKILL when stopping a step's process group.
@@ -20,13 +20,13 @@ public struct RehearsalRequest: Sendable {
     public var stopStrayProcesses: Bool
 
     public init(
-        target: String = "copy", approve: String? = nil, failAt: String? = nil, jobs: Int = RehearsalOptions.defaultJobs,
+        target: String = "copy", approve: String? = nil, cut: Cut? = nil, jobs: Int = RehearsalOptions.defaultJobs,
         killGrace: Duration = .seconds(5), liveOutput: (@Sendable (Activity, String) -> Void)? = nil,
         stopStrayProcesses: Bool = true
     ) {
         self.target = target
         self.approve = approve
-        self.failAt = failAt
+        self.cut = cut
         self.jobs = jobs
         self.killGrace = killGrace
         self.liveOutput = liveOutput

@@ -1,4 +1,4 @@
-import RehearseCore
+public import RehearseCore
 
 /// Why a rehearsal (or a recovery) cannot start as asked: found before anything runs, and handed
 /// back as data for the caller to print. Each is a usage problem, not a fault of the harness.
@@ -7,10 +7,10 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     case noSuchTarget(plan: String, file: String, target: String, available: [String])
     /// The target is protected and the request does not approve it by name.
     case protectedTarget(plan: String, target: String)
-    /// `--fail-at` names a step that no plan has.
-    case noStepForCut(step: String)
-    /// `--fail-at` names a step that is never rehearsed: it is beyond the point of no return.
-    case cutBeyondPointOfNoReturn(plan: String, step: String)
+    /// The cut names a step that no plan has.
+    case noStepForCut(Cut)
+    /// The cut names a step that is never rehearsed: it is beyond the point of no return.
+    case cutBeyondPointOfNoReturn(plan: String, Cut)
     /// `recover` of a run whose harness is still alive.
     case stillRunning(run: Int64, pid: Int32, host: String)
     /// `recover` or a lookup named a run the history does not have.
@@ -22,10 +22,10 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "plan '\(plan)' (\(file)) has no target '\(target)'; its targets are \(available.joined(separator: ", "))"
         case .protectedTarget(let plan, let target):
             "target '\(target)' of plan '\(plan)' is protected"
-        case .noStepForCut(let step):
-            "--fail-at \(step): no plan has a step '\(step)'"
-        case .cutBeyondPointOfNoReturn(let plan, let step):
-            "--fail-at \(step): in plan '\(plan)' that step is beyond the point of no return and is never rehearsed"
+        case .noStepForCut(let cut):
+            "\(cut): no plan has a step '\(cut.step)'"
+        case .cutBeyondPointOfNoReturn(let plan, let cut):
+            "\(cut): in plan '\(plan)' that step is beyond the point of no return and is never rehearsed"
         case .stillRunning(let run, let pid, let host):
             "run \(run) is still running (pid \(pid) on \(host))"
         case .noSuchRun(let run, let history):

@@ -10,13 +10,19 @@ public struct ComparisonText: Sendable {
     public func render(_ comparison: RunComparison) -> String {
         let a = comparison.before, b = comparison.after
         var lines = [style.bold("\(a.label)  ->  \(b.label)")]
+        lines.append("  A: " + a.outcomes.joined(separator: "; "))
+        lines.append("  B: " + b.outcomes.joined(separator: "; "))
+        if comparison.comparesDifferentPlans {
+            lines.append("  " + style.yellow("warning:") + " these are runs of different plans ('\(a.planName)' and '\(b.planName)')")
+        }
         var table = TableText(headers: ["step", "forward A", "forward B", "change", "rollback A", "rollback B", "change", ""],
                               rightAligned: [1, 2, 3, 4, 5, 6])
         for row in comparison.rows {
             table.rows.append([
                 row.step, time(row.forward.before), time(row.forward.after), change(row.forward),
                 time(row.rollback.before), time(row.rollback.after), change(row.rollback),
-                row.isRegression ? style.red("REGRESSION") : "",
+                row.isRegression ? style.red(row.rollback.isRegression ? "REGRESSION" : "REGRESSION (forward)")
+                    : row.forward.isRegression ? style.yellow("slower forward") : "",
             ])
         }
         lines += table.render(indent: "  ", style: style)
@@ -31,6 +37,10 @@ public struct ComparisonText: Sendable {
         lines.append("  " + (regressions.isEmpty
             ? "no regressions (a step must be \(Int(thresholds.relative * 100))% and \(DurationText.compact(thresholds.absolute)) slower to count)"
             : style.red("\(regressions.count) regression\(regressions.count == 1 ? "" : "s"): ") + regressions.map(\.step).joined(separator: ", ")))
+        let slower = comparison.forwardSlowdowns
+        if !slower.isEmpty {
+            lines.append("  forward steps slower (not counted; --include-forward counts them): " + slower.map(\.step).joined(separator: ", "))
+        }
         let changes = comparison.planChanges
         if changes.isEmpty {
             lines.append("  plan unchanged between the two")

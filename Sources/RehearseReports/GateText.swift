@@ -7,21 +7,31 @@ public struct GateText: Sendable {
     public init(style: TextStyle = .plain) { self.style = style }
 
     public func render(_ decision: GateDecision, plan: String, target: String, from: String) -> String {
-        if decision.isGo {
-            return style.green(style.bold("GO")) + "  \(plan) on \(target): this exact plan passed its rehearsal on \(from) (run \(decision.run ?? 0))"
+        if decision.isGo, let evidence = decision.evidence {
+            return style.green(style.bold("GO")) + "  \(plan) on \(target): this exact plan passed " + Self.describe(evidence)
         }
         var lines = [style.red(style.bold("NO-GO")) + "  \(plan) on \(target): " + headline(decision.reason)]
-        if case .changedSince(_, let changes) = decision.reason {
+        if case .changedSince(_, let changes, let inputs) = decision.reason {
+            for path in inputs.changed { lines.append("  input changed: \(path)") }
+            for path in inputs.added { lines.append("  input added:   \(path)") }
+            for path in inputs.removed { lines.append("  input removed: \(path)") }
             if !changes.added.isEmpty { lines.append("  steps added:   " + changes.added.joined(separator: ", ")) }
             if !changes.removed.isEmpty { lines.append("  steps removed: " + changes.removed.joined(separator: ", ")) }
             for (step, fields) in changes.changed { lines.append("  step changed:  \(step) (\(fields.joined(separator: ", ")))") }
             if let (old, new) = changes.budgetChanged { lines.append("  budget:        \(DurationText.compact(old)) -> \(DurationText.compact(new))") }
-            if changes.isEmpty { lines.append("  (the text changed, the steps did not: comments, checks, targets or layout)") }
+            if changes.isEmpty, inputs.isEmpty { lines.append("  (the text changed, the steps did not: comments, checks, targets or layout)") }
         }
-        if case .lastRehearsalDidNotPass(_, _, _, _, let reasons) = decision.reason {
+        if case .lastRehearsalDidNotPass(_, _, _, _, let reasons, _) = decision.reason {
             for reason in reasons { lines.append("  - " + reason.description) }
         }
-        lines.append("  rehearse it: rehearse run PLAN --target \(from)")
+        if case .nothingCounts(_, .everyCut) = decision.reason {
+            lines.append("  rehearse it from every cut point: rehearse run PLAN --target \(from) --every-cut")
+        } else {
+            if case .nothingCounts = decision.reason {
+                lines.append("  a --fail-at or --cut-before rehearsal tests the rollback from one place only: rehearse the whole plan")
+            }
+            lines.append("  rehearse it: rehearse run PLAN --target \(from)")
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -29,10 +39,10 @@ public struct GateText: Sendable {
         switch reason {
         case .neverRehearsed(let target)?:
             return "never rehearsed on \(target)"
-        case .changedSince(let run, _)?:
+        case .changedSince(let run, _, _)?:
             return "the plan changed since its last rehearsal (run \(run)); this version was never rehearsed"
-        case .lastRehearsalDidNotPass(let run, let status, let rollback, let budget, _)?:
-            var text = "its last rehearsal (run \(run)) "
+        case .lastRehearsalDidNotPass(let run, let status, let rollback, let budget, _, let cut)?:
+            var text = "its last rehearsal (run \(run)\(cut.map { ", " + $0.phrase } ?? "")) "
             switch status {
             case .overBudget: text += "was over budget"
             case .failed: text += "failed"
@@ -42,11 +52,33 @@ public struct GateText: Sendable {
             }
             if let rollback { text += ": rollback \(DurationText.precise(rollback)) of \(DurationText.compact(budget)) budget" }
             return text
+        case .nothingCounts(let runs, let requirement)?:
+            let which = (runs.count == 1 ? "run " : "runs ") + runs.prefix(5).map(String.init).joined(separator: ", ") + (runs.count > 5 ? ", …" : "")
+            return requirement == .everyCut
+                ? "no every-cut rehearsal of this exact plan passed (\(which): not a complete every-cut group)"
+                : "no full rehearsal of this exact plan passed (\(which): only cuts, or an every-cut group that did not finish)"
         case .tooLongAgo(let run, let at, let age, let window)?:
             return "its last passing rehearsal (run \(run), \(TimestampText.local(at))) was \(Self.age(age)) ago, more than \(DurationText.compact(window))"
         case nil:
             return "no decision"
         }
+    }
+
+    /// `every-cut group 3f2a9c1e (5 rehearsals, all passed) on copy, finished 2026-12-02 14:03; worst rollback 1.4s of 30s (5%, fail at migrate)`
+    static func describe(_ evidence: GateDecision.Evidence) -> String {
+        var text: String
+        switch evidence.kind {
+        case .fullRehearsal: text = "a full rehearsal (run \(evidence.run))"
+        case .everyCut(let group, let count): text = "every-cut group \(group.prefix(8)) (\(count) rehearsals, all passed)"
+        }
+        text += " on \(evidence.target), finished \(TimestampText.local(evidence.finishedAt))"
+        if let rollback = evidence.worstRollback {
+            let share = Int((rollback.seconds / max(evidence.budget.seconds, 1e-9) * 100).rounded())
+            text += "; worst rollback \(DurationText.precise(rollback)) of \(DurationText.compact(evidence.budget)) (\(share)%"
+            if case .everyCut = evidence.kind { text += ", " + (evidence.worstCut?.phrase ?? "full rehearsal") + " in run \(evidence.run)" }
+            text += ")"
+        }
+        return text
     }
 
     static func age(_ duration: Duration) -> String {

@@ -11,19 +11,7 @@ public enum HTMLReport {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
             <title>\(escape(run.planName)) – rehearsal \(run.id)</title>
-            <style>
-            body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2430; margin: 24px 32px; max-width: 1200px; }
-            h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
-            .verdict { display: inline-block; padding: 2px 10px; border-radius: 4px; font-weight: 600; color: #fff; }
-            .passed { background: #1f883d; } .over-budget, .failed { background: #cf222e; } .interrupted, .abandoned, .running { background: #9a6700; }
-            .figures { font-size: 15px; margin: 10px 0; } .figures b { font-size: 18px; }
-            .muted { color: #59636e; } ul { margin: 6px 0; }
-            table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-            th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid #e5e8eb; }
-            td.num { text-align: right; } .bad { color: #cf222e; font-weight: 600; } .ok { color: #1f883d; }
-            svg text { font: 12px system-ui, sans-serif; fill: #1d2430; }
-            .legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; border-radius: 2px; }
-            </style></head><body>
+            <style>\n\(css)</style></head><body>
             <h1>\(escape(run.planName)) <span class="verdict \(run.status.rawValue)">\(status)</span></h1>
             <div class="muted">run \(run.id) · \(escape(run.strategy)) · target \(escape(run.target)) · \(TimestampText.local(run.startedAt, seconds: true)) · \(escape(run.user))@\(escape(run.host))\(run.gitCommit.map { " · commit " + $0.prefix(10) } ?? "")</div>
 
@@ -49,6 +37,22 @@ public enum HTMLReport {
         html += "</body></html>\n"
         return html
     }
+
+    /// The page's style sheet, shared by the run page and the every-cut page.
+    static let css = """
+        body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2430; margin: 24px 32px; max-width: 1200px; }
+        h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; }
+        .verdict { display: inline-block; padding: 2px 10px; border-radius: 4px; font-weight: 600; color: #fff; }
+        .passed { background: #1f883d; } .over-budget, .failed { background: #cf222e; } .interrupted, .abandoned, .running { background: #9a6700; }
+        .figures { font-size: 15px; margin: 10px 0; } .figures b { font-size: 18px; }
+        .muted { color: #59636e; } ul { margin: 6px 0; }
+        table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+        th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid #e5e8eb; }
+        td.num { text-align: right; } .bad { color: #cf222e; font-weight: 600; } .ok { color: #1f883d; }
+        svg text { font: 12px system-ui, sans-serif; fill: #1d2430; }
+        .legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; border-radius: 2px; }
+
+        """
 
     static let colours: [Activity.Kind: String] = [
         .setup: "#afb8c1", .teardown: "#afb8c1", .preflight: "#8c959f", .fingerprintBefore: "#8c959f",
@@ -154,7 +158,7 @@ public enum HTMLReport {
         return svg + note
     }
 
-    private static func statusLabel(_ status: RunStatus) -> String {
+    static func statusLabel(_ status: RunStatus) -> String {
         switch status {
         case .passed: "PASSED"
         case .overBudget: "OVER BUDGET"

@@ -100,8 +100,19 @@ public struct ComparisonJSON: Codable, Sendable {
     public var budgetBeforeNs: Int64
     public var budgetAfterNs: Int64
     public var planChanges: PlanChanges
+    /// What `--fail-on-regression` fails on, and whether forward steps counted.
+    public var regressed: Bool
+    public var includeForward: Bool
+    public var outcomesBefore: [String]
+    public var outcomesAfter: [String]
+    public var plansDiffer: Bool
 
     init(_ comparison: RunComparison, schemaVersion: Int) {
+        regressed = comparison.hasRegression
+        includeForward = comparison.includeForward
+        outcomesBefore = comparison.before.outcomes
+        outcomesAfter = comparison.after.outcomes
+        plansDiffer = comparison.comparesDifferentPlans
         self.schemaVersion = schemaVersion
         before = comparison.before.label
         after = comparison.after.label
@@ -120,6 +131,8 @@ public struct ComparisonJSON: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case before, after, thresholds, steps
         case schemaVersion = "schema_version", rollbackTotal = "rollback_total", budgetBeforeNs = "budget_before_ns"
-        case budgetAfterNs = "budget_after_ns", planChanges = "plan_changes"
+        case budgetAfterNs = "budget_after_ns", planChanges = "plan_changes", regressed
+        case includeForward = "include_forward", outcomesBefore = "outcomes_before", outcomesAfter = "outcomes_after"
+        case plansDiffer = "plans_differ"
     }
 }

@@ -9,12 +9,13 @@ public struct HistoryText: Sendable {
 
     /// Recent runs, newest first: id, plan, target, start, outcome, rollback against budget.
     public func list(_ runs: [Run]) -> String {
-        var table = TableText(headers: ["run", "plan", "target", "started", "outcome", "rollback", "budget"], rightAligned: [0, 5])
+        var table = TableText(headers: ["run", "plan", "target", "started", "outcome", "rollback", "budget", "rehearsed"], rightAligned: [0, 5])
         for run in runs {
             table.rows.append([
                 String(run.id), run.planName, run.target, TimestampText.local(run.startedAt), status(run.status),
                 run.rollback.map(DurationText.precise) ?? "-",
                 DurationText.compact(run.budget) + (run.rollback.map { " (\(Self.percent($0, of: run.budget)))" } ?? ""),
+                Self.rehearsed(run),
             ])
         }
         return table.render(style: style).joined(separator: "\n")
@@ -28,7 +29,16 @@ public struct HistoryText: Sendable {
         var who = "  started   \(TimestampText.local(run.startedAt, seconds: true)) by \(run.user) on \(run.host) (pid \(run.pid)), rehearse \(run.toolVersion)"
         if let commit = run.gitCommit { who += ", commit \(commit.prefix(10))" }
         lines.append(who)
-        if let failAt = run.failAt { lines.append("  cut at    \(failAt) (--fail-at)") }
+        if let cut = run.cut { lines.append("  cut       \(cut.phrase) (\(cut))") }
+        if let group = run.group {
+            lines.append("  group     every-cut group \(group.id.prefix(8)), \(group.size) rehearsal\(group.size == 1 ? "" : "s")"
+                         + (group.shard.map { " (shard \($0))" } ?? "") + "  (rehearse show --group \(group.id.prefix(8)))")
+        }
+        if run.stepCount != nil { lines.append("  applied   \(run.coverage)") }
+        if !run.inputHashes.isEmpty {
+            lines.append("  inputs    \(run.inputHashes.count) file\(run.inputHashes.count == 1 ? "" : "s") in the content hash: "
+                         + run.inputHashes.keys.sorted().prefix(5).joined(separator: ", ") + (run.inputHashes.count > 5 ? ", …" : ""))
+        }
         var figures = "  rollback  "
         if let rollback = run.rollback {
             figures += "\(DurationText.precise(rollback)) of \(DurationText.compact(run.budget)) budget (\(Self.percent(rollback, of: run.budget)))"
@@ -56,6 +66,13 @@ public struct HistoryText: Sendable {
             lines.append("  " + style.red("still applied:") + " " + run.leftApplied.joined(separator: ", ") + "  (rehearse recover \(run.id) rolls them back)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `full`, `fail at migrate`, `cut before switch`, and the every-cut group it belongs to.
+    static func rehearsed(_ run: Run) -> String {
+        var text = run.cut?.phrase ?? "full"
+        if let group = run.group { text += " (group \(group.id.prefix(8)))" }
+        return text
     }
 
     func status(_ status: RunStatus) -> String {

@@ -3,14 +3,70 @@ public import RehearseCore
 
 /// JUnit XML for CI systems' test views, valid against the Apache Ant JUnit schema that their
 /// readers follow: one test suite per rehearsal, a test case per step phase and per check, and
-/// "rollback within budget", which fails when the rollback took longer than its budget.
+/// "rollback within budget", which fails when the rollback took longer than its budget. The runs
+/// of an every-cut group make one test suite instead, with a test case per cut.
 public enum JUnitReport {
     public static func render(_ runs: [Run]) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n<testsuites>\n"
-        for (index, run) in runs.enumerated() {
-            xml += suite(run, id: index)
+        var groupsDone = Set<String>()
+        var id = 0
+        for run in runs {
+            if let group = run.group {
+                guard groupsDone.insert(group.id).inserted else { continue }
+                xml += groupSuite(runs.filter { $0.group?.id == group.id }, group: group, id: id)
+            } else {
+                xml += suite(run, id: id)
+            }
+            id += 1
         }
         return xml + "</testsuites>\n"
+    }
+
+    /// An every-cut group: a test case per cut, failing when that cut's rehearsal did not pass.
+    private static func groupSuite(_ runs: [Run], group: RunGroup, id: Int) -> String {
+        guard let first = runs.first else { return "" }
+        let start = runs.map(\.startedAt).min() ?? first.startedAt
+        let end = runs.compactMap(\.endedAt).max() ?? start
+        let failures = runs.filter { $0.status != .passed }.count
+        var xml = "  <testsuite name=\(attribute(first.planName + " every cut")) package=\"rehearse\" id=\"\(id)\""
+        xml += " timestamp=\"\(TimestampText.utc(start))\" hostname=\(attribute(first.host.isEmpty ? "localhost" : first.host))"
+        xml += " tests=\"\(runs.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\" time=\"\(seconds(.seconds(max(0, end.timeIntervalSince(start)))))\">\n"
+        xml += "    <properties>\n"
+        var properties: [(String, String)] = [
+            ("group", group.id), ("rehearsals", String(group.size)), ("target", first.target), ("strategy", first.strategy),
+            ("plan", first.planFile), ("plan-hash", first.planHash), ("budget", DurationText.compact(first.budget)),
+        ]
+        if let shard = group.shard { properties.append(("shard", shard)) }
+        if let worst = CutMatrixText.worst(runs) {
+            properties.append(("worst", CutMatrixText.name(worst.cut) + ": " + worst.status.rawValue
+                               + (worst.rollback.map { ", rollback " + DurationText.precise($0) } ?? "")))
+        }
+        for (name, value) in properties {
+            xml += "      <property name=\(attribute(name)) value=\(attribute(value))/>\n"
+        }
+        xml += "    </properties>\n"
+        for run in runs {
+            let name = "rollback from " + CutMatrixText.name(run.cut) + " (run \(run.id))"
+            xml += "    <testcase name=\(attribute(name)) classname=\(attribute(first.planName + ".every-cut")) time=\"\(seconds(run.rollback ?? .zero))\""
+            if run.status == .passed {
+                xml += "/>\n"
+                continue
+            }
+            var message = run.status.rawValue
+            if let rollback = run.rollback { message += ": rollback \(DurationText.precise(rollback)) of \(DurationText.compact(run.budget)) budget" }
+            var detail = [run.coverage] + [run.trigger.map { "rollback trigger: \($0.description)" }].compactMap { $0 }
+            detail += run.reasons.map(\.description)
+            if !run.leftApplied.isEmpty { detail.append("left applied: " + run.leftApplied.joined(separator: ", ")) }
+            for activity in run.activities where !activity.status.isSuccess && activity.ran {
+                detail.append("\(activity.kind.label) \(activity.name): \(activity.summary)")
+                if let tail = activity.outputTail, !tail.isEmpty { detail.append(tail) }
+            }
+            xml += ">\n      <failure message=\(attribute(message)) type=\(attribute(run.status.rawValue))>\(text(detail.joined(separator: "\n")))</failure>\n    </testcase>\n"
+        }
+        let matrix = CutMatrixText().render(plan: first.planName, group: group, cuts: runs.map(\.cut), runs: runs)
+        xml += "    <system-out>\(text(matrix))</system-out>\n"
+        xml += "    <system-err></system-err>\n"
+        return xml + "  </testsuite>\n"
     }
 
     private struct Case {

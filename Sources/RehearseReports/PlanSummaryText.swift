@@ -21,6 +21,15 @@ public struct PlanSummaryText: Sendable {
         var checkLine = "  checks    preflight \(checks.preflight.count), smoke \(checks.smoke.count), restored \(checks.restored.count)"
         checkLine += plan.fingerprint.map { "; fingerprint: \($0.run)" } ?? "; no fingerprint"
         out.append(checkLine)
+        let atomic = plan.steps.filter(\.isAtomic).map(\.id)
+        if !atomic.isEmpty {
+            out.append("  atomic    \(atomic.joined(separator: ", "))" + style.dim("  (apply fully or not at all: not rolled back when they fail on their own)"))
+        }
+        if !plan.inputs.isEmpty {
+            out.append("  inputs    \(plan.inputs.map(\.pattern).joined(separator: ", "))" + style.dim("  (hashed with the plan for the gate)"))
+        }
+        let cuts = CutPoints.of(plan).count
+        out.append("  cuts      \(cuts) rehearsal\(cuts == 1 ? "" : "s") with --every-cut" + style.dim("  (a --fail-at at each step with a rollback, and the full rehearsal)"))
 
         if !analysis.slots.isEmpty {
             out.append("")

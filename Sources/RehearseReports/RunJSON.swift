@@ -14,6 +14,8 @@ public struct RunJSON: Codable, Sendable, Hashable {
     public var endedAt: String?
     public var rollbackNs: Int64?
     public var budgetNs: Int64?
+    /// The every-cut group the run is one cut of, if any.
+    public var groupID: String?
     /// The rest are in the complete record only (nil in a summary).
     public var details: Details?
 
@@ -27,6 +29,13 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var toolVersion: String
         public var gitCommit: String?
         public var failAt: String?
+        public var cutBefore: String?
+        /// Forward steps of a full rehearsal of the plan.
+        public var stepCount: Int?
+        public var groupSize: Int?
+        public var groupShard: String?
+        /// The plan's inputs' digests, by path.
+        public var inputs: [String: String]
         public var trigger: String?
         public var triggerCode: String?
         public var triggerOffsetNs: Int64?
@@ -96,11 +105,13 @@ public struct RunJSON: Codable, Sendable, Hashable {
         endedAt = run.endedAt.map(Self.iso)
         rollbackNs = run.rollback?.nanoseconds
         budgetNs = run.budget.nanoseconds
+        groupID = run.group?.id
         guard complete else { return }
         details = Details(
             planFile: run.planFile, planHash: run.planHash, strategy: run.strategy, host: run.host, user: run.user,
             pid: run.pid, toolVersion: run.toolVersion, gitCommit: run.gitCommit, failAt: run.failAt,
-            trigger: run.trigger?.description, triggerCode: run.trigger?.reason.code,
+            cutBefore: run.cut?.kind == .before ? run.cut?.step : nil, stepCount: run.stepCount, groupSize: run.group?.size,
+            groupShard: run.group?.shard, inputs: run.inputHashes, trigger: run.trigger?.description, triggerCode: run.trigger?.reason.code,
             triggerOffsetNs: run.trigger?.offset.nanoseconds, forwardNs: run.forward?.nanoseconds,
             reasons: run.reasons.map(\.description), reasonCodes: run.reasons.map(\.code), leftApplied: run.leftApplied,
             strayProcesses: run.strayProcesses, fingerprintBefore: run.fingerprintBefore,
@@ -114,7 +125,8 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case failAt = "fail_at", triggerCode = "trigger_code", triggerOffsetNs = "trigger_offset_ns"
         case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
         case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
-        case fingerprintAfter = "fingerprint_after"
+        case fingerprintAfter = "fingerprint_after", groupID = "group_id", cutBefore = "cut_before"
+        case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -127,6 +139,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(endedAt, forKey: .endedAt)
         try container.encode(rollbackNs, forKey: .rollbackNs)
         try container.encode(budgetNs, forKey: .budgetNs)
+        try container.encode(groupID, forKey: .groupID)
         guard let details else { return }
         try container.encode(details.planFile, forKey: .planFile)
         try container.encode(details.planHash, forKey: .planHash)
@@ -137,6 +150,11 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.toolVersion, forKey: .toolVersion)
         try container.encode(details.gitCommit, forKey: .gitCommit)
         try container.encode(details.failAt, forKey: .failAt)
+        try container.encode(details.cutBefore, forKey: .cutBefore)
+        try container.encode(details.stepCount, forKey: .stepCount)
+        try container.encode(details.groupSize, forKey: .groupSize)
+        try container.encode(details.groupShard, forKey: .groupShard)
+        try container.encode(details.inputs, forKey: .inputs)
         try container.encode(details.trigger, forKey: .trigger)
         try container.encode(details.triggerCode, forKey: .triggerCode)
         try container.encode(details.triggerOffsetNs, forKey: .triggerOffsetNs)
@@ -160,6 +178,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         endedAt = try container.decodeIfPresent(String.self, forKey: .endedAt)
         rollbackNs = try container.decodeIfPresent(Int64.self, forKey: .rollbackNs)
         budgetNs = try container.decodeIfPresent(Int64.self, forKey: .budgetNs)
+        groupID = try container.decodeIfPresent(String.self, forKey: .groupID)
         guard container.contains(.planHash) else { return }
         details = Details(
             planFile: try container.decode(String.self, forKey: .planFile),
@@ -171,6 +190,11 @@ public struct RunJSON: Codable, Sendable, Hashable {
             toolVersion: try container.decode(String.self, forKey: .toolVersion),
             gitCommit: try container.decodeIfPresent(String.self, forKey: .gitCommit),
             failAt: try container.decodeIfPresent(String.self, forKey: .failAt),
+            cutBefore: try container.decodeIfPresent(String.self, forKey: .cutBefore),
+            stepCount: try container.decodeIfPresent(Int.self, forKey: .stepCount),
+            groupSize: try container.decodeIfPresent(Int.self, forKey: .groupSize),
+            groupShard: try container.decodeIfPresent(String.self, forKey: .groupShard),
+            inputs: try container.decodeIfPresent([String: String].self, forKey: .inputs) ?? [:],
             trigger: try container.decodeIfPresent(String.self, forKey: .trigger),
             triggerCode: try container.decodeIfPresent(String.self, forKey: .triggerCode),
             triggerOffsetNs: try container.decodeIfPresent(Int64.self, forKey: .triggerOffsetNs),

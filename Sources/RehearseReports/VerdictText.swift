@@ -19,6 +19,10 @@ public struct VerdictText: Sendable {
         }
         if let forward = run.forward { head += "  forward \(DurationText.precise(forward))" }
         var lines = [head]
+        // What was rehearsed, counted: a cut or a failure leaves steps unapplied.
+        if run.cut != nil || (run.stepCount.map { run.appliedStepCount < $0 } ?? false) {
+            lines.append("  rehearsed: " + run.coverage)
+        }
 
         if let trigger = run.trigger, trigger.reason != .rehearsal {
             lines.append("  rollback trigger: \(trigger.description) at +\(DurationText.precise(trigger.offset))")

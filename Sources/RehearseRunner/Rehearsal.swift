@@ -39,7 +39,7 @@ public struct Rehearsal: Sendable {
     /// A run of this rehearsal that no history has numbered: for callers that record nothing.
     public func unrecordedRun() -> Run {
         Run(starting: plan, target: options.target, provenance: .current(toolVersion: "library"),
-            failAt: options.failAt, jobs: options.jobs, startedAt: clock.date, processMark: options.processMark)
+            cut: options.cut, jobs: options.jobs, startedAt: clock.date, processMark: options.processMark)
     }
 
     /// Runs the rehearsal and returns `begun` completed: its activities, trigger, timings,

@@ -19,9 +19,12 @@ extension Rehearsal {
             let options = rehearsal.options
             log = ActivityLog(observer: rehearsal.observer, logsFolder: options.logsFolder)
             var environment: [String: String] = [:]
+            let copy = String(options.copy ?? 1)
             for variable in rehearsal.plan.target(named: options.target)?.environment ?? [] {
-                environment[variable.name] = variable.value
+                // A target's values may place each copy apart: `../.rehearse/copy-$REHEARSE_COPY`.
+                environment[variable.name] = TargetEnvironment.expand(variable.value, ["REHEARSE_COPY": copy, "REHEARSE_RUN_ID": options.runID])
             }
+            environment["REHEARSE_COPY"] = copy
             environment["REHEARSE_RUN_ID"] = options.runID
             environment["REHEARSE_RUN_TOKEN"] = options.processMark
             environment["REHEARSE_TARGET"] = options.target
@@ -106,7 +109,9 @@ extension Rehearsal {
 
         func runForward(_ graph: StepGraph) async -> ForwardResult {
             let rehearsable = graph.rehearsable()
-            let failAt = rehearsal.options.failAt.flatMap(graph.index(of:))
+            let cut = rehearsal.options.cut
+            let failAt = cut?.kind == .failAt ? cut.flatMap { graph.index(of: $0.step) } : nil
+            let cutBefore = cut?.kind == .before ? cut.flatMap { graph.index(of: $0.step) } : nil
             var waitsFor: [Int: [Int]] = [:]
             for node in rehearsable { waitsFor[node] = graph.needs[node] }
             let ran = Locked<[Int: ActivityRecord]>([:])
@@ -114,24 +119,34 @@ extension Rehearsal {
             let outcome = await scheduler.run(
                 // The cut comes first among steps that become ready together: at that instant nothing
                 // else starts.
-                nodes: graph.forwardOrder(of: rehearsable), waitsFor: waitsFor, priority: { $0 == failAt ? .max : -$0 },
-                policy: .stopEverything, failsWithoutRunning: failAt
+                nodes: graph.forwardOrder(of: rehearsable), waitsFor: waitsFor,
+                priority: { $0 == cutBefore ? .max : -$0 },
+                policy: .stopEverything, failsWithoutRunning: cutBefore
             ) { index in
                 let step = graph.steps[index]
                 let record = await execute(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step))
                 ran.withLock { $0[index] = record }
-                return record.passed ? .succeeded : .failed
+                // `--fail-at`: the step ran to its end, and now counts as failed.
+                return record.passed && index != failAt ? .succeeded : .failed
             }
-            var applied = Set(ran.value.filter { $0.value.ran }.keys)
+            // What may be applied: every step that started, but an atomic step that failed on its
+            // own, exiting non-zero (it applies fully or not at all). Stopped, timed out or killed
+            // by a signal, it may have committed: it is rolled back.
+            let applied = Set(ran.value.filter { index, record in
+                guard record.ran else { return false }
+                if graph.steps[index].isAtomic, record.status == .failed, case .exited = record.termination { return false }
+                return true
+            }.keys)
             var failure: RollbackTrigger?
             if let first = outcome.firstFailure {
                 let at = (outcome.firstFailureReading ?? rehearsal.clock.now) - origin
-                if first == failAt {
-                    applied.insert(first)
-                    await log.activityFinished(ActivityRecord(Activity(.forward, graph.steps[first].id), status: .injectedFailure))
-                    failure = RollbackTrigger(reason: .injected(step: graph.steps[first].id), offset: at)
+                let id = graph.steps[first].id
+                if first == cutBefore {
+                    failure = RollbackTrigger(reason: .cutBefore(step: id), offset: at)
+                } else if first == failAt, ran.value[first]?.passed == true {
+                    failure = RollbackTrigger(reason: .injected(step: id), offset: at)
                 } else {
-                    failure = RollbackTrigger(reason: .stepFailed(step: graph.steps[first].id), offset: at)
+                    failure = RollbackTrigger(reason: .stepFailed(step: id), offset: at)
                 }
             }
             let records = ran.value.values.filter(\.ran)

@@ -9,8 +9,10 @@ public struct RehearsalOptions: Sendable {
     public var target: String
     /// How many steps may run at once.
     public var jobs: Int
-    /// `--fail-at STEP`: cut the forward steps at this step, which counts as failed without running.
-    public var failAt: String?
+    /// `--fail-at STEP` or `--cut-before STEP`: where the go-live fails on purpose.
+    public var cut: Cut?
+    /// The copy this run has to itself (`--copies`): handed to every command as `REHEARSE_COPY`.
+    public var copy: Int?
     /// Between SIGTERM and SIGKILL when stopping a command.
     public var killGrace: Duration
     /// Where each command's log goes (created by the caller).
@@ -27,7 +29,7 @@ public struct RehearsalOptions: Sendable {
     public static let defaultJobs = 4
 
     public init(
-        runID: String, target: String, jobs: Int = RehearsalOptions.defaultJobs, failAt: String? = nil,
+        runID: String, target: String, jobs: Int = RehearsalOptions.defaultJobs, cut: Cut? = nil, copy: Int? = nil,
         killGrace: Duration = .seconds(5), logsFolder: String,
         liveOutput: (@Sendable (Activity, String) -> Void)? = nil, stopStrayProcesses: Bool = true,
         processMark: String? = nil
@@ -36,7 +38,8 @@ public struct RehearsalOptions: Sendable {
         self.runID = runID
         self.target = target
         self.jobs = jobs
-        self.failAt = failAt
+        self.cut = cut
+        self.copy = copy
         self.killGrace = killGrace
         self.logsFolder = logsFolder
         self.liveOutput = liveOutput

@@ -22,6 +22,20 @@ extension HistoryStore {
         }
     }
 
+    /// The runs of every-cut groups whose id starts with `prefix` (at least 4 characters), oldest
+    /// first, with their activities. Several groups when the prefix is ambiguous.
+    public func groupRuns(prefix: String) async throws(HistoryError) -> [Run] {
+        let pattern = prefix.lowercased().filter { $0.isHexDigit || $0 == "-" }
+        guard pattern.count >= 4 else { return [] }
+        return try await read { db in
+            let rows = try RunRow.filter(sql: "group_id LIKE ? ESCAPE '\\'", arguments: [pattern + "%"]).order(Column("id")).fetchAll(db)
+            return try rows.map { row in
+                let activities = try ActivityRow.filter(Column("run_id") == row.id!).order(Column("id")).fetchAll(db)
+                return Self.recorded(row, activities: activities)
+            }
+        }
+    }
+
     /// The id of the newest run (of a plan, when given).
     public func latestRunID(plan: String? = nil) async throws(HistoryError) -> Int64? {
         try await read { db in
@@ -91,7 +105,10 @@ extension HistoryStore {
             id: row.id ?? 0, planName: row.planName, planFile: row.planFile, planText: row.planText, planHash: row.planHash,
             strategy: row.strategy, target: row.target,
             provenance: RunProvenance(host: row.host, user: row.user, pid: row.pid, toolVersion: row.toolVersion, gitCommit: row.gitCommit),
-            failAt: row.failAt, jobs: row.jobs, startedAt: Self.date(nanoseconds: row.startedAtNs),
+            cut: row.failAt.map(Cut.failAt) ?? row.cutBefore.map(Cut.before), stepCount: row.stepCount,
+            group: row.groupId.map { RunGroup(id: $0, size: row.groupSize ?? 0, shard: row.groupShard) },
+            inputHashes: (try? JSONDecoder().decode([String: String].self, from: Data(row.inputsJSON.utf8))) ?? [:],
+            jobs: row.jobs, startedAt: Self.date(nanoseconds: row.startedAtNs),
             endedAt: row.endedAtNs.map(Self.date(nanoseconds:)),
             status: RunStatus(rawValue: row.status) ?? .failed, budget: .nanoseconds(row.budgetNs),
             forward: duration(row.forwardNs), rollback: duration(row.rollbackNs), total: duration(row.totalNs),

@@ -14,17 +14,20 @@ extension HistoryStore {
         let identity = ProcessIdentity.current
         var run = run
         run.planFile = URL(fileURLWithPath: run.planFile).standardizedFileURL.path
-        run.planHash = ContentHash.of(run.planText)
+        // The caller's content hash covers the plan's inputs too; without one, the text's.
+        if run.planHash.isEmpty { run.planHash = ContentHash.of(run.planText) }
         run.status = .running
         let row = RunRow(
             id: nil, planName: run.planName, planFile: run.planFile, planText: run.planText, planHash: run.planHash,
             strategy: run.strategy, target: run.target, host: run.host, user: run.user, pid: run.pid,
             pidStart: identity.pid == run.pid ? identity.start : "", toolVersion: run.toolVersion,
-            gitCommit: run.gitCommit, failAt: run.failAt, jobs: run.jobs, startedAtNs: Self.nanoseconds(run.startedAt),
+            gitCommit: run.gitCommit, failAt: run.cut?.kind == .failAt ? run.cut?.step : nil, jobs: run.jobs, startedAtNs: Self.nanoseconds(run.startedAt),
             endedAtNs: nil, status: RunStatus.running.rawValue, budgetNs: run.budget.nanoseconds, forwardNs: nil,
             rollbackNs: nil, totalNs: nil, trigger: nil, triggerCode: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
             fingerprintAfter: nil, reasons: "", reasonsJSON: "[]", leftApplied: "", logsFolder: logsFolder,
-            processMark: run.processMark, strayProcesses: "")
+            processMark: run.processMark, strayProcesses: "", cutBefore: run.cut?.kind == .before ? run.cut?.step : nil,
+            stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard,
+            inputsJSON: Self.encodeInputs(run.inputHashes))
         run.id = try await write { [row] db in
             var row = row
             try row.insert(db)
@@ -89,6 +92,12 @@ extension HistoryStore {
                 """)
             try statement.execute(arguments: values + [run, record.kind.rawValue, record.name])
         }
+    }
+
+    static func encodeInputs(_ hashes: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(hashes)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// Records the moment and the reason of the rollback trigger.

@@ -43,6 +43,16 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     var processMark: String?
     /// One command line per line.
     var strayProcesses: String
+    /// `--cut-before STEP` (`fail_at` holds `--fail-at STEP`).
+    var cutBefore: String?
+    /// Forward steps of a full rehearsal of the plan.
+    var stepCount: Int?
+    /// The every-cut group: its id, its size and its shard.
+    var groupId: String?
+    var groupSize: Int?
+    var groupShard: String?
+    /// `{"path": "sha256:…"}` of the plan's inputs.
+    var inputsJSON: String
 
     enum CodingKeys: String, CodingKey {
         case id, strategy, target, host, user, pid, jobs, status, trigger, reasons
@@ -53,7 +63,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case triggerOffsetNs = "trigger_offset_ns", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", leftApplied = "left_applied", logsFolder = "logs_folder"
         case processMark = "process_mark", triggerCode = "trigger_code", reasonsJSON = "reasons_json"
-        case strayProcesses = "stray_processes"
+        case strayProcesses = "stray_processes", cutBefore = "cut_before", stepCount = "step_count"
+        case groupId = "group_id", groupSize = "group_size", groupShard = "group_shard", inputsJSON = "inputs_json"
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

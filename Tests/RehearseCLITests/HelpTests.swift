@@ -56,37 +56,6 @@ import Testing
         #expect(help == golden, "rehearse \(name) --help changed; see Fixtures/help/\(name).txt")
     }
 
-    @Test func checkHelpIsStable() {
-        let help = Rehearse.helpMessage(for: CheckCommand.self, columns: 100)
-        #expect(help == """
-            OVERVIEW: Validate plans and show what a rehearsal would do, without running anything.
-
-            For each plan: its strategy and which step fills which slot, the forward order (steps on one line
-            may run in parallel), the rollback order, the steps beyond the point of no return (never
-            rehearsed), and the longest chain of rollbacks.
-
-            Problems are listed all at once, each at file:line:col with what to change.
-            Exit status: 0 when every plan is valid, 65 when any is not, 64 on usage errors.
-
-            Examples:
-              rehearse check                    # every plan in Rehearsals/
-              rehearse check Rehearsals/checkout.yml
-              rehearse check --quiet            # problems only, for CI or editors
-
-            USAGE: rehearse check [<plans> ...] [--quiet]
-
-            ARGUMENTS:
-              <plans>                 Plan files to check (default: every .yml plan in the nearest Rehearsals/
-                                      folder).
-
-            OPTIONS:
-              -q, --quiet             Print only problems and the final count.
-              --version               Show the version.
-              -h, --help              Show help information.
-
-            """)
-    }
-
     @Test func initHelpListsEveryStrategy() {
         let help = Rehearse.helpMessage(for: InitCommand.self, columns: 100)
         for id in ["blue-green", "in-place", "dual-write", "cut-and-fill", "custom"] {

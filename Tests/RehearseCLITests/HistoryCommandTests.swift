@@ -50,13 +50,16 @@ import Testing
             let show = try await RehearseBinary.run(["show", "2"], in: folder.path)
             #expect(show.status == 0)
             #expect(show.stdout.contains("run 2  p on copy  passed"))
-            #expect(show.stdout.contains("cut at    b (--fail-at)"))
-            #expect(show.stdout.contains("injected-failure"))
+            #expect(show.stdout.contains("cut       fail at b (--fail-at b)"))
+            #expect(show.stdout.contains("applied   2 of 2 steps applied, fail at b"))
 
             let latest = try await RehearseBinary.run(["show", "--json"], in: folder.path)
             let run = try #require((try JSONSerialization.jsonObject(with: Data(latest.stdout.utf8)) as? [String: Any])?["run"] as? [String: Any])
             #expect(run["id"] as? Int == 2)
             #expect((run["activities"] as? [[String: Any]])?.map { $0["phase"] as? String } == ["forward", "forward", "rollback", "rollback"])
+            #expect(run["fail_at"] as? String == "b")
+            #expect(run["cut_before"] is NSNull)
+            #expect(run["step_count"] as? Int == 2)
 
             let missing = try await RehearseBinary.run(["show", "99"], in: folder.path)
             #expect(missing.status == 64)
@@ -152,6 +155,84 @@ import Testing
 
             let noTarget = try await RehearseBinary.run(["gate", plan, "--target", "staging"], in: folder.path)
             #expect(noTarget.status == 64)
+        }
+    }
+
+    /// Editing a file a step runs (appending a DROP TABLE to a migration) must change the gate's answer.
+    @Test func theGateSeesTheInputsChange() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = "Rehearsals/p.yml"
+            try folder.write(plan, """
+                strategy: custom
+                targets: { copy: {}, production: { protected: true } }
+                inputs: [ '../migrations/*.sql' ]
+                steps:
+                  migrate: { run: 'cat ../migrations/001.sql > /dev/null', rollback: 'true' }
+                """)
+            try folder.write("migrations/001.sql", "CREATE TABLE jobs (id int);\n")
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            let go = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(go.status == 0, "\(go.stdout)")
+            #expect(go.stdout.contains("passed a full rehearsal (run 1) on copy, finished "))
+            #expect(go.stdout.contains("worst rollback "))
+
+            try folder.write("migrations/001.sql", "CREATE TABLE jobs (id int);\nDROP TABLE customers;\n")
+            try folder.write("migrations/002.sql", "SELECT 1;\n")
+            let changed = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(changed.status == 1, "\(changed.stdout)")
+            #expect(changed.stdout.contains("input changed: ../migrations/001.sql"))
+            #expect(changed.stdout.contains("input added:   ../migrations/002.sql"))
+            // The history keeps the inputs' digests with the run.
+            let show = try await RehearseBinary.run(["show", "1", "--json"], in: folder.path)
+            let run = try #require((try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])?["run"] as? [String: Any])
+            #expect((run["inputs"] as? [String: String])?.keys.sorted() == ["../migrations/001.sql"])
+            // check warns about a file a step uses that the inputs leave out.
+            try folder.write(plan, """
+                strategy: custom
+                targets: { copy: {} }
+                inputs: [ '../migrations/001.sql' ]
+                steps:
+                  migrate: { run: 'psql -f ../migrations/002.sql', rollback: 'true' }
+                """)
+            let check = try await RehearseBinary.run(["check", plan], in: folder.path)
+            #expect(check.status == 0)
+            #expect(check.stderr.contains("warning: step 'migrate' uses ../migrations/002.sql, which the plan's 'inputs' do not cover"))
+        }
+    }
+
+    /// The reported hole: a passing `--fail-at` answered GO though every full rehearsal had failed.
+    @Test func theGateIgnoresPassesThatWereOnlyCuts() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = "Rehearsals/p.yml"
+            try folder.write(plan, Self.plan(steps: Self.steps.replacingOccurrences(of: "rollback: 'rm -f $MARKS/b'", with: "rollback: 'exit 1'")))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 2)
+            #expect(try await RehearseBinary.run(["--fail-at", "a"], in: folder.path).status == 0)
+            let gate = try await RehearseBinary.run(["gate", plan, "--target", "production"], in: folder.path)
+            #expect(gate.status == 1)
+            #expect(gate.stdout.contains("its last rehearsal (run 1) failed"), "\(gate.stdout)")
+            #expect(!gate.stdout.hasPrefix("GO"))
+        }
+    }
+
+    /// `--fail-on-regression` judges the rollback: forward steps slower and the rollback faster is no regression.
+    @Test func compareFailsOnRollbackRegressionsUnlessForwardIsIncluded() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: "  a: { run: 'true', rollback: 'sleep 0.4' }"))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: "  a: { run: 'sleep 0.4', rollback: 'true' }"))
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
+            let compare = try await RehearseBinary.run(["compare", "--fail-on-regression"], in: folder.path)
+            #expect(compare.status == 0, "\(compare.stdout)")
+            #expect(compare.stdout.contains("A: run 1 passed (full rehearsal)"))
+            #expect(compare.stdout.contains("forward steps slower (not counted; --include-forward counts them): a"))
+            let wide = try await RehearseBinary.run(["compare", "--fail-on-regression", "--include-forward"], in: folder.path)
+            #expect(wide.status == 1)
+            #expect(wide.stdout.contains("REGRESSION (forward)"))
+            // Runs of different plans are compared with a warning.
+            try folder.write("Rehearsals/q.yml", Self.plan(steps: "  a: { run: 'true', rollback: 'true' }"))
+            #expect(try await RehearseBinary.run(["Rehearsals/q.yml"], in: folder.path).status == 0)
+            let mixed = try await RehearseBinary.run(["compare", "1", "3"], in: folder.path)
+            #expect(mixed.stdout.contains("warning: these are runs of different plans ('p' and 'q')"))
         }
     }
 

@@ -51,12 +51,13 @@ import Testing
         }
     }
 
+    /// `--fail-at STEP` runs STEP, then rolls it back with what came before it.
     @Test(arguments: [
-        ("a", ["rollback a"]),
-        ("b", ["forward a", "rollback b", "rollback a"]),
-        ("d", ["forward a", "forward b", "forward c", "rollback d", "rollback c", "rollback b", "rollback a"]),
+        ("a", ["forward a", "rollback a"], "1 of 4"),
+        ("b", ["forward a", "forward b", "rollback b", "rollback a"], "2 of 4"),
+        ("d", ["forward a", "forward b", "forward c", "forward d", "rollback d", "rollback c", "rollback b", "rollback a"], "4 of 4"),
     ])
-    func failAtCutsTheForwardStepsAndRollsBackFromThere(cut: String, expected: [String]) async throws {
+    func failAtRunsTheStepThenRollsBackFromThere(cut: String, expected: [String], applied: String) async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/diamond.yml", Self.plan(steps: Self.diamond))
             let outcome = try await RehearseBinary.run(["run", "--fail-at", cut, "-j", "1"], in: folder.path)
@@ -64,7 +65,57 @@ import Testing
             #expect(log(folder) == expected)
             #expect(marks(folder).isEmpty)
             #expect(outcome.stdout.contains("rollback trigger: --fail-at \(cut)"))
-            #expect(outcome.stdout.contains("CUT   forward     \(cut)"))
+            #expect(outcome.stdout.contains("rehearsed: \(applied) steps applied, fail at \(cut)"))
+        }
+    }
+
+    /// `--cut-before STEP`: STEP and what needs it never run and are never rolled back.
+    @Test(arguments: [
+        ("a", [String](), "0 of 4"),
+        ("b", ["forward a", "rollback a"], "1 of 4"),
+        ("d", ["forward a", "forward b", "forward c", "rollback c", "rollback b", "rollback a"], "3 of 4"),
+    ])
+    func cutBeforeNeverRunsTheStepNorRollsItBack(cut: String, expected: [String], applied: String) async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/diamond.yml", Self.plan(steps: Self.diamond))
+            let outcome = try await RehearseBinary.run(["run", "--cut-before", cut, "-j", "1"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(log(folder) == expected)
+            #expect(marks(folder).isEmpty)
+            #expect(outcome.stdout.contains("rollback trigger: --cut-before \(cut)"))
+            #expect(outcome.stdout.contains("rehearsed: \(applied) steps applied, cut before \(cut)"))
+        }
+    }
+
+    /// The bug this replaced: a backup step cut without running while its rollback restored a
+    /// stale dump from an earlier run, and the rehearsal passed. Now the backup runs first.
+    @Test func failAtABackupStepRestoresTheBackupItJustTook() async throws {
+        try await TemporaryFolder.with { folder in
+            let steps = """
+                  backup: { run: 'cp ../data ../backup', rollback: 'cp ../backup ../data' }
+                  migrate: { run: 'echo v2 > ../data', rollback: 'cp ../backup ../data', needs: backup }
+                """
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: steps, checks: """
+                checks:
+                  restored: [ { name: data is v1, run: 'test "$(cat ../data)" = v1' } ]
+                """))
+            try folder.write("data", "v1\n")
+            try folder.write("backup", "stale\n")  // left by an earlier run
+            let outcome = try await RehearseBinary.run(["run", "--fail-at", "backup"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(try folder.read("data") == "v1\n")
+        }
+    }
+
+    @Test func cutOptionsCannotBeCombined() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/diamond.yml", Self.plan(steps: Self.diamond))
+            for arguments in [["--fail-at", "a", "--cut-before", "b"], ["--fail-at", "a", "--every-cut"], ["--copies", "2"], ["--shard", "1/2"],
+                              ["--every-cut", "--shard", "3/2"], ["--every-cut", "--copies", "0"]] {
+                let outcome = try await RehearseBinary.run(["run"] + arguments, in: folder.path)
+                #expect(outcome.status == 64, "\(arguments): \(outcome.stderr)")
+            }
+            #expect(!folder.exists("log.txt"))
         }
     }
 

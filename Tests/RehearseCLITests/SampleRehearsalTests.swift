@@ -44,7 +44,19 @@ import Testing
             #expect(runs?.count == 4)
             #expect(runs?.allSatisfy { $0["status"] as? String == "passed" } == true)
             // Teardown removed the copy, and its HTTP server is gone.
-            #expect(!folder.exists(".rehearse/copy"))
+            #expect(!folder.exists(".rehearse/copy-1"))
+            #expect(await ProcessProbe.survivors(matching: folder.path + "/.rehearse/copy").isEmpty)
+        }
+    }
+
+    /// Every cut point of a sample, four copies side by side: each copy its own folder and port.
+    @Test func theSamplePlansSupportFourCopies() async throws {
+        try await TemporaryFolder.with { folder in
+            try copySample(into: folder)
+            let outcome = try await RehearseBinary.run(["run", "Rehearsals/shop-blue-green.yml", "--every-cut", "--copies", "4"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stdout.contains("worst: "))
+            #expect(!outcome.stdout.contains("FAILED"))
             #expect(await ProcessProbe.survivors(matching: folder.path + "/.rehearse/copy").isEmpty)
         }
     }

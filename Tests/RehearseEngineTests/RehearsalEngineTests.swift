@@ -63,8 +63,8 @@ import Testing
                 .protectedTarget(plan: "p", target: "production"),
             ])
             #expect(engine.problems([plan], RehearsalRequest(target: "production", approve: "production")).isEmpty)
-            #expect(engine.problems([plan], RehearsalRequest(failAt: "nope")) == [.noStepForCut(step: "nope")])
-            #expect(engine.problems([plan], RehearsalRequest(failAt: "retire")) == [.cutBeyondPointOfNoReturn(plan: "p", step: "retire")])
+            #expect(engine.problems([plan], RehearsalRequest(cut: .failAt("nope"))) == [.noStepForCut(.failAt("nope"))])
+            #expect(engine.problems([plan], RehearsalRequest(cut: .before("retire"))) == [.cutBeyondPointOfNoReturn(plan: "p", .before("retire"))])
         }
     }
 
@@ -77,7 +77,7 @@ import Testing
             let clock = ManualClock()
             let executor = ScriptedExecutor(clock: clock)
             let engine = RehearsalEngine(executor: executor, clock: clock)
-            for request in [RehearsalRequest(target: "production"), RehearsalRequest(target: "staging"), RehearsalRequest(failAt: "retire")] {
+            for request in [RehearsalRequest(target: "production"), RehearsalRequest(target: "staging"), RehearsalRequest(cut: .failAt("retire"))] {
                 await #expect {
                     try await engine.rehearse(plan, request, history: history)
                 } throws: { error in

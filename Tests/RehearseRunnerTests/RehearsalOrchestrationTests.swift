@@ -31,9 +31,9 @@ import Testing
 
     func rehearse(
         _ plan: Plan, _ executor: ScriptedExecutor, clock: ManualClock, control: RunControl = RunControl(), jobs: Int = 1,
-        failAt: String? = nil, logs: String = "/nonexistent"
+        cut: Cut? = nil, copy: Int? = nil, logs: String = "/nonexistent"
     ) async -> Run {
-        let options = RehearsalOptions(runID: "7", target: "copy", jobs: jobs, failAt: failAt, logsFolder: logs, processMark: "mark")
+        let options = RehearsalOptions(runID: "7", target: "copy", jobs: jobs, cut: cut, copy: copy, logsFolder: logs, processMark: "mark")
         return await Rehearsal(plan: plan, options: options, observer: ObserverGroup([]), control: control,
                                executor: executor, clock: clock).run()
     }
@@ -92,19 +92,121 @@ import Testing
         #expect(executor.peak == jobs)
     }
 
-    @Test func failAtCutsBeforeTheStepAndRollsBackFromThere() async throws {
+    /// `--fail-at b`: b runs to its end, then counts as failed: the trigger comes when it ends,
+    /// and b is rolled back with a. (It used to be cut without running while its rollback ran.)
+    @Test func failAtRunsTheStepThenRollsItBackWithWhatCameBefore() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .pass(after: .milliseconds(30))])
+        let run = await rehearse(try plan(), executor, clock: clock, cut: .failAt("b"))
+        #expect(executor.started == ["preflight up", "forward a", "forward b", "rollback b", "rollback a", "restored v1"])
+        #expect(run.trigger?.reason == .injected(step: "b"))
+        #expect(run.trigger?.offset == .milliseconds(50))  // preflight 10, a 10, b 30: at b's end
+        #expect(run.cut == .failAt("b"))
+        #expect(run.activities.first { $0.activity == Activity(.forward, "b") }?.status == .passed)
+        #expect(run.status == .passed)
+        #expect(run.coverage == "2 of 4 steps applied, fail at b")
+    }
+
+    /// A `--fail-at` step that fails on its own is a real failure: the trigger says so.
+    @Test func aFailAtStepThatFailsOnItsOwnIsAFailure() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .fail(exit: 4, after: .milliseconds(10))])
+        let run = await rehearse(try plan(), executor, clock: clock, cut: .failAt("b"))
+        #expect(run.trigger?.reason == .stepFailed(step: "b"))
+        #expect(run.status == .failed)
+    }
+
+    /// `--cut-before c`: the trigger comes just before c would start; c never runs and is never
+    /// rolled back, and neither is anything that would have come after it.
+    @Test func cutBeforeTriggersJustBeforeTheStepWhichNeverRunsNorIsRolledBack() async throws {
         let clock = ManualClock()
         let executor = ScriptedExecutor(clock: clock)
-        let run = await rehearse(try plan(), executor, clock: clock, failAt: "b")
-        #expect(!executor.started.contains("forward b"))
-        #expect(!executor.started.contains("forward c"))
-        #expect(!executor.started.contains("smoke v2"))
-        #expect(run.trigger?.reason == .injected(step: "b"))
-        #expect(run.failAt == "b")
-        #expect(run.activities.first { $0.activity == Activity(.forward, "b") }?.status == .injectedFailure)
-        // a ran, b is cut (its rollback runs as if it had been applied); c and d never started.
-        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback b", "rollback a"])
+        let run = await rehearse(try plan(), executor, clock: clock, cut: .before("c"))
+        #expect(executor.started == ["preflight up", "forward a", "forward b", "rollback b", "rollback a", "restored v1"])
+        #expect(run.trigger?.reason == .cutBefore(step: "c"))
+        #expect(run.trigger?.offset == .milliseconds(30))  // at b's end, the moment c would start
+        #expect(!run.activities.contains { $0.name == "c" })
         #expect(run.status == .passed)
+        #expect(run.coverage == "2 of 4 steps applied, cut before c")
+    }
+
+    /// Cutting before the first step: nothing is applied, and nothing is rolled back.
+    @Test func cutBeforeTheFirstStepAppliesNothing() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        let run = await rehearse(try plan(), executor, clock: clock, cut: .before("a"))
+        #expect(executor.started == ["preflight up", "restored v1"])
+        #expect(run.trigger?.reason == .cutBefore(step: "a"))
+        #expect(run.status == .passed)
+        #expect(run.coverage == "0 of 4 steps applied, cut before a")
+    }
+
+    /// On parallel branches the cut stops what runs beside it, as a real failure would; what was
+    /// stopped may be partly applied, so it is rolled back.
+    @Test func aCutStopsTheBranchesRunningBesideIt() async throws {
+        let text = """
+            strategy: custom
+            targets: { copy: {} }
+            steps:
+              slow: { run: ./slow, rollback: ./undo-slow }
+              quick: { run: ./quick, rollback: ./undo-quick }
+              after: { run: ./after, rollback: ./undo-after, needs: quick }
+            """
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward slow": .hang])
+        let run = await rehearse(try plan(text), executor, clock: clock, jobs: 2, cut: .before("after"))
+        #expect(run.trigger?.reason == .cutBefore(step: "after"))
+        #expect(run.activities.first { $0.name == "slow" && $0.kind == .forward }?.status == .stopped)
+        #expect(Set(executor.started.filter { $0.hasPrefix("rollback") }) == ["rollback slow", "rollback quick"])
+        #expect(!executor.started.contains("forward after"))
+    }
+
+    /// An atomic step applies fully or not at all: failing on its own, it is not rolled back.
+    @Test func aFailedAtomicStepIsNotRolledBack() async throws {
+        let text = Self.chain.replacingOccurrences(of: "b: { run: ./b, rollback: ./undo-b, needs: a }",
+                                                   with: "b: { run: ./b, rollback: ./undo-b, needs: a, atomic: true }")
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .fail(exit: 1, after: .milliseconds(10))])
+        let run = await rehearse(try plan(text), executor, clock: clock)
+        #expect(try plan(text).step(withID: "b")?.isAtomic == true)
+        #expect(run.trigger?.reason == .stepFailed(step: "b"))
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback a"])
+        #expect(run.status == .failed)
+        #expect(run.leftApplied.isEmpty)
+    }
+
+    /// Stopped by the harness (a timeout), an atomic step may have committed: it is rolled back.
+    @Test func aTimedOutAtomicStepIsStillRolledBack() async throws {
+        let text = Self.chain.replacingOccurrences(of: "b: { run: ./b, rollback: ./undo-b, needs: a }",
+                                                   with: "b: { run: ./b, rollback: ./undo-b, needs: a, atomic: true }")
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward b": .timeOut(after: .milliseconds(10))])
+        let run = await rehearse(try plan(text), executor, clock: clock)
+        #expect(executor.started.filter { $0.hasPrefix("rollback") } == ["rollback b", "rollback a"])
+    }
+
+    /// Each copy of a side-by-side every-cut run is told which it is, and a target's values can
+    /// place it apart.
+    @Test func commandsSeeTheirCopyAndTargetValuesCanUseIt() async throws {
+        let text = """
+            strategy: custom
+            targets:
+              copy: { env: { APP_ROOT: '../copy-$REHEARSE_COPY', LOG: '/tmp/${REHEARSE_RUN_ID}.log', KEEP: '$REHEARSE_COPYX $HOME' } }
+            steps:
+              a: { run: ./a, rollback: ./undo-a }
+            """
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        _ = await rehearse(try plan(text), executor, clock: clock, copy: 3)
+        let environment = try #require(executor.environment(of: "forward a"))
+        #expect(environment["REHEARSE_COPY"] == "3")
+        #expect(environment["APP_ROOT"] == "../copy-3")
+        #expect(environment["LOG"] == "/tmp/7.log")
+        #expect(environment["KEEP"] == "$REHEARSE_COPYX $HOME")
+        // Without copies, it is copy 1.
+        let single = ScriptedExecutor(clock: clock)
+        _ = await rehearse(try plan(text), single, clock: clock)
+        #expect(single.environment(of: "forward a")?["APP_ROOT"] == "../copy-1")
     }
 
     @Test func aFailedStepTriggersTheRollbackOfWhatStartedIncludingItself() async throws {

@@ -19,10 +19,10 @@ import Testing
         PlanParser().parse(planText, file: "/tmp/Rehearsals/p.yml", defaultName: "p").plan!
     }
 
-    static func start(failAt: String? = nil) -> Run {
+    static func start(cut: Cut? = nil) -> Run {
         Run(starting: plan, target: "copy",
             provenance: RunProvenance(host: ProcessInfo.processInfo.hostName, user: "tester", pid: getpid(), toolVersion: "test", gitCommit: "abc"),
-            failAt: failAt, jobs: 4, startedAt: Date(), processMark: "mark")
+            cut: cut, jobs: 4, startedAt: Date(), processMark: "mark")
     }
 
     func record(_ kind: Activity.Kind, _ name: String, _ offset: Int, _ duration: Int, exit: Int32 = 0) -> ActivityRecord {
@@ -44,7 +44,7 @@ import Testing
     @Test func journalRoundTrip() async throws {
         try await TemporaryFolder.with { folder in
             let store = try await HistoryStore(path: folder.path + "/h.sqlite")
-            let id = try await store.beginRun(Self.start(failAt: "b")).id
+            let id = try await store.beginRun(Self.start(cut: .failAt("b"))).id
             let rowA = try await store.activityStarted(run: id, Activity(.forward, "a"), offset: .milliseconds(1))
             // While a is running, the journal already shows it.
             #expect(try await store.run(id: id)?.activities.map(\.status) == [.running])

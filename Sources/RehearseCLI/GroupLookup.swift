@@ -1,0 +1,37 @@
+import RehearseCore
+import RehearseStore
+
+/// `--group ID`: the runs of one every-cut group, found by its id or a prefix of it (as `history`
+/// and the matrix print it), and the cuts the group had to rehearse.
+enum GroupLookup {
+    struct Found {
+        var group: RunGroup
+        var runs: [Run]
+        /// The cuts the group had to rehearse, from its plan as it was recorded.
+        var cuts: [Cut?]
+        var planName: String
+    }
+
+    static func find(_ prefix: String, in store: HistoryStore) async throws(CLIError) -> Found {
+        let runs: [Run]
+        do throws(HistoryError) { runs = try await store.groupRuns(prefix: prefix) } catch { throw CLIError.history(error) }
+        let ids = Set(runs.compactMap(\.group?.id))
+        guard let id = ids.first, let first = runs.first, let group = first.group else {
+            throw CLIError.usage("there is no every-cut group '\(prefix)' in \(store.path)",
+                                 fix: "'rehearse history' shows each run's group (give at least 4 characters of its id)")
+        }
+        guard ids.count == 1 else {
+            throw CLIError.usage("'\(prefix)' names \(ids.count) groups (\(ids.sorted().map { String($0.prefix(8)) }.joined(separator: ", ")))",
+                                 fix: "give more of the group's id")
+        }
+        let members = runs.filter { $0.group?.id == id }
+        var cuts: [Cut?] = members.map(\.cut)
+        // The plan as the group recorded it says which cuts it had to run, those that did not included.
+        if let plan = PlanParser().parse(first.planText, file: first.planFile, defaultName: first.planName).plan {
+            let all = CutPoints.of(plan)
+            let planned = group.shard.flatMap(Shard.init).map { $0.slice(all) } ?? all
+            if planned.count == group.size { cuts = planned }
+        }
+        return Found(group: group, runs: members, cuts: cuts, planName: first.planName)
+    }
+}

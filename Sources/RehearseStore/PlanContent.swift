@@ -1,0 +1,88 @@
+import Foundation
+public import RehearseCore
+
+/// What a plan's content hash covers: its text, and the files its `inputs:` name (migrations,
+/// scripts). Two runs have the same content hash only when all of these were byte for byte the same.
+public struct PlanContent: Sendable, Hashable {
+    /// `sha256:` of the text alone when the plan has no inputs (as every earlier `rehearse`
+    /// recorded it), else of the text and every input's path and digest.
+    public var hash: String
+    /// Each input file's digest, by its path relative to the plan's folder.
+    public var inputs: [String: String]
+
+    /// Reads and hashes the plan's inputs. A file that cannot be read is an error (a hash that
+    /// silently left it out would let the gate pass an edited plan).
+    public static func of(_ plan: Plan) throws(UnreadableInput) -> PlanContent {
+        let folder = URL(fileURLWithPath: plan.file).deletingLastPathComponent()
+        var inputs: [String: String] = [:]
+        for path in files(of: plan) {
+            guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path) else {
+                throw UnreadableInput(path: path, plan: plan.file)
+            }
+            inputs[path] = ContentHash.of(Array(data))
+        }
+        return PlanContent(hash: combinedHash(text: plan.source, inputs: inputs), inputs: inputs)
+    }
+
+    /// The content hash of a text and its inputs' digests.
+    public static func combinedHash(text: String, inputs: [String: String]) -> String {
+        guard !inputs.isEmpty else { return ContentHash.of(text) }
+        var material = Array(text.utf8)
+        for (path, digest) in inputs.sorted(by: { $0.key < $1.key }) {
+            material += [0] + Array(path.utf8) + [0] + Array(digest.utf8)
+        }
+        return ContentHash.of(material)
+    }
+
+    /// The files the plan's inputs name, relative to its folder, sorted: globs expanded, folders
+    /// walked (hidden files and folders skipped).
+    public static func files(of plan: Plan) -> [String] {
+        let folder = URL(fileURLWithPath: plan.file).deletingLastPathComponent().standardizedFileURL.path
+        var found = Set<String>()
+        for input in plan.inputs {
+            for match in glob(input.pattern, in: folder) {
+                var isDirectory: ObjCBool = false
+                let full = folder + "/" + match
+                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
+                if isDirectory.boolValue {
+                    for file in filesUnder(full) { found.insert(match + "/" + file) }
+                } else {
+                    found.insert(match)
+                }
+            }
+        }
+        return found.sorted()
+    }
+
+    /// glob(3) of `pattern` relative to `folder`, as relative paths.
+    static func glob(_ pattern: String, in folder: String) -> [String] {
+        var result = glob_t()
+        defer { globfree(&result) }
+        let prefix = folder.hasSuffix("/") ? folder : folder + "/"
+        guard Glibc.glob(prefix + pattern, 0, nil, &result) == 0 else { return [] }
+        return (0..<Int(result.gl_pathc)).compactMap { index in
+            guard let path = result.gl_pathv[index].map({ String(cString: $0) }) else { return nil }
+            return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
+        }
+    }
+
+    private static func filesUnder(_ folder: String) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(
+            at: URL(fileURLWithPath: folder), includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { return [] }
+        let base = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
+        var files: [String] = []
+        for case let url as URL in enumerator where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let path = url.standardizedFileURL.path
+            if path.hasPrefix(base) { files.append(String(path.dropFirst(base.count))) }
+        }
+        return files
+    }
+
+    /// An input file that matched the plan's `inputs:` but cannot be read.
+    public struct UnreadableInput: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var plan: String
+        public var description: String { "cannot read the input \(path) of plan \(plan)" }
+    }
+}
