@@ -232,6 +232,17 @@ public struct Run: Sendable, Hashable {
         var seen = Set<String>()
         return startedForwardSteps.filter { !undone.contains($0) && seen.insert($0).inserted }
     }
+
+    /// ``stillApplied``, knowing which of the plan's steps are atomic: an atomic step that failed on
+    /// its own (a non-zero exit) applied nothing, and the rehearsal did not roll it back.
+    public func stillApplied(atomic: Set<String>) -> [String] {
+        let appliedNothing = Set(activities.filter { activity in
+            guard activity.kind == .forward, atomic.contains(activity.name), activity.status == .failed else { return false }
+            if case .exited = activity.termination { return true }
+            return false
+        }.map(\.name))
+        return stillApplied.filter { !appliedNothing.contains($0) }
+    }
 }
 
 /// Membership of an every-cut group: the rehearsals of one plan from each of its cut points, run

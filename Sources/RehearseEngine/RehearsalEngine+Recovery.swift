@@ -55,13 +55,14 @@ extension RehearsalEngine {
         if recorded.status == .running {
             return .refused(.stillRunning(run: recorded.id, pid: recorded.pid, host: recorded.host))
         }
-        let applied = recorded.stillApplied
-        if applied.isEmpty { return .nothingToRecover(recorded) }
+        if recorded.stillApplied.isEmpty { return .nothingToRecover(recorded) }
         let parsed = PlanParser().parse(recorded.planText, file: recorded.planFile, defaultName: recorded.planName)
         guard let plan = parsed.plan else {
             throw EngineError(.invalidPlan(parsed.diagnostics, source: recorded.planText),
                               message: "the plan recorded with run \(recorded.id) no longer parses")
         }
+        let applied = recorded.stillApplied(atomic: Set(plan.steps.filter(\.isAtomic).map(\.id)))
+        if applied.isEmpty { return .nothingToRecover(recorded) }
         if let target = plan.target(named: recorded.target), target.isProtected, request.approve != target.name {
             return .refused(.protectedTarget(plan: plan.name, target: target.name))
         }

@@ -16,10 +16,10 @@ public struct PlanContent: Sendable, Hashable {
         let folder = URL(fileURLWithPath: plan.file).deletingLastPathComponent()
         var inputs: [String: String] = [:]
         for path in files(of: plan) {
-            guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(path).path) else {
+            guard let digest = ContentHash.ofFile(atPath: folder.appendingPathComponent(path).path) else {
                 throw UnreadableInput(path: path, plan: plan.file)
             }
-            inputs[path] = ContentHash.of(Array(data))
+            inputs[path] = digest
         }
         return PlanContent(hash: combinedHash(text: plan.source, inputs: inputs), inputs: inputs)
     }
@@ -35,23 +35,35 @@ public struct PlanContent: Sendable, Hashable {
     }
 
     /// The files the plan's inputs name, relative to its folder, sorted: globs expanded, folders
-    /// walked (hidden files and folders skipped).
+    /// walked (hidden files and folders skipped). Only regular files (symbolic links followed):
+    /// a pipe or a device is never read.
     public static func files(of plan: Plan) -> [String] {
         let folder = URL(fileURLWithPath: plan.file).deletingLastPathComponent().standardizedFileURL.path
         var found = Set<String>()
         for input in plan.inputs {
             for match in glob(input.pattern, in: folder) {
-                var isDirectory: ObjCBool = false
                 let full = folder + "/" + match
-                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else { continue }
-                if isDirectory.boolValue {
-                    for file in filesUnder(full) { found.insert(match + "/" + file) }
-                } else {
-                    found.insert(match)
+                switch kind(of: full) {
+                case .directory: for file in filesUnder(full) { found.insert(match + "/" + file) }
+                case .regular: found.insert(match)
+                case .other: continue
                 }
             }
         }
         return found.sorted()
+    }
+
+    private enum Kind { case regular, directory, other }
+
+    /// What a path is, following symbolic links.
+    private static func kind(of path: String) -> Kind {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .other }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        default: return .other
+        }
     }
 
     /// glob(3) of `pattern` relative to `folder`, as relative paths.
@@ -72,9 +84,9 @@ public struct PlanContent: Sendable, Hashable {
         else { return [] }
         let base = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
         var files: [String] = []
-        for case let url as URL in enumerator where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+        for case let url as URL in enumerator {
             let path = url.standardizedFileURL.path
-            if path.hasPrefix(base) { files.append(String(path.dropFirst(base.count))) }
+            if path.hasPrefix(base), kind(of: path) == .regular { files.append(String(path.dropFirst(base.count))) }
         }
         return files
     }

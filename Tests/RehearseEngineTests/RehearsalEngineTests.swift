@@ -154,6 +154,111 @@ import Testing
         }
     }
 
+    @Test func everyCutRecordsOneGroupWithACutPerReversibleStepAndTheFullRehearsal() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock)
+            let result = await RehearsalEngine(executor: executor, clock: clock).rehearseEveryCut(plan, RehearsalRequest(), history: history)
+            #expect(result.fault == nil)
+            #expect(result.cuts == [.failAt("a"), .failAt("b"), nil])
+            #expect(result.runs.map(\.cut) == [.failAt("a"), .failAt("b"), nil])
+            #expect(result.passed)
+            #expect(result.runs.allSatisfy { $0.group == result.group })
+            #expect(result.group.size == 3)
+            // Each cut ran from a fresh copy: setup would run per cut; here, each its own run.
+            #expect(executor.started.filter { $0 == "forward a" }.count == 3)
+            let recorded = try await history.groupRuns(prefix: String(result.group.id.prefix(6)))
+            #expect(recorded.map(\.id) == result.runs.map(\.id).sorted())
+            // A shard runs its slice only.
+            let shard = await RehearsalEngine(executor: ScriptedExecutor(clock: clock), clock: clock)
+                .rehearseEveryCut(plan, RehearsalRequest(), shard: Shard("2/2"), history: history)
+            #expect(shard.cuts == [.failAt("b")])
+            #expect(shard.group.shard == "2/2")
+            #expect(!shard.runs.isEmpty && shard.runs.allSatisfy { $0.group?.size == 1 })
+        }
+    }
+
+    @Test func aSignalStopsStartingNewCuts() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            let control = RunControl(clock: clock)
+            // The second cut is interrupted while b runs: the full rehearsal never starts.
+            let executor = ScriptedExecutor(clock: clock, script: ["forward b": .signal(SIGINT, then: .hang)], control: control)
+            let result = await RehearsalEngine(executor: executor, clock: clock)
+                .rehearseEveryCut(plan, RehearsalRequest(), history: history, control: control)
+            #expect(result.runs.map(\.status) == [.passed, .interrupted])
+            #expect(!result.passed)
+            #expect(try await history.recentRuns().count == 2)
+        }
+    }
+
+    @Test func aCutNamingNoStepIsRefusedAndNothingRuns() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let executor = ScriptedExecutor(clock: ManualClock())
+            let result = await RehearsalEngine(executor: executor).rehearseEveryCut(plan, RehearsalRequest(target: "production"), history: history)
+            #expect(result.runs.isEmpty)
+            #expect(result.fault != nil)
+            #expect(executor.started.isEmpty)
+        }
+    }
+
+    /// An atomic step that failed on its own applied nothing: `recover` does not roll it back.
+    @Test func recoveryLeavesAFailedAtomicStepAlone() async throws {
+        try await TemporaryFolder.with { folder in
+            let file = try folder.write("Rehearsals/p.yml", Self.text.replacingOccurrences(
+                of: "b: { run: ./b, rollback: ./undo-b, needs: a }", with: "b: { run: ./b, rollback: ./undo-b, needs: a, atomic: true }"))
+            let plan = try #require(PlanFile.load(file).plan)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            let failing = ScriptedExecutor(clock: clock, script: ["forward b": .fail(exit: 1, after: .milliseconds(5)),
+                                                                  "rollback a": .fail(exit: 1, after: .milliseconds(5))])
+            let run = try await RehearsalEngine(executor: failing, clock: clock).rehearse(plan, RehearsalRequest(), history: history)
+            #expect(failing.started.filter { $0.hasPrefix("rollback") } == ["rollback a"])
+            #expect(run.leftApplied == ["a"])
+            #expect(run.stillApplied == ["a", "b"])
+            #expect(run.stillApplied(atomic: ["b"]) == ["a"])
+            let fixed = ScriptedExecutor(clock: clock)
+            guard case .recovered(_, let still) = try await RehearsalEngine(executor: fixed, clock: clock).recover(RecoveryRequest(), history: history) else {
+                Issue.record("expected a recovery")
+                return
+            }
+            #expect(still.isEmpty)
+            #expect(fixed.started == ["rollback a"])
+        }
+    }
+
+    /// The content hash covers the plan's inputs; pipes and devices matched by a glob are never read.
+    @Test func theContentHashCoversTheInputs() async throws {
+        try await TemporaryFolder.with { folder in
+            let file = try folder.write("Rehearsals/p.yml", Self.text.replacingOccurrences(of: "steps:", with: "inputs: [ '../migrations', '../scripts/*' ]\nsteps:"))
+            try folder.write("migrations/001.sql", "CREATE TABLE t (id int);\n")
+            try folder.write("migrations/sub/002.sql", "SELECT 1;\n")
+            try folder.write("migrations/.hidden", "x")
+            try folder.write("scripts/go.sh", "echo go\n")
+            #expect(mkfifo(folder.path + "/scripts/pipe", 0o600) == 0)
+            let plan = try #require(PlanFile.load(file).plan)
+            #expect(PlanContent.files(of: plan) == ["../migrations/001.sql", "../migrations/sub/002.sql", "../scripts/go.sh"])
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            let run = try await RehearsalEngine(executor: ScriptedExecutor(clock: clock), clock: clock)
+                .rehearse(plan, RehearsalRequest(), history: history)
+            #expect(run.inputHashes.count == 3)
+            #expect(run.inputHashes["../migrations/001.sql"] == ContentHash.of("CREATE TABLE t (id int);\n"))
+            #expect(run.planHash != ContentHash.of(plan.source))
+            #expect(run.planHash == PlanContent.combinedHash(text: plan.source, inputs: run.inputHashes))
+            #expect(try await history.run(id: run.id)?.inputHashes == run.inputHashes)
+            // One byte more in a migration: another content.
+            try folder.write("migrations/sub/002.sql", "SELECT 2;\n")
+            #expect(try PlanContent.of(plan).hash != run.planHash)
+        }
+    }
+
     /// A run that cannot be recorded does not start: nothing runs, and the fault is the engine's.
     @Test func aRunThatCannotBeRecordedDoesNotStart() async throws {
         try await TemporaryFolder.with { folder in

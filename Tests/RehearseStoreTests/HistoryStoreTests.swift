@@ -160,6 +160,40 @@ import Testing
         }
     }
 
+    /// A version 2 history (before cuts, groups and inputs): its runs read back as full or
+    /// `--fail-at` rehearsals of no group, and the gate treats them as before.
+    @Test func aVersionTwoHistoryGainsCutsGroupsAndInputs() async throws {
+        try await TemporaryFolder.with { folder in
+            let path = folder.path + "/h.sqlite"
+            let queue = try DatabaseQueue(path: path)
+            try HistorySchema.migrator.migrate(queue, upTo: "v2: coded triggers and reasons, stray processes")
+            try await queue.write { db in
+                for failAt in [nil, "b"] as [String?] {
+                    try db.execute(sql: """
+                        INSERT INTO run (plan_name, plan_file, plan_text, plan_hash, strategy, target, host, user, pid, pid_start,
+                            tool_version, fail_at, jobs, started_at_ns, status, budget_ns)
+                        VALUES ('p', '/p.yml', 'x', 'h', 'custom', 'copy', 'h', 'u', 1, '', '0.2.0', ?, 4, 0, 'passed', 1)
+                        """, arguments: [failAt])
+                }
+            }
+            try queue.close()
+            let store = try await HistoryStore(path: path)
+            let runs = try await store.recentRuns(limit: 10).reversed().map { $0 }
+            #expect(runs.map(\.cut) == [nil, .failAt("b")])
+            #expect(runs.allSatisfy { $0.group == nil && $0.inputHashes.isEmpty && $0.stepCount == nil })
+            // A new run in the same file keeps its new fields.
+            var run = Self.start(cut: .before("b"))
+            run.group = RunGroup(id: "abcd-1234", size: 2, shard: "1/2")
+            run.inputHashes = ["../m.sql": "sha256:00"]
+            let id = try await store.beginRun(run).id
+            let back = try #require(try await store.run(id: id))
+            #expect(back.cut == .before("b"))
+            #expect(back.group == RunGroup(id: "abcd-1234", size: 2, shard: "1/2"))
+            #expect(back.inputHashes == ["../m.sql": "sha256:00"])
+            #expect(back.stepCount == 2)
+        }
+    }
+
     @Test func aRunWhoseHarnessDiedIsMarkedAbandoned() async throws {
         try await TemporaryFolder.with { folder in
             let store = try await HistoryStore(path: folder.path + "/h.sqlite")
