@@ -18,7 +18,7 @@ public import RehearseStore
 /// What varies is injected: the ``CommandExecutor`` (real processes by default) and the
 /// ``RunClock``.
 public struct RehearsalEngine: Sendable {
-    public static let version = "0.2.0"
+    public static let version = "0.3.0"
 
     public var executor: any CommandExecutor
     public var clock: any RunClock
