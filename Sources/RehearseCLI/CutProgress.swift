@@ -1,4 +1,3 @@
-import Foundation
 import RehearseCore
 import RehearseReports
 import RehearseRunner
@@ -19,12 +18,8 @@ struct CutProgress: RunObserver {
             line += copies > 1 ? style.dim(", copy \(copy))") : style.dim(")")
             console.out(line)
         case .runFinished(let run):
-            let verdict = VerdictText(style: style).render(run)
-            // The verdict names the plan; here it is the cut that matters.
-            let lines = verdict.split(separator: "\n", omittingEmptySubsequences: false)
-            var head = String(lines.first ?? "")
-            if let colon = head.range(of: ":") { head = CutMatrixText.name(cut) + head[colon.lowerBound...] }
-            console.out(([head] + lines.dropFirst().map(String.init)).joined(separator: "\n"))
+            // Here it is the cut that matters, not the plan.
+            console.out(VerdictText(style: style).render(run, title: CutMatrixText.name(cut)))
         case .activityStarted, .activityFinished, .rollbackTriggered:
             break
         }

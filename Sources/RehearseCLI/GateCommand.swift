@@ -70,7 +70,10 @@ struct GateCommand: AsyncParsableCommand {
             do throws(PlanContent.UnreadableInput) {
                 content = try PlanContent.of(loaded)
             } catch {
-                throw CLIError(kind: .usage, message: "\(error): no-go", fix: "check that it exists and is readable, or change the plan's 'inputs'")
+                // What cannot be hashed cannot be shown to be what was rehearsed.
+                console.out(console.outStyle.red(console.outStyle.bold("NO-GO")) + "  \(loaded.name) on \(target): \(error), so this "
+                            + "plan's content cannot be compared with what was rehearsed\n  check that it exists and is readable")
+                return
             }
             let decision = GateDecision.decide(
                 hash: content.hash, text: loaded.source, inputs: content.inputs, runs: runs, target: from, now: Date(),

@@ -25,13 +25,9 @@ enum GroupLookup {
                                  fix: "give more of the group's id")
         }
         let members = runs.filter { $0.group?.id == id }
-        var cuts: [Cut?] = members.map(\.cut)
         // The plan as the group recorded it says which cuts it had to run, those that did not included.
-        if let plan = PlanParser().parse(first.planText, file: first.planFile, defaultName: first.planName).plan {
-            let all = CutPoints.of(plan)
-            let planned = group.shard.flatMap(Shard.init).map { $0.slice(all) } ?? all
-            if planned.count == group.size { cuts = planned }
-        }
+        let cuts = CutPoints.planned(for: group, planText: first.planText, file: first.planFile, name: first.planName)
+            ?? members.map(\.cut)
         return Found(group: group, runs: members, cuts: cuts, planName: first.planName)
     }
 }

@@ -121,7 +121,9 @@ struct CompareCommand: AsyncParsableCommand {
             With no runs named, compares the latest run with the previous run of the same plan and \
             target. A step counts as a regression only when it is both --threshold-percent and \
             --threshold-ms slower, so noise does not cry wolf. --baseline N compares the latest run \
-            with the median of the N runs before it: what a CI job on a noisy machine wants. \
+            with the median of the N passing runs before it: what a CI job on a noisy machine \
+            wants. Runs found this way rehearsed the same thing (both full rehearsals, or both \
+            the same cut); runs named by id that did not are compared with a warning. \
             --fail-on-regression judges the rollback: it exits 1 when a step's rollback or the \
             rollback total got slower; --include-forward counts forward steps too. Each side's \
             outcome is shown, with a warning when the runs are of different plans. Exit status: 0, \
@@ -206,9 +208,10 @@ struct CompareCommand: AsyncParsableCommand {
 
         if let baseline {
             let later = if let a { try await load(a) } else { try await latest() }
-            let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: baseline)
+            let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id,
+                                                        cut: .only(later.cut), passedOnly: true, limit: baseline)
             guard !previous.isEmpty else {
-                throw CLIError.usage("run \(later.id) is the first run of \(later.planName) on \(later.target): no baseline to compare it with")
+                throw CLIError.usage("run \(later.id) has no passing run of \(later.planName) on \(later.target) before it that rehearsed the same (\(later.cut?.phrase ?? "full rehearsal")): no baseline to compare it with")
             }
             return RunComparison(before: .init(medianOf: previous.reversed()), after: .init(run: later), thresholds: thresholds, includeForward: includeForward)
         }
@@ -217,13 +220,14 @@ struct CompareCommand: AsyncParsableCommand {
         }
         if let a {
             let earlier = try await load(a)
-            guard let newest = try await store.finishedRuns(plan: earlier.planName, target: earlier.target, limit: 1).first,
+            guard let newest = try await store.finishedRuns(plan: earlier.planName, target: earlier.target, cut: .only(earlier.cut), limit: 1).first,
                   newest.id > earlier.id
             else { throw CLIError.usage("run \(a) is the latest run of \(earlier.planName) on \(earlier.target): nothing to compare it with") }
             return RunComparison(before: .init(run: earlier), after: .init(run: newest), thresholds: thresholds, includeForward: includeForward)
         }
         let later = try await latest()
-        guard let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id, limit: 1).first else {
+        guard let previous = try await store.finishedRuns(plan: later.planName, target: later.target, before: later.id,
+                                                          cut: .only(later.cut), limit: 1).first else {
             throw CLIError.usage("run \(later.id) is the only run of \(later.planName) on \(later.target): nothing to compare it with",
                                  fix: "rehearse it again, or name two runs")
         }

@@ -49,9 +49,11 @@ final class ProgressPrinter: RunObserver {
             live?.start()
             live?.runStarted(budget: plan.budget.rollback)
             let rehearsed = plan.graph.rehearsable().count
-            var line = style.bold(plan.name) + " on \(run.target) (run \(run.id)): \(rehearsed) of \(plan.steps.count) steps rehearsed"
+            var line = style.bold(plan.name) + " on \(run.target) (run \(run.id)): "
+            // With a cut, only the steps before it run: the verdict counts them.
+            line += run.cut.map { "\($0.phrase) (up to \(rehearsed) of \(plan.steps.count) steps)" }
+                ?? "\(rehearsed) of \(plan.steps.count) steps rehearsed"
             line += ", rollback budget \(DurationText.compact(plan.budget.rollback))"
-            if let cut = run.cut { line += ", " + cut.phrase }
             self.line(line)
         case .activityStarted(let activity, let offset):
             live?.began(activity)

@@ -118,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
         var work: [(plan: Plan, history: HistoryStore)] = []
         try await console.reportingErrors {
             let plans = try loadPlans(console: console)
-            if let problem = engine.problems(plans, request).first {
+            if let problem = engine.problems(plans, request, copies: everyCut ? copies : 1).first {
                 throw CLIError(problem, consequence: "nothing was run")
             }
             // A run that cannot be recorded does not start: open every history first.
@@ -134,16 +134,25 @@ struct RunCommand: AsyncParsableCommand {
         let control = RunControl()
         let watcher = SignalWatcher(control: control, console: console)
         let warn: @Sendable (String) -> Void = { console.err("warning: " + $0) }
-        let series = everyCut
-            ? await rehearseEveryCut(work, request, engine: engine, control: control, console: console, warn: warn)
-            : await engine.rehearse(work, request, observer: printer, control: control, warn: warn)
+        var incomplete = false
+        let series: RehearsalEngine.Series
+        if everyCut {
+            (series, incomplete) = await rehearseEveryCut(work, request, engine: engine, control: control, console: console, warn: warn)
+        } else {
+            series = await engine.rehearse(work, request, observer: printer, control: control, warn: warn)
+        }
         watcher.stop()
         // The reports cover the runs that ran, even when a fault stopped the series.
         try await console.reportingErrors {
             try writeReports(series.runs, plans: work.map(\.plan), console: console)
             if let fault = series.fault { throw CLIError(fault) }
         }
-        let code = Self.exitCode(for: series.runs)
+        var code = Self.exitCode(for: series.runs)
+        // An every-cut rehearsal that did not run every cut is no pass, even when the cuts that
+        // ran passed: interrupted between two cuts, it says so.
+        if incomplete, code == ExitCodes.passed || code == ExitCodes.overBudget {
+            code = control.firstSignal.map(Self.exitCode(forSignal:)) ?? ExitCodes.failed
+        }
         if code != ExitCodes.passed { throw code }
     }
 
@@ -152,11 +161,16 @@ struct RunCommand: AsyncParsableCommand {
     private func rehearseEveryCut(
         _ work: [(plan: Plan, history: HistoryStore)], _ request: RehearsalRequest, engine: RehearsalEngine, control: RunControl,
         console: Console, warn: @escaping @Sendable (String) -> Void
-    ) async -> RehearsalEngine.Series {
+    ) async -> (RehearsalEngine.Series, incomplete: Bool) {
         var series = RehearsalEngine.Series(runs: [], fault: nil)
+        var incomplete = false
         for (index, (plan, history)) in work.enumerated() {
+            if control.signalCount > 0 {
+                incomplete = true
+                break
+            }
             if index > 0 { console.out("") }
-            let cuts = shard?.slice(CutPoints.of(plan)) ?? CutPoints.of(plan)
+            let cuts = CutPoints.of(plan, shard: shard)
             var line = console.outStyle.bold(plan.name) + " on \(request.target): every cut point, \(cuts.count) rehearsal\(cuts.count == 1 ? "" : "s")"
             if let shard { line += " (shard \(shard))" }
             if copies > 1 { line += ", up to \(copies) at once" }
@@ -167,6 +181,7 @@ struct RunCommand: AsyncParsableCommand {
                 observer: { cut, copy in CutProgress(console: console, style: style, cut: cut, copy: copy, copies: copies) },
                 control: control, warn: warn)
             series.runs += result.runs
+            if !result.isComplete { incomplete = true }
             console.out("")
             console.out(CutMatrixText(style: style).render(plan: plan.name, group: result.group, cuts: result.cuts, runs: result.runs))
             if let fault = result.fault {
@@ -175,7 +190,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             if result.runs.contains(where: { $0.status == .interrupted }) { break }
         }
-        return series
+        return (series, incomplete)
     }
 
     /// The worst outcome of the runs decides.
@@ -185,12 +200,15 @@ struct RunCommand: AsyncParsableCommand {
         case .passed: ExitCodes.passed
         case .overBudget: ExitCodes.overBudget
         case .failed, .running, .abandoned: ExitCodes.failed
-        case .interrupted:
-            switch worst.signal {
-            case SIGTERM: ExitCodes.terminated
-            case SIGHUP: ExitCodes.hungUp
-            default: ExitCodes.interrupted
-            }
+        case .interrupted: exitCode(forSignal: worst.signal ?? SIGINT)
+        }
+    }
+
+    static func exitCode(forSignal signal: Int32) -> ExitCode {
+        switch signal {
+        case SIGTERM: ExitCodes.terminated
+        case SIGHUP: ExitCodes.hungUp
+        default: ExitCodes.interrupted
         }
     }
 

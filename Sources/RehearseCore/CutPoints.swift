@@ -13,6 +13,21 @@ public enum CutPoints {
             .map { Cut.failAt(graph.steps[$0].id) }
         return cuts + [nil]
     }
+
+    /// The cuts a recorded every-cut group had to rehearse, from the plan text its runs recorded
+    /// (the shard's slice of it); nil when that text no longer parses or does not match the
+    /// group's size.
+    public static func planned(for group: RunGroup, planText: String, file: String, name: String) -> [Cut?]? {
+        guard let plan = PlanParser().parse(planText, file: file, defaultName: name).plan else { return nil }
+        let all = of(plan)
+        let planned = group.shard.flatMap(Shard.init).map { $0.slice(all) } ?? all
+        return planned.count == group.size ? planned : nil
+    }
+
+    /// The cuts of `plan` that a shard (or, without one, the whole group) rehearses.
+    public static func of(_ plan: Plan, shard: Shard?) -> [Cut?] {
+        shard?.slice(of(plan)) ?? of(plan)
+    }
 }
 
 /// One slice of a set of rehearsals, for a CI job matrix: `--shard I/N` runs the items whose

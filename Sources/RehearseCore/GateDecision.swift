@@ -11,6 +11,10 @@ public import Foundation
 /// - a cut that failed: no-go too (the rollback does not work from there);
 /// - a passing full rehearsal or every-cut group: go, if recent enough;
 /// - a passing cut, or a group not run to its end: passed over, it proves nothing on its own.
+///
+/// And a cut of this content that failed (or went over budget) within the window stands, however
+/// many full rehearsals passed after it: the rollback from there is known to be broken. Only a
+/// later pass from the same cut, or a later every-cut group whose cuts all passed, clears it.
 public struct GateDecision: Sendable, Hashable {
     /// What the gate asks for.
     public enum Requirement: String, Sendable, Hashable, CaseIterable {
@@ -51,6 +55,9 @@ public struct GateDecision: Sendable, Hashable {
         /// This content was rehearsed, but nothing that counts passed: only cuts, an every-cut group
         /// that did not run to its end, or (with `--require every-cut`) only full rehearsals.
         case nothingCounts(runs: [Int64], requirement: Requirement)
+        /// A cut of this exact content failed, and no later rehearsal from that cut (nor a later
+        /// passing every-cut group) passed: a full rehearsal does not clear it.
+        case cutStillFailing(run: Int64, cut: Cut, status: RunStatus, rollback: Duration?, budget: Duration, reasons: [RunReason])
         case tooLongAgo(run: Int64, at: Date, age: Duration, window: Duration)
     }
 
@@ -90,13 +97,19 @@ public struct GateDecision: Sendable, Hashable {
         }
         // Every run of this content still in the history, grouped: runs of a group stand together
         // (the group may have runs beyond the 'runs' window: only what is here is judged).
-        for unit in Unit.all(matching, allRuns: runs) {
+        let units = Unit.all(matching, allRuns: runs)
+        for unit in units {
             switch unit.verdict {
             case .failed(let run):
                 return GateDecision(isGo: false, run: run.id, reason: .lastRehearsalDidNotPass(
                     run: run.id, status: run.status, rollback: run.rollback, budget: run.budget, reasons: run.reasons, cut: run.cut))
             case .proves(let evidence):
                 if requirement == .everyCut, case .fullRehearsal = evidence.kind { continue }
+                if let failing = Self.standingFailedCut(matching, units: units, now: now, within: window), let cut = failing.cut {
+                    return GateDecision(isGo: false, run: failing.id, reason: .cutStillFailing(
+                        run: failing.id, cut: cut, status: failing.status, rollback: failing.rollback, budget: failing.budget,
+                        reasons: failing.reasons))
+                }
                 let age = Duration.seconds(now.timeIntervalSince(evidence.finishedAt))
                 if age > window {
                     return GateDecision(isGo: false, run: evidence.run,
@@ -110,6 +123,23 @@ public struct GateDecision: Sendable, Hashable {
         }
         return GateDecision(isGo: false, run: matching.first?.id,
                             reason: .nothingCounts(runs: matching.map(\.id), requirement: requirement))
+    }
+
+    /// The newest cut of this content that failed or went over budget within the window and that
+    /// nothing later cleared: a pass from the same cut, or an every-cut group whose cuts all passed.
+    private static func standingFailedCut(_ matching: [Run], units: [Unit], now: Date, within window: Duration) -> Run? {
+        let passingGroups: [Int64] = units.compactMap { unit in
+            guard unit.group != nil, case .proves = unit.verdict else { return nil }
+            return unit.runs.map(\.id).min()
+        }
+        return matching.first { run in
+            guard let cut = run.cut, run.status == .failed || run.status == .overBudget else { return false }
+            let finishedAt = run.endedAt ?? run.startedAt
+            guard Duration.seconds(now.timeIntervalSince(finishedAt)) <= window else { return false }
+            let clearedByTheSameCut = matching.contains { $0.id > run.id && $0.cut == cut && $0.status == .passed }
+            let clearedByAGroup = passingGroups.contains { $0 > run.id }
+            return !clearedByTheSameCut && !clearedByAGroup
+        }
     }
 
     /// A full rehearsal, a cut alone, or an every-cut group: what the gate weighs as one.

@@ -65,6 +65,9 @@ public struct Run: Sendable, Hashable {
     public var stepCount: Int?
     /// The every-cut group the run belongs to, if it is one of its cuts.
     public var group: RunGroup?
+    /// The copy the run had to itself (`REHEARSE_COPY`, from 1), when it ran on one of several;
+    /// `recover` rolls back on the same copy.
+    public var copy: Int?
     /// `sha256:` of each of the plan's inputs, by path relative to the plan's folder: what the
     /// content hash covers besides the plan's text.
     public var inputHashes: [String: String]
@@ -94,7 +97,7 @@ public struct Run: Sendable, Hashable {
     public init(
         id: Int64, planName: String, planFile: String, planText: String, planHash: String, strategy: String,
         target: String, provenance: RunProvenance, cut: Cut? = nil, stepCount: Int? = nil, group: RunGroup? = nil,
-        inputHashes: [String: String] = [:], jobs: Int = 1, startedAt: Date,
+        copy: Int? = nil, inputHashes: [String: String] = [:], jobs: Int = 1, startedAt: Date,
         endedAt: Date? = nil, status: RunStatus = .running, budget: Duration, forward: Duration? = nil,
         rollback: Duration? = nil, total: Duration? = nil, trigger: RollbackTrigger? = nil,
         fingerprintBefore: String? = nil, fingerprintAfter: String? = nil, reasons: [RunReason] = [],
@@ -112,6 +115,7 @@ public struct Run: Sendable, Hashable {
         self.cut = cut
         self.stepCount = stepCount
         self.group = group
+        self.copy = copy
         self.inputHashes = inputHashes
         self.jobs = jobs
         self.startedAt = startedAt
@@ -133,11 +137,11 @@ public struct Run: Sendable, Hashable {
 
     /// A new, running run of `plan` on `target`: what a journal records before the first command.
     public init(starting plan: Plan, target: String, id: Int64 = 0, planHash: String = "", provenance: RunProvenance,
-                cut: Cut? = nil, group: RunGroup? = nil, inputHashes: [String: String] = [:], jobs: Int = 1,
+                cut: Cut? = nil, group: RunGroup? = nil, copy: Int? = nil, inputHashes: [String: String] = [:], jobs: Int = 1,
                 startedAt: Date, processMark: String? = nil) {
         self.init(id: id, planName: plan.name, planFile: plan.file, planText: plan.source, planHash: planHash,
                   strategy: plan.strategy.id, target: target, provenance: provenance, cut: cut,
-                  stepCount: plan.graph.rehearsable().count, group: group, inputHashes: inputHashes, jobs: jobs,
+                  stepCount: plan.graph.rehearsable().count, group: group, copy: copy, inputHashes: inputHashes, jobs: jobs,
                   startedAt: Self.recordedTime(startedAt), budget: plan.budget.rollback, processMark: processMark)
     }
 
@@ -242,6 +246,12 @@ public struct Run: Sendable, Hashable {
             return false
         }.map(\.name))
         return stillApplied.filter { !appliedNothing.contains($0) }
+    }
+
+    /// ``stillApplied(atomic:)`` with the atomic steps of the plan as recorded with the run.
+    public var stillAppliedAsRecorded: [String] {
+        let plan = PlanParser().parse(planText, file: planFile, defaultName: planName).plan
+        return stillApplied(atomic: Set(plan?.steps.filter(\.isAtomic).map(\.id) ?? []))
     }
 }
 

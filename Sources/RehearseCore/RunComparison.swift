@@ -15,11 +15,14 @@ public struct RunComparison: Sendable {
         public var planName: String
         /// How each run of the side ended, and what it rehearsed: `run 41 passed (full rehearsal)`.
         public var outcomes: [String]
+        /// What the side's runs rehearsed: a cut, or `nil` for full rehearsals (of the newest run).
+        public var cut: Cut?
 
         public init(run: Run) {
             label = "run \(run.id)"
             planName = run.planName
             outcomes = [Self.outcome(run)]
+            cut = run.cut
             forward = Self.durations(run, .forward)
             rollback = Self.durations(run, .rollback)
             rollbackTotal = run.rollback
@@ -39,6 +42,7 @@ public struct RunComparison: Sendable {
             stepOrder = runs.last.map(Self.order) ?? []
             planName = runs.last?.planName ?? ""
             outcomes = runs.map(Self.outcome)
+            cut = runs.last?.cut
         }
 
         static func outcome(_ run: Run) -> String {
@@ -181,6 +185,10 @@ public struct RunComparison: Sendable {
 
     /// The two sides are runs of differently named plans: the comparison may mean little.
     public var comparesDifferentPlans: Bool { before.planName != after.planName }
+
+    /// The two sides rehearsed different things (a full rehearsal against a cut, two cuts): their
+    /// rollbacks undo different steps.
+    public var comparesDifferentCuts: Bool { before.cut != after.cut }
 
     /// What differs between two plan texts, step by step.
     public static func changes(from old: String, to new: String) -> PlanChanges {

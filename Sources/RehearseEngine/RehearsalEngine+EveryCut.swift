@@ -16,7 +16,10 @@ extension RehearsalEngine {
         public var fault: EngineError?
 
         /// True when every cut ran and passed: what the gate counts as an every-cut pass.
-        public var passed: Bool { fault == nil && runs.count == cuts.count && runs.allSatisfy { $0.status == .passed } }
+        public var passed: Bool { fault == nil && isComplete && runs.allSatisfy { $0.status == .passed } }
+
+        /// Every cut ran (whatever its outcome).
+        public var isComplete: Bool { runs.count == cuts.count }
     }
 
     /// Rehearses the rollback from every cut point of `plan` (``CutPoints/of(_:)``), each a run
@@ -31,11 +34,10 @@ extension RehearsalEngine {
         observer: @escaping @Sendable (_ cut: Cut?, _ copy: Int) -> any RunObserver = { _, _ in ObserverGroup([]) },
         control: RunControl = RunControl(), warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async -> EveryCut {
-        let all = CutPoints.of(plan)
-        let cuts = shard?.slice(all) ?? all
+        let cuts = CutPoints.of(plan, shard: shard)
         let group = RunGroup(id: UUID().uuidString.lowercased(), size: cuts.count, shard: shard?.description)
         var result = EveryCut(group: group, cuts: cuts, runs: [], fault: nil)
-        let problems = problems([plan], request)
+        let problems = problems([plan], request, copies: copies)
         if !problems.isEmpty {
             result.fault = EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
                                        fix: problems.first?.fix)
@@ -54,7 +56,7 @@ extension RehearsalEngine {
             var next = 0
             var stop = false
             while true {
-                while !stop, next < cuts.count, let copy = freeCopies.popLast(), control.signalCount == 0 {
+                while !stop, next < cuts.count, control.signalCount == 0, let copy = freeCopies.popLast() {
                     let position = next
                     next += 1
                     let cut = cuts[position]

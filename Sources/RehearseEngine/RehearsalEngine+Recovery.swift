@@ -70,7 +70,7 @@ extension RehearsalEngine {
         willRollBack(recorded, applied)
         let logs = try logsFolder(for: recorded.id, in: history)
         let options = RehearsalOptions(
-            runID: String(recorded.id), target: recorded.target, jobs: request.jobs, killGrace: request.killGrace,
+            runID: String(recorded.id), target: recorded.target, jobs: request.jobs, copy: recorded.copy, killGrace: request.killGrace,
             logsFolder: logs, processMark: recorded.processMark)
         let (rehearsal, journal) = journaled(plan, options, run: recorded.id, history: history, observer: observer,
                                              control: control, warn: warn)

@@ -33,8 +33,9 @@ public struct RehearsalEngine: Sendable {
     }
 
     /// Everything that keeps `request` from running on `plans`: an unknown or unapproved target,
-    /// a cut that names no step or a step beyond the point of no return. Empty when it may run.
-    public func problems(_ plans: [Plan], _ request: RehearsalRequest) -> [RunProblem] {
+    /// a cut that names no step or a step beyond the point of no return, several copies that
+    /// nothing keeps apart. Empty when it may run.
+    public func problems(_ plans: [Plan], _ request: RehearsalRequest, copies: Int = 1) -> [RunProblem] {
         var problems: [RunProblem] = []
         for plan in plans {
             guard let target = plan.target(named: request.target) else {
@@ -43,6 +44,9 @@ public struct RehearsalEngine: Sendable {
             }
             if target.isProtected, request.approve != target.name {
                 problems.append(.protectedTarget(plan: plan.name, target: target.name))
+            }
+            if copies > 1, !Self.usesCopyNumber(plan, target: target) {
+                problems.append(.copiesNotKeptApart(plan: plan.name, target: target.name, copies: copies))
             }
         }
         if let cut = request.cut {
@@ -55,6 +59,15 @@ public struct RehearsalEngine: Sendable {
             }
         }
         return problems
+    }
+
+    /// Whether anything of the target (env values, setup, teardown) or any command of the plan
+    /// refers to `REHEARSE_COPY`: how copies side by side are kept apart.
+    static func usesCopyNumber(_ plan: Plan, target: Target) -> Bool {
+        var texts = target.environment.map(\.value) + [target.setup?.run, target.teardown?.run, plan.fingerprint?.run].compactMap { $0 }
+        texts += plan.steps.flatMap { [$0.run, $0.rollbackCommand].compactMap { $0 } }
+        texts += (plan.checks.preflight + plan.checks.smoke + plan.checks.restored).map(\.command.run)
+        return texts.contains { $0.contains("REHEARSE_COPY") }
     }
 
     /// What a series of rehearsals came to: the runs that ran, and the fault that stopped the
@@ -137,7 +150,7 @@ public struct RehearsalEngine: Sendable {
         let mark = UUID().uuidString
         var run = Run(starting: plan, target: request.target, planHash: content.hash,
                       provenance: .current(toolVersion: toolVersion, gitCommit: GitCommit.current(for: plan.file)),
-                      cut: cut, group: group, inputHashes: content.inputs, jobs: request.jobs, startedAt: clock.date,
+                      cut: cut, group: group, copy: copy, inputHashes: content.inputs, jobs: request.jobs, startedAt: clock.date,
                       processMark: mark)
         do throws(HistoryError) {
             run = try await history.beginRun(run)

@@ -11,6 +11,9 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     case noStepForCut(Cut)
     /// The cut names a step that is never rehearsed: it is beyond the point of no return.
     case cutBeyondPointOfNoReturn(plan: String, Cut)
+    /// `--copies N` with N above 1, but nothing of the target (its env, setup, teardown) nor any
+    /// command uses `REHEARSE_COPY`: the cuts would share one copy and disturb each other.
+    case copiesNotKeptApart(plan: String, target: String, copies: Int)
     /// `recover` of a run whose harness is still alive.
     case stillRunning(run: Int64, pid: Int32, host: String)
     /// `recover` or a lookup named a run the history does not have.
@@ -26,6 +29,8 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "\(cut): no plan has a step '\(cut.step)'"
         case .cutBeyondPointOfNoReturn(let plan, let cut):
             "\(cut): in plan '\(plan)' that step is beyond the point of no return and is never rehearsed"
+        case .copiesNotKeptApart(let plan, let target, let copies):
+            "--copies \(copies): nothing in plan '\(plan)' (target '\(target)' or its commands) uses REHEARSE_COPY, so the cuts would share one copy"
         case .stillRunning(let run, let pid, let host):
             "run \(run) is still running (pid \(pid) on \(host))"
         case .noSuchRun(let run, let history):
@@ -40,6 +45,7 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .protectedTarget(_, let target): "pass --approve \(target) if you really mean to run against it"
         case .noStepForCut: "name a step of the plan ('rehearse check' lists them)"
         case .cutBeyondPointOfNoReturn: "cut at a step before it ('rehearse check' lists the order)"
+        case .copiesNotKeptApart: "place each copy apart with $REHEARSE_COPY (e.g. env: { APP_ROOT: '../.rehearse/copy-$REHEARSE_COPY' }), or run with --copies 1"
         case .stillRunning: "interrupt it (Ctrl-C rolls it back), or wait for it to end"
         case .noSuchRun: "'rehearse history' lists the runs"
         }

@@ -15,6 +15,10 @@ public struct ComparisonText: Sendable {
         if comparison.comparesDifferentPlans {
             lines.append("  " + style.yellow("warning:") + " these are runs of different plans ('\(a.planName)' and '\(b.planName)')")
         }
+        if comparison.comparesDifferentCuts {
+            lines.append("  " + style.yellow("warning:") + " the runs rehearsed different things (\(a.cut?.phrase ?? "full rehearsal") and "
+                         + "\(b.cut?.phrase ?? "full rehearsal")): their rollbacks undo different steps")
+        }
         var table = TableText(headers: ["step", "forward A", "forward B", "change", "rollback A", "rollback B", "change", ""],
                               rightAligned: [1, 2, 3, 4, 5, 6])
         for row in comparison.rows {

@@ -24,6 +24,10 @@ public struct GateText: Sendable {
         if case .lastRehearsalDidNotPass(_, _, _, _, let reasons, _) = decision.reason {
             for reason in reasons { lines.append("  - " + reason.description) }
         }
+        if case .cutStillFailing(_, let cut, _, _, _, let reasons) = decision.reason {
+            for reason in reasons { lines.append("  - " + reason.description) }
+            lines.append("  rehearse that cut again once fixed: rehearse run PLAN --target \(from) \(cut)")
+        }
         if case .nothingCounts(_, .everyCut) = decision.reason {
             lines.append("  rehearse it from every cut point: rehearse run PLAN --target \(from) --every-cut")
         } else {
@@ -57,6 +61,11 @@ public struct GateText: Sendable {
             return requirement == .everyCut
                 ? "no every-cut rehearsal of this exact plan passed (\(which): not a complete every-cut group)"
                 : "no full rehearsal of this exact plan passed (\(which): only cuts, or an every-cut group that did not finish)"
+        case .cutStillFailing(let run, let cut, let status, let rollback, let budget, _)?:
+            var text = "its rehearsal from a cut (run \(run), \(cut.phrase)) "
+            text += status == .overBudget ? "was over budget" : "failed"
+            if let rollback { text += ": rollback \(DurationText.precise(rollback)) of \(DurationText.compact(budget)) budget" }
+            return text + "; no later rehearsal from that cut passed (a full rehearsal does not clear it)"
         case .tooLongAgo(let run, let at, let age, let window)?:
             return "its last passing rehearsal (run \(run), \(TimestampText.local(at))) was \(Self.age(age)) ago, more than \(DurationText.compact(window))"
         case nil:

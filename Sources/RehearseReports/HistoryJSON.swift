@@ -106,6 +106,7 @@ public struct ComparisonJSON: Codable, Sendable {
     public var outcomesBefore: [String]
     public var outcomesAfter: [String]
     public var plansDiffer: Bool
+    public var cutsDiffer: Bool
 
     init(_ comparison: RunComparison, schemaVersion: Int) {
         regressed = comparison.hasRegression
@@ -113,6 +114,7 @@ public struct ComparisonJSON: Codable, Sendable {
         outcomesBefore = comparison.before.outcomes
         outcomesAfter = comparison.after.outcomes
         plansDiffer = comparison.comparesDifferentPlans
+        cutsDiffer = comparison.comparesDifferentCuts
         self.schemaVersion = schemaVersion
         before = comparison.before.label
         after = comparison.after.label
@@ -133,6 +135,6 @@ public struct ComparisonJSON: Codable, Sendable {
         case schemaVersion = "schema_version", rollbackTotal = "rollback_total", budgetBeforeNs = "budget_before_ns"
         case budgetAfterNs = "budget_after_ns", planChanges = "plan_changes", regressed
         case includeForward = "include_forward", outcomesBefore = "outcomes_before", outcomesAfter = "outcomes_after"
-        case plansDiffer = "plans_differ"
+        case plansDiffer = "plans_differ", cutsDiffer = "cuts_differ"
     }
 }

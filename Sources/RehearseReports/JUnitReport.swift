@@ -27,10 +27,13 @@ public enum JUnitReport {
         guard let first = runs.first else { return "" }
         let start = runs.map(\.startedAt).min() ?? first.startedAt
         let end = runs.compactMap(\.endedAt).max() ?? start
-        let failures = runs.filter { $0.status != .passed }.count
+        // Cuts the group had to rehearse that never ran (interrupted, a fault): failures too.
+        let planned = CutPoints.planned(for: group, planText: first.planText, file: first.planFile, name: first.planName) ?? runs.map(\.cut)
+        let notRun = planned.filter { cut in !runs.contains { $0.cut == cut } }
+        let failures = runs.filter { $0.status != .passed }.count + notRun.count
         var xml = "  <testsuite name=\(attribute(first.planName + " every cut")) package=\"rehearse\" id=\"\(id)\""
         xml += " timestamp=\"\(TimestampText.utc(start))\" hostname=\(attribute(first.host.isEmpty ? "localhost" : first.host))"
-        xml += " tests=\"\(runs.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\" time=\"\(seconds(.seconds(max(0, end.timeIntervalSince(start)))))\">\n"
+        xml += " tests=\"\(runs.count + notRun.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\" time=\"\(seconds(.seconds(max(0, end.timeIntervalSince(start)))))\">\n"
         xml += "    <properties>\n"
         var properties: [(String, String)] = [
             ("group", group.id), ("rehearsals", String(group.size)), ("target", first.target), ("strategy", first.strategy),
@@ -63,7 +66,12 @@ public enum JUnitReport {
             }
             xml += ">\n      <failure message=\(attribute(message)) type=\(attribute(run.status.rawValue))>\(text(detail.joined(separator: "\n")))</failure>\n    </testcase>\n"
         }
-        let matrix = CutMatrixText().render(plan: first.planName, group: group, cuts: runs.map(\.cut), runs: runs)
+        for cut in notRun {
+            let name = "rollback from " + CutMatrixText.name(cut)
+            xml += "    <testcase name=\(attribute(name)) classname=\(attribute(first.planName + ".every-cut")) time=\"0.000\">\n"
+            xml += "      <failure message=\"not run\" type=\"not-run\">the every-cut group stopped before this cut ran</failure>\n    </testcase>\n"
+        }
+        let matrix = CutMatrixText().render(plan: first.planName, group: group, cuts: planned, runs: runs)
         xml += "    <system-out>\(text(matrix))</system-out>\n"
         xml += "    <system-err></system-err>\n"
         return xml + "  </testsuite>\n"

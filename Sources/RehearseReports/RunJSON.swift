@@ -34,6 +34,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var stepCount: Int?
         public var groupSize: Int?
         public var groupShard: String?
+        public var copy: Int?
         /// The plan's inputs' digests, by path.
         public var inputs: [String: String]
         public var trigger: String?
@@ -111,7 +112,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             planFile: run.planFile, planHash: run.planHash, strategy: run.strategy, host: run.host, user: run.user,
             pid: run.pid, toolVersion: run.toolVersion, gitCommit: run.gitCommit, failAt: run.failAt,
             cutBefore: run.cut?.kind == .before ? run.cut?.step : nil, stepCount: run.stepCount, groupSize: run.group?.size,
-            groupShard: run.group?.shard, inputs: run.inputHashes, trigger: run.trigger?.description, triggerCode: run.trigger?.reason.code,
+            groupShard: run.group?.shard, copy: run.copy, inputs: run.inputHashes, trigger: run.trigger?.description, triggerCode: run.trigger?.reason.code,
             triggerOffsetNs: run.trigger?.offset.nanoseconds, forwardNs: run.forward?.nanoseconds,
             reasons: run.reasons.map(\.description), reasonCodes: run.reasons.map(\.code), leftApplied: run.leftApplied,
             strayProcesses: run.strayProcesses, fingerprintBefore: run.fingerprintBefore,
@@ -126,7 +127,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
         case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", groupID = "group_id", cutBefore = "cut_before"
-        case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs
+        case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs, copy
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -154,6 +155,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.stepCount, forKey: .stepCount)
         try container.encode(details.groupSize, forKey: .groupSize)
         try container.encode(details.groupShard, forKey: .groupShard)
+        try container.encode(details.copy, forKey: .copy)
         try container.encode(details.inputs, forKey: .inputs)
         try container.encode(details.trigger, forKey: .trigger)
         try container.encode(details.triggerCode, forKey: .triggerCode)
@@ -194,6 +196,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             stepCount: try container.decodeIfPresent(Int.self, forKey: .stepCount),
             groupSize: try container.decodeIfPresent(Int.self, forKey: .groupSize),
             groupShard: try container.decodeIfPresent(String.self, forKey: .groupShard),
+            copy: try container.decodeIfPresent(Int.self, forKey: .copy),
             inputs: try container.decodeIfPresent([String: String].self, forKey: .inputs) ?? [:],
             trigger: try container.decodeIfPresent(String.self, forKey: .trigger),
             triggerCode: try container.decodeIfPresent(String.self, forKey: .triggerCode),

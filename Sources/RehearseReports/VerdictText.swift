@@ -9,8 +9,9 @@ public struct VerdictText: Sendable {
 
     public init(style: TextStyle = .plain) { self.style = style }
 
-    public func render(_ run: Run) -> String {
-        var head = style.bold(run.planName + ":") + " " + label(run)
+    /// - Parameter title: what the verdict is about (default: the plan's name).
+    public func render(_ run: Run, title: String? = nil) -> String {
+        var head = style.bold((title ?? run.planName) + ":") + " " + label(run)
         if let rollback = run.rollback {
             head += "  rollback \(DurationText.precise(rollback)) of \(DurationText.compact(run.budget)) budget"
             head += " (\(budgetNote(rollback, budget: run.budget)))"

@@ -45,13 +45,31 @@ extension HistoryStore {
         }
     }
 
-    /// Finished runs of a plan on a target, newest first, with their activities.
-    public func finishedRuns(plan: String, target: String, before: Int64? = nil, limit: Int) async throws(HistoryError) -> [Run] {
+    /// Which runs to take by what they rehearsed.
+    public enum CutFilter: Sendable {
+        case any
+        /// Only runs with this cut (`nil`: full rehearsals, in a group or not).
+        case only(Cut?)
+    }
+
+    /// Finished runs of a plan on a target, newest first, with their activities; optionally only
+    /// those of one cut, only those that passed.
+    public func finishedRuns(
+        plan: String, target: String, before: Int64? = nil, cut: CutFilter = .any, passedOnly: Bool = false, limit: Int
+    ) async throws(HistoryError) -> [Run] {
         try await read { db in
             var request = RunRow
                 .filter(Column("plan_name") == plan && Column("target") == target && Column("status") != RunStatus.running.rawValue)
                 .order(Column("id").desc).limit(limit)
             if let before { request = request.filter(Column("id") < before) }
+            if passedOnly { request = request.filter(Column("status") == RunStatus.passed.rawValue) }
+            if case .only(let only) = cut {
+                switch only?.kind {
+                case nil: request = request.filter(Column("fail_at") == nil && Column("cut_before") == nil)
+                case .failAt?: request = request.filter(Column("fail_at") == only?.step)
+                case .before?: request = request.filter(Column("cut_before") == only?.step)
+                }
+            }
             let rows = try request.fetchAll(db)
             return try rows.map { row in
                 let activities = try ActivityRow.filter(Column("run_id") == row.id!).order(Column("id")).fetchAll(db)
@@ -107,7 +125,7 @@ extension HistoryStore {
             provenance: RunProvenance(host: row.host, user: row.user, pid: row.pid, toolVersion: row.toolVersion, gitCommit: row.gitCommit),
             cut: row.failAt.map(Cut.failAt) ?? row.cutBefore.map(Cut.before), stepCount: row.stepCount,
             group: row.groupId.map { RunGroup(id: $0, size: row.groupSize ?? 0, shard: row.groupShard) },
-            inputHashes: (try? JSONDecoder().decode([String: String].self, from: Data(row.inputsJSON.utf8))) ?? [:],
+            copy: row.copy, inputHashes: (try? JSONDecoder().decode([String: String].self, from: Data(row.inputsJSON.utf8))) ?? [:],
             jobs: row.jobs, startedAt: Self.date(nanoseconds: row.startedAtNs),
             endedAt: row.endedAtNs.map(Self.date(nanoseconds:)),
             status: RunStatus(rawValue: row.status) ?? .failed, budget: .nanoseconds(row.budgetNs),

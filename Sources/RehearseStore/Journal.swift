@@ -26,7 +26,7 @@ extension HistoryStore {
             rollbackNs: nil, totalNs: nil, trigger: nil, triggerCode: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
             fingerprintAfter: nil, reasons: "", reasonsJSON: "[]", leftApplied: "", logsFolder: logsFolder,
             processMark: run.processMark, strayProcesses: "", cutBefore: run.cut?.kind == .before ? run.cut?.step : nil,
-            stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard,
+            stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy,
             inputsJSON: Self.encodeInputs(run.inputHashes))
         run.id = try await write { [row] db in
             var row = row
@@ -159,7 +159,7 @@ extension HistoryStore {
         }
         for id in dead {
             if let run = try await self.run(id: id) {
-                try await recordRecovery(run: id, stillApplied: run.stillApplied)
+                try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
             }
         }
         return deadRows.map { AbandonedRun(id: $0.id ?? 0, processMark: $0.processMark) }

@@ -70,6 +70,16 @@ import Testing
             #expect(junit.stdout.components(separatedBy: "<testcase ").count - 1 == 4)
             #expect(junit.stdout.contains("tests=\"4\" failures=\"1\""))
             #expect(junit.stdout.contains("rollback from fail at b"))
+            // Valid against the JUnit schema CI systems read.
+            #expect(try await RehearseBinary.run(["report", "--group", group, "--format", "junit", "-o", "cuts.xml"], in: folder.path).status == 0)
+            let valid = try #require(try await Tool.run("xmllint", ["--noout", "--schema", Fixtures.path("schemas/JUnit.xsd"), folder.path + "/cuts.xml"]),
+                                     "xmllint is not installed: apt-get install libxml2-utils (.ci/run does)")
+            #expect(valid.status == 0, "\(valid.output)")
+            // compare finds the previous run that rehearsed the same thing: the full rehearsal.
+            let compare = try await RehearseBinary.run(["compare"], in: folder.path)
+            #expect(compare.stdout.contains("run 1  ->  run 5"), "\(compare.stdout)")
+            let mixed = try await RehearseBinary.run(["compare", "2", "5"], in: folder.path)
+            #expect(mixed.stdout.contains("warning: the runs rehearsed different things (fail at a and full rehearsal)"))
             let html = try await RehearseBinary.run(["report", "--group", group, "--format", "html"], in: folder.path)
             #expect(html.stdout.contains("<td>fail at b</td>"))
             #expect(html.stdout.contains("NOT ALL CUTS PASSED"))
@@ -117,6 +127,23 @@ import Testing
             // At least once, both copies ran at the same moment.
             #expect(try folder.read("peers.txt").split(separator: "\n").contains("2"))
             #expect(folder.exists("state-1") && folder.exists("state-2"))
+        }
+    }
+
+    /// Several copies that nothing keeps apart would share one copy: refused before anything runs.
+    @Test func copiesThatNothingKeepsApartAreRefused() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: { env: { STATE: ../state } } }
+                steps:
+                  a: { run: 'mkdir -p "$STATE"; touch "$STATE/a"', rollback: 'rm "$STATE/a"' }
+                """)
+            let outcome = try await RehearseBinary.run(["run", "--every-cut", "--copies", "2"], in: folder.path)
+            #expect(outcome.status == 64, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stderr.contains("nothing in plan 'p' (target 'copy' or its commands) uses REHEARSE_COPY"))
+            #expect(!folder.exists("state"))
+            #expect(try await RehearseBinary.run(["run", "--every-cut", "--copies", "1"], in: folder.path).status == 0)
         }
     }
 

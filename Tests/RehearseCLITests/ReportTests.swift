@@ -1,4 +1,5 @@
 import Foundation
+import RehearseCore
 import RehearseReports
 import RehearseTestSupport
 import Testing
@@ -186,5 +187,26 @@ extension ReportTests {
             #expect(result.output.contains("\u{1B}[2K"))
             #expect(result.output.contains("p: PASSED"))
         }
+    }
+
+    /// An every-cut group that stopped before every cut ran is no pass in JUnit: the cuts that did
+    /// not run are failing test cases.
+    @Test func anUnfinishedGroupFailsInJUnit() throws {
+        let text = "strategy: custom\ntargets: { copy: {} }\nsteps:\n  a: { run: ./a, rollback: ./u }\n  b: { run: ./b, rollback: ./u, needs: a }\n"
+        let plan = try #require(PlanParser().parse(text, file: "/p.yml", defaultName: "p").plan)
+        let group = RunGroup(id: "0123abcd", size: 3)
+        func run(_ id: Int64, _ cut: Cut?) -> Run {
+            var run = Run(starting: plan, target: "copy", id: id, planHash: "h", provenance: RunProvenance(host: "h", user: "u", pid: 1, toolVersion: "t"),
+                          cut: cut, group: group, startedAt: Date())
+            run.status = .passed
+            run.endedAt = run.startedAt
+            run.rollback = .milliseconds(5)
+            return run
+        }
+        let xml = JUnitReport.render([run(1, .failAt("a")), run(2, .failAt("b"))])
+        #expect(xml.contains("tests=\"3\" failures=\"1\""))
+        #expect(xml.contains("rollback from full rehearsal"))
+        #expect(xml.contains("type=\"not-run\""))
+        #expect(CutMatrixText().render(plan: "p", group: group, cuts: CutPoints.of(plan), runs: [run(1, .failAt("a"))]).contains("incomplete: 2 of 3 cuts did not run"))
     }
 }

@@ -159,7 +159,7 @@ import Testing
     @Test func anEveryCutGroupCountsWhenAllItsCutsPassed() {
         let group = RunGroup(id: "g1", size: 3)
         let runs = [run(3, group: group, rollback: 50), run(2, cut: .failAt("b"), group: group, rollback: 300), run(1, cut: .failAt("a"), group: group)]
-        let decision = decide(runs.reversed().reversed())
+        let decision = decide(runs)
         #expect(decision.isGo)
         #expect(decision.evidence?.kind == .everyCut(group: "g1", rehearsals: 3))
         // The worst cut is named: the one with the longest rollback against its budget.
@@ -175,6 +175,31 @@ import Testing
             Issue.record("expected the failing cut of the group, got \(String(describing: noGo.reason))")
             return
         }
+    }
+
+    /// The reverse order: a cut failed, then a full rehearsal of the same content passed. The
+    /// rollback from that cut is still broken: no-go, until that cut passes or a group does.
+    @Test func aFailedCutStandsAgainstALaterFullPass() {
+        let decision = decide([run(2), run(1, .failed, cut: .failAt("b"))])
+        #expect(!decision.isGo)
+        guard case .cutStillFailing(1, .failAt("b"), .failed, _, _, _)? = decision.reason else {
+            Issue.record("expected the standing failed cut, got \(String(describing: decision.reason))")
+            return
+        }
+        // An over-budget cut stands too; a failed group's failing cut likewise.
+        #expect(!decide([run(2), run(1, .overBudget, cut: .before("b"))]).isGo)
+        let failedGroup = RunGroup(id: "g", size: 2)
+        #expect(!decide([run(3), run(2, group: failedGroup), run(1, .failed, cut: .failAt("a"), group: failedGroup)]).isGo)
+        // Cleared by a later pass from the same cut...
+        #expect(decide([run(3), run(2, cut: .failAt("b")), run(1, .failed, cut: .failAt("b"))]).isGo)
+        // ...but not by a pass from another cut...
+        #expect(!decide([run(3), run(2, cut: .failAt("a")), run(1, .failed, cut: .failAt("b"))]).isGo)
+        // ...or by a later every-cut group whose cuts all passed.
+        let group = RunGroup(id: "ok", size: 2)
+        #expect(decide([run(3, group: group), run(2, cut: .failAt("a"), group: group), run(1, .failed, cut: .failAt("b"))]).isGo)
+        // A failed cut older than the window no longer stands.
+        let old = Self.run(1, forward: [:], rollback: [:], total: 1, status: .failed, ended: Self.now.addingTimeInterval(-72 * 3600), cut: .failAt("b"))
+        #expect(decide([run(2), old]).isGo)
     }
 
     @Test func anUnfinishedGroupProvesNothing() {

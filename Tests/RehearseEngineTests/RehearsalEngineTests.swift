@@ -196,7 +196,7 @@ import Testing
         }
     }
 
-    @Test func aCutNamingNoStepIsRefusedAndNothingRuns() async throws {
+    @Test func aRefusedEveryCutRunsNothing() async throws {
         try await TemporaryFolder.with { folder in
             let plan = try plan(in: folder)
             let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
@@ -205,6 +205,37 @@ import Testing
             #expect(result.runs.isEmpty)
             #expect(result.fault != nil)
             #expect(executor.started.isEmpty)
+            // Several copies that nothing keeps apart would share one copy: refused too.
+            let shared = await RehearsalEngine(executor: executor).rehearseEveryCut(plan, RehearsalRequest(), copies: 2, history: history)
+            #expect(shared.runs.isEmpty)
+            #expect(executor.started.isEmpty)
+            #expect(RehearsalEngine().problems([plan], RehearsalRequest(), copies: 2) == [.copiesNotKeptApart(plan: "p", target: "copy", copies: 2)])
+            #expect(RehearsalEngine().problems([plan], RehearsalRequest(), copies: 1).isEmpty)
+        }
+    }
+
+    /// A run of an every-cut group ran on one of several copies: `recover` rolls back on that copy.
+    @Test func recoveryRollsBackOnTheCopyTheRunHad() async throws {
+        try await TemporaryFolder.with { folder in
+            let plan = try plan(in: folder)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            var run = Run(starting: plan, target: "copy", provenance: .current(toolVersion: "test"), copy: 3, startedAt: Date())
+            run = try await history.beginRun(run)
+            let row = try await history.activityStarted(run: run.id, Activity(.forward, "a"), offset: .milliseconds(1))
+            try await history.activityFinished(run: run.id, row: row, ActivityRecord(
+                Activity(.forward, "a"), outcome: ProcessOutcome(termination: .exited(0)), startOffset: .milliseconds(1), duration: .milliseconds(2)))
+            run.status = .interrupted
+            run.leftApplied = ["a"]
+            try await history.finishRun(run)
+            #expect(try await history.run(id: run.id)?.copy == 3)
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock)
+            guard case .recovered = try await RehearsalEngine(executor: executor, clock: clock).recover(RecoveryRequest(), history: history) else {
+                Issue.record("expected a recovery")
+                return
+            }
+            #expect(executor.started == ["rollback a"])
+            #expect(executor.environment(of: "rollback a")?["REHEARSE_COPY"] == "3")
         }
     }
 

@@ -161,7 +161,7 @@ import Testing
     }
 
     /// A version 2 history (before cuts, groups and inputs): its runs read back as full or
-    /// `--fail-at` rehearsals of no group, and the gate treats them as before.
+    /// `--fail-at` rehearsals of no group, with no copy and no inputs.
     @Test func aVersionTwoHistoryGainsCutsGroupsAndInputs() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/h.sqlite"
@@ -180,7 +180,7 @@ import Testing
             let store = try await HistoryStore(path: path)
             let runs = try await store.recentRuns(limit: 10).reversed().map { $0 }
             #expect(runs.map(\.cut) == [nil, .failAt("b")])
-            #expect(runs.allSatisfy { $0.group == nil && $0.inputHashes.isEmpty && $0.stepCount == nil })
+            #expect(runs.allSatisfy { $0.group == nil && $0.inputHashes.isEmpty && $0.stepCount == nil && $0.copy == nil })
             // A new run in the same file keeps its new fields.
             var run = Self.start(cut: .before("b"))
             run.group = RunGroup(id: "abcd-1234", size: 2, shard: "1/2")
