@@ -13,6 +13,9 @@ enum GroupLookup {
     }
 
     static func find(_ prefix: String, in store: HistoryStore) async throws(CLIError) -> Found {
+        guard prefix.count >= 4 else {
+            throw CLIError.usage("'\(prefix)' is too short to name a group", fix: "give at least 4 characters of its id ('rehearse history' shows them)")
+        }
         let runs: [Run]
         do throws(HistoryError) { runs = try await store.groupRuns(prefix: prefix) } catch { throw CLIError.history(error) }
         let ids = Set(runs.compactMap(\.group?.id))

@@ -115,6 +115,10 @@ struct RunCommand: AsyncParsableCommand {
         let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
         let request = RehearsalRequest(target: target, approve: approve, cut: cut, jobs: jobs, killGrace: killGrace,
                                        liveOutput: verbose ? liveOutput(printer) : nil)
+        // Watching from the start: a signal that comes while plans load and histories open is
+        // not lost (or left to a disposition the parent set), and then nothing runs.
+        let control = RunControl()
+        let watcher = SignalWatcher(control: control, console: console)
         var work: [(plan: Plan, history: HistoryStore)] = []
         try await console.reportingErrors {
             let plans = try loadPlans(console: console)
@@ -130,9 +134,12 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         guard !work.isEmpty else { return }
+        if let signal = control.firstSignal {
+            watcher.stop()
+            console.err("\(SignalName.of(signal)) before the first rehearsal began: nothing was run")
+            throw Self.exitCode(forSignal: signal)
+        }
 
-        let control = RunControl()
-        let watcher = SignalWatcher(control: control, console: console)
         let warn: @Sendable (String) -> Void = { console.err("warning: " + $0) }
         var incomplete = false
         let series: RehearsalEngine.Series
@@ -175,6 +182,11 @@ struct RunCommand: AsyncParsableCommand {
             if let shard { line += " (shard \(shard))" }
             if copies > 1 { line += ", up to \(copies) at once" }
             console.out(line)
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            if index == 0, copies > cores {
+                warn("--copies \(copies) on \(cores) core\(cores == 1 ? "" : "s"): the cuts share the cores, so their rollbacks "
+                     + "take longer than they would alone (compare with --copies \(cores) before trusting an over-budget verdict)")
+            }
             let style = console.outStyle
             let result = await engine.rehearseEveryCut(
                 plan, request, copies: copies, shard: shard, history: history,

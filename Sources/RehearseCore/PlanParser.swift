@@ -75,8 +75,8 @@ public struct PlanParser: Sendable {
             switch entry.key {
             case "name":
                 if let value = reader.text(entry.value, what: "'name'") {
-                    if value.contains(where: { $0.isNewline }) {
-                        reader.error(entry.value, "'name' must be one line")
+                    if value.contains(where: { $0.isNewline }) || Self.hasControlCharacters(value) {
+                        reader.error(entry.value, "'name' must be one line of printable text")
                     } else {
                         name = value
                     }
@@ -248,7 +248,13 @@ public struct PlanParser: Sendable {
                 var name: String?, run: String?, timeout: Duration?
                 for field in fields {
                     switch field.key {
-                    case "name": name = reader.text(field.value, what: "'name' of a \(phase) check")
+                    case "name":
+                        name = reader.text(field.value, what: "'name' of a \(phase) check")
+                        if let given = name, Self.hasControlCharacters(given) {
+                            reader.error(field.value, "the name of a \(phase) check contains control characters",
+                                         fix: "use printable text: names are printed on terminals and in reports")
+                            name = nil
+                        }
                     case "run": run = reader.text(field.value, what: "'run' of a \(phase) check")
                     default: timeout = reader.duration(field.value, what: "'timeout' of a \(phase) check")
                     }
@@ -369,6 +375,14 @@ public struct PlanParser: Sendable {
         // the plan as a whole is rejected by the errors already recorded.
         return Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, isAtomic: atomic, role: role,
                     location: location, needsLocations: needsLocations, roleLocation: roleLocation)
+    }
+
+    /// Control characters other than tab and newline (an escape sequence in a name would reach
+    /// the operator's terminal).
+    static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { scalar in
+            scalar != "\t" && scalar != "\n" && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
+        }
     }
 
     /// Step ids and target names end up in environment variables, file names and the command line.

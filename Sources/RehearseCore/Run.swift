@@ -195,7 +195,11 @@ public struct Run: Sendable, Hashable {
     }
 
     /// The signal that interrupted the run, if one did.
-    public var signal: Int32? { trigger?.reason.signal }
+    public var signal: Int32? {
+        if let signal = trigger?.reason.signal { return signal }
+        for case .interrupted(let signal) in reasons { return signal }
+        return nil
+    }
 
     public func activities(_ kind: Activity.Kind) -> [ActivityRecord] {
         activities.filter { $0.kind == kind }

@@ -20,6 +20,9 @@ public enum RunReason: Sendable, Hashable {
     case leftApplied(steps: [String])
     /// A reason recorded by an older `rehearse` as text only.
     case text(String)
+    /// A signal stopped the run after its rollback trigger (during the rollback, or before any
+    /// step ran): the run is interrupted by it, though it was not the trigger.
+    case interrupted(signal: Int32)
 }
 
 extension RunReason: CustomStringConvertible {
@@ -36,6 +39,7 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintDiffers: "the fingerprint after the rollback differs from the one before: the copy was not restored"
         case .leftApplied(let steps): "left applied: \(steps.joined(separator: ", "))"
         case .text(let text): text
+        case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         }
     }
 
@@ -52,6 +56,7 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintDiffers: "fingerprint-differs"
         case .leftApplied: "left-applied"
         case .text: "text"
+        case .interrupted: "interrupted"
         }
     }
 
@@ -88,6 +93,8 @@ extension RunReason: Codable {
             try container.encode(steps, forKey: .steps)
         case .text(let text):
             try container.encode(text, forKey: .detail)
+        case .interrupted(let signal):
+            try container.encode(String(signal), forKey: .subject)
         }
     }
 
@@ -108,6 +115,9 @@ extension RunReason: Codable {
             self = .checkFailed(phase: try container.decode(Activity.Kind.self, forKey: .phase), check: try subject(), how: try detail())
         case "fingerprint-differs": self = .fingerprintDiffers
         case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
+        case "interrupted":
+            guard let signal = Int32(try subject()) else { self = .text("interrupted"); return }
+            self = .interrupted(signal: signal)
         default: self = .text((try? detail()) ?? code)
         }
     }

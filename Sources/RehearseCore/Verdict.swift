@@ -16,7 +16,8 @@ public struct Verdict: Sendable, Hashable {
     /// Judges a finished run from what it recorded.
     public static func judge(
         activities: [ActivityRecord], rollback: Duration?, budget: Duration,
-        fingerprintBefore: String?, fingerprintAfter: String?, leftApplied: [String], interruptedBy signal: Int32?
+        fingerprintBefore: String?, fingerprintAfter: String?, leftApplied: [String], interruptedBy signal: Int32?,
+        trigger: RollbackTrigger? = nil, also: [RunReason] = []
     ) -> Verdict {
         var reasons: [RunReason] = []
         for record in activities {
@@ -45,7 +46,13 @@ public struct Verdict: Sendable, Hashable {
         if !leftApplied.isEmpty, !reasons.contains(where: \.isAboutARollback) {
             reasons.append(.leftApplied(steps: leftApplied))
         }
-        if signal != nil { return Verdict(status: .interrupted, reasons: reasons) }
+        reasons += also
+        if let signal {
+            // When the signal was not the trigger (it came during the rollback, or before the
+            // forward steps), the run still says which signal it was.
+            if trigger?.reason.signal != signal { reasons.append(.interrupted(signal: signal)) }
+            return Verdict(status: .interrupted, reasons: reasons)
+        }
         if !reasons.isEmpty { return Verdict(status: .failed, reasons: reasons) }
         if let rollback, rollback > budget { return Verdict(status: .overBudget) }
         return Verdict(status: .passed)

@@ -171,9 +171,20 @@ public struct RehearsalEngine: Sendable {
         }
         let options = RehearsalOptions(
             runID: String(run.id), target: request.target, jobs: request.jobs, cut: cut, copy: copy, killGrace: request.killGrace,
-            logsFolder: logs, liveOutput: request.liveOutput, stopStrayProcesses: request.stopStrayProcesses, processMark: mark)
+            logsFolder: logs, liveOutput: request.liveOutput, stopStrayProcesses: request.stopStrayProcesses, processMark: mark,
+            contentChanged: { Self.inputChanges(plan, since: content) })
         let (rehearsal, _) = journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)
         return await rehearsal.run(run)
+    }
+
+    /// What changed in the plan's inputs since `content` was taken, or nil when nothing did: a
+    /// run stands for the content it began with only if that did not change while it ran (a
+    /// migration edited mid-run, then put back, must not let the gate say go).
+    static func inputChanges(_ plan: Plan, since content: PlanContent) -> String? {
+        guard !plan.inputs.isEmpty else { return nil }
+        let after = try? PlanContent.of(plan)
+        guard after?.hash != content.hash else { return nil }
+        return after.map { InputChanges.between(content.inputs, $0.inputs).summary } ?? "an input can no longer be read"
     }
 
     /// A rehearsal of `plan` whose events go to the journal of run `run` first, then to `observer`.

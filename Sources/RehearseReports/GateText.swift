@@ -78,7 +78,7 @@ public struct GateText: Sendable {
         var text: String
         switch evidence.kind {
         case .fullRehearsal: text = "a full rehearsal (run \(evidence.run))"
-        case .everyCut(let group, let count): text = "every-cut group \(group.prefix(8)) (\(count) rehearsals, all passed)"
+        case .everyCut(let group, let count): text = "every-cut group \(group.prefix(8)) (\(count) rehearsal\(count == 1 ? "" : "s"), all passed)"
         }
         text += " on \(evidence.target), finished \(TimestampText.local(evidence.finishedAt))"
         if let rollback = evidence.worstRollback {

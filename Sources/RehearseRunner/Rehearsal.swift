@@ -114,10 +114,11 @@ public struct Rehearsal: Sendable {
         run.strayProcesses = await stopStrayProcesses()
 
         run.activities = context.log.records
+        let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
         let verdict = Verdict.judge(
             activities: run.activities, rollback: run.rollback, budget: plan.budget.rollback,
             fingerprintBefore: run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
-            interruptedBy: control.firstSignal)
+            interruptedBy: control.firstSignal, trigger: run.trigger, also: changed.map { [$0] } ?? [])
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset

@@ -25,6 +25,9 @@ public struct RehearsalOptions: Sendable {
     /// A value unique to this run on this machine, handed to every command as `REHEARSE_RUN_TOKEN`.
     /// Run ids repeat across histories; this does not.
     public var processMark: String
+    /// Asked once the rollback is over, before the verdict: what changed in the plan's content
+    /// (its inputs) while the run went on, or nil. A change fails the run.
+    public var contentChanged: (@Sendable () -> String?)?
 
     public static let defaultJobs = 4
 
@@ -32,8 +35,9 @@ public struct RehearsalOptions: Sendable {
         runID: String, target: String, jobs: Int = RehearsalOptions.defaultJobs, cut: Cut? = nil, copy: Int? = nil,
         killGrace: Duration = .seconds(5), logsFolder: String,
         liveOutput: (@Sendable (Activity, String) -> Void)? = nil, stopStrayProcesses: Bool = true,
-        processMark: String? = nil
+        processMark: String? = nil, contentChanged: (@Sendable () -> String?)? = nil
     ) {
+        self.contentChanged = contentChanged
         self.processMark = processMark ?? UUID().uuidString
         self.runID = runID
         self.target = target

@@ -82,17 +82,19 @@ enum HistorySchema {
                                arguments: [trigger.flatMap(legacyTriggerCode), json, id])
             }
         }
-        migrator.registerMigration("v3: cuts, every-cut groups, copies, plan inputs") { db in
+        migrator.registerMigration("v3: cuts, every-cut groups, plan inputs") { db in
             try db.execute(sql: """
                 ALTER TABLE run ADD COLUMN cut_before TEXT;
                 ALTER TABLE run ADD COLUMN step_count INTEGER;
                 ALTER TABLE run ADD COLUMN group_id TEXT;
                 ALTER TABLE run ADD COLUMN group_size INTEGER;
                 ALTER TABLE run ADD COLUMN group_shard TEXT;
-                ALTER TABLE run ADD COLUMN copy INTEGER;
                 ALTER TABLE run ADD COLUMN inputs_json TEXT NOT NULL DEFAULT '{}';
                 CREATE INDEX run_by_group ON run(group_id) WHERE group_id IS NOT NULL;
                 """)
+        }
+        migrator.registerMigration("v4: the copy a run had") { db in
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN copy INTEGER")
         }
         return migrator
     }

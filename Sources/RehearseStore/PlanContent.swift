@@ -35,8 +35,8 @@ public struct PlanContent: Sendable, Hashable {
     }
 
     /// The files the plan's inputs name, relative to its folder, sorted: globs expanded, folders
-    /// walked (hidden files and folders skipped). Only regular files (symbolic links followed):
-    /// a pipe or a device is never read.
+    /// walked, hidden files included (but `.git` folders). Symbolic links are followed (a loop is
+    /// walked once); only regular files are kept: a pipe or a device is never read.
     public static func files(of plan: Plan) -> [String] {
         let folder = URL(fileURLWithPath: plan.file).deletingLastPathComponent().standardizedFileURL.path
         var found = Set<String>()
@@ -66,28 +66,41 @@ public struct PlanContent: Sendable, Hashable {
         }
     }
 
-    /// glob(3) of `pattern` relative to `folder`, as relative paths.
+    /// glob(3) of `pattern` relative to `folder`, as relative paths; `.` and `..` themselves
+    /// (which `.*` matches) are left out.
     static func glob(_ pattern: String, in folder: String) -> [String] {
         var result = glob_t()
         defer { globfree(&result) }
         let prefix = folder.hasSuffix("/") ? folder : folder + "/"
         guard Glibc.glob(prefix + pattern, 0, nil, &result) == 0 else { return [] }
         return (0..<Int(result.gl_pathc)).compactMap { index in
-            guard let path = result.gl_pathv[index].map({ String(cString: $0) }) else { return nil }
-            return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
+            guard let path = result.gl_pathv[index].map({ String(cString: $0) }), path.hasPrefix(prefix) else { return nil }
+            let last = path.split(separator: "/").last
+            return last == "." || last == ".." ? nil : String(path.dropFirst(prefix.count))
         }
     }
 
+    /// Every regular file under `folder`, relative to it: symbolic links followed, each folder
+    /// (by device and inode) walked once, `.git` folders skipped.
     private static func filesUnder(_ folder: String) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(
-            at: URL(fileURLWithPath: folder), includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else { return [] }
-        let base = URL(fileURLWithPath: folder).standardizedFileURL.path + "/"
         var files: [String] = []
-        for case let url as URL in enumerator {
-            let path = url.standardizedFileURL.path
-            if path.hasPrefix(base), kind(of: path) == .regular { files.append(String(path.dropFirst(base.count))) }
+        var visited = Set<[UInt64]>()
+        func walk(_ path: String, relative: String) {
+            var info = stat()
+            guard stat(path, &info) == 0, visited.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted,
+                  let names = try? FileManager.default.contentsOfDirectory(atPath: path)
+            else { return }
+            for name in names.sorted() {
+                let child = path + "/" + name
+                let childRelative = relative.isEmpty ? name : relative + "/" + name
+                switch kind(of: child) {
+                case .regular: files.append(childRelative)
+                case .directory where name != ".git": walk(child, relative: childRelative)
+                default: continue
+                }
+            }
         }
+        walk(folder, relative: "")
         return files
     }
 

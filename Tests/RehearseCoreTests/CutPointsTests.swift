@@ -60,6 +60,16 @@ import Testing
         #expect(bad.diagnostics.first?.location.line == 4)
     }
 
+    /// An escape sequence in a name would reach the operator's terminal: refused.
+    @Test func namesWithControlCharactersAreRefused() {
+        let check = "strategy: custom\ntargets: { copy: {} }\nchecks:\n  smoke: [ { name: \"ok\\e[2J\", run: 'true' } ]\nsteps:\n  m: { run: ./m, rollback: ./u }\n"
+        let result = PlanParser().parse(check, file: "/virtual/p.yml", defaultName: "p")
+        #expect(result.plan == nil)
+        #expect(result.diagnostics.first?.message.contains("control characters") == true)
+        let plan = "name: \"p\\x1b]0;owned\\x07\"\nstrategy: custom\ntargets: { copy: {} }\nsteps:\n  m: { run: ./m, rollback: ./u }\n"
+        #expect(PlanParser().parse(plan, file: "/virtual/p.yml", defaultName: "p").plan == nil)
+    }
+
     @Test func inputsAreRelativePathsOrGlobs() {
         let text = "strategy: custom\ntargets: { copy: {} }\ninputs: [ '../migrations/*.sql', /etc/passwd, '' ]\nsteps:\n  m: { run: ./m, rollback: ./u }\n"
         let result = PlanParser().parse(text, file: "/virtual/p.yml", defaultName: "p")

@@ -271,21 +271,28 @@ import Testing
             try folder.write("migrations/001.sql", "CREATE TABLE t (id int);\n")
             try folder.write("migrations/sub/002.sql", "SELECT 1;\n")
             try folder.write("migrations/.hidden", "x")
+            try folder.write("migrations/.git/HEAD", "ref")
             try folder.write("scripts/go.sh", "echo go\n")
             #expect(mkfifo(folder.path + "/scripts/pipe", 0o600) == 0)
+            // A folder reached through a symbolic link is walked; a link back up is walked once.
+            try folder.write("vendor/lib.sql", "SELECT 3;\n")
+            try FileManager.default.createSymbolicLink(atPath: folder.path + "/migrations/vendor", withDestinationPath: folder.path + "/vendor")
+            try FileManager.default.createSymbolicLink(atPath: folder.path + "/vendor/loop", withDestinationPath: folder.path + "/migrations")
             let plan = try #require(PlanFile.load(file).plan)
-            #expect(PlanContent.files(of: plan) == ["../migrations/001.sql", "../migrations/sub/002.sql", "../scripts/go.sh"])
+            #expect(PlanContent.files(of: plan) == [
+                "../migrations/.hidden", "../migrations/001.sql", "../migrations/sub/002.sql", "../migrations/vendor/lib.sql", "../scripts/go.sh",
+            ])
             let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
             let clock = ManualClock()
             let run = try await RehearsalEngine(executor: ScriptedExecutor(clock: clock), clock: clock)
                 .rehearse(plan, RehearsalRequest(), history: history)
-            #expect(run.inputHashes.count == 3)
+            #expect(run.inputHashes.count == 5)
             #expect(run.inputHashes["../migrations/001.sql"] == ContentHash.of("CREATE TABLE t (id int);\n"))
             #expect(run.planHash != ContentHash.of(plan.source))
             #expect(run.planHash == PlanContent.combinedHash(text: plan.source, inputs: run.inputHashes))
             #expect(try await history.run(id: run.id)?.inputHashes == run.inputHashes)
-            // One byte more in a migration: another content.
-            try folder.write("migrations/sub/002.sql", "SELECT 2;\n")
+            // One byte more in a migration, even one reached through a link: another content.
+            try folder.write("vendor/lib.sql", "SELECT 4;\n")
             #expect(try PlanContent.of(plan).hash != run.planHash)
         }
     }

@@ -341,6 +341,33 @@ import Testing
         #expect(run.signal == SIGTERM)
     }
 
+    /// SIGTERM during the rollback (the trigger was the rehearsal's own): the run is interrupted
+    /// by SIGTERM, not by a SIGINT nobody sent.
+    @Test func aSignalDuringTheRollbackIsTheOneRecorded() async throws {
+        let clock = ManualClock()
+        let control = RunControl(clock: clock)
+        let executor = ScriptedExecutor(clock: clock, script: ["rollback c": .signal(SIGTERM, then: .pass(after: .milliseconds(1)))],
+                                        control: control)
+        let run = await rehearse(try plan(), executor, clock: clock, control: control)
+        #expect(run.trigger?.reason == .rehearsal)
+        #expect(run.status == .interrupted)
+        #expect(run.signal == SIGTERM)
+        #expect(run.reasons.contains(.interrupted(signal: SIGTERM)))
+        // The rollback went on to its end: one signal does not abandon it.
+        #expect(run.leftApplied.isEmpty)
+    }
+
+    /// The plan's inputs changed while the run went on: it stands for no version of the plan.
+    @Test func contentThatChangedWhileItRanFailsTheRun() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock)
+        let options = RehearsalOptions(runID: "7", target: "copy", logsFolder: "/nonexistent", processMark: "mark",
+                                       contentChanged: { "../m/001.sql changed" })
+        let run = await Rehearsal(plan: try plan(), options: options, observer: ObserverGroup([]), executor: executor, clock: clock).run()
+        #expect(run.status == .failed)
+        #expect(run.reasons.map(\.description) == ["the plan's inputs changed while it ran (../m/001.sql changed): the run stands for no version of the plan"])
+    }
+
     @Test func aFingerprintThatChangesFailsTheRehearsal() async throws {
         try await TemporaryFolder.with { folder in
             let text = """
