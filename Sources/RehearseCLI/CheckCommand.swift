@@ -39,7 +39,7 @@ struct CheckCommand: AsyncParsableCommand {
             for (index, file) in files.enumerated() {
                 let result = PlanFile.load(file)
                 // Files the steps use but the content hash leaves out: only worth saying of a valid plan.
-                let diagnostics = result.diagnostics + (result.plan.map(InputCoverage.warnings) ?? [])
+                let diagnostics = result.diagnostics + (result.plan.map { InputCoverage.warnings(for: $0) + $0.advice } ?? [])
                 problems += diagnostics
                 if !diagnostics.isEmpty {
                     let source = result.plan?.source ?? (try? PlanFile.read(file).get())

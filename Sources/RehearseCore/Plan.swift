@@ -12,7 +12,7 @@ public struct Plan: Sendable, Hashable {
     public var budget: Budget
     /// Targets in file order.
     public var targets: [Target]
-    public var fingerprint: Command?
+    public var fingerprint: Fingerprint?
     public var checks: Checks
     /// The steps' dependency graph, built once when the plan is made.
     public let graph: StepGraph
@@ -28,7 +28,7 @@ public struct Plan: Sendable, Hashable {
 
     public init(
         name: String, file: String, strategy: Strategy, budget: Budget, targets: [Target],
-        fingerprint: Command?, checks: Checks, steps: [Step], source: String, strategyLocation: SourceLocation,
+        fingerprint: Fingerprint?, checks: Checks, steps: [Step], source: String, strategyLocation: SourceLocation,
         inputs: [PlanInput] = []
     ) {
         self.name = name
@@ -52,6 +52,14 @@ public struct Plan: Sendable, Hashable {
     /// The step with this id, if the plan has one.
     public func step(withID id: String) -> Step? {
         steps.first { $0.id == id }
+    }
+
+    /// What `check` advises beyond validity: a fingerprint with no probe (nothing shows that it
+    /// can see a change at all).
+    public var advice: [Diagnostic] {
+        guard let fingerprint, fingerprint.probe == nil else { return [] }
+        return [.warning(at: fingerprint.location, "the fingerprint has no probe: nothing shows that it can see a change",
+                         fix: "add probe: { run: <a small change to the copy>, undo: <its undo> } under 'fingerprint'")]
     }
 
     /// The timeout that applies to a step: its own, else the plan's `step-timeout`.

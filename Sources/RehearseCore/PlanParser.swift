@@ -65,7 +65,7 @@ public struct PlanParser: Sendable {
         var strategyLocation = rootLocation
         var budget = Budget()
         var targets: [Target] = []
-        var fingerprint: Command?
+        var fingerprint: Fingerprint?
         var checks = Checks()
         var steps: [Step] = []
         var inputs: [PlanInput] = []
@@ -110,7 +110,7 @@ public struct PlanParser: Sendable {
                     inputs.append(PlanInput(pattern: pattern, location: reader.location(item)))
                 }
             case "fingerprint":
-                fingerprint = reader.command(entry.value, what: "'fingerprint'")
+                fingerprint = readFingerprint(entry.value, reader: &reader)
             case "checks":
                 checks = readChecks(entry.value, reader: &reader)
             case "steps":
@@ -147,6 +147,90 @@ public struct PlanParser: Sendable {
 
     private func locationOfKey(_ key: String, in entries: [NodeReader.Entry], reader: NodeReader) -> SourceLocation {
         entries.first { $0.key == key }.map { reader.location($0.keyNode) } ?? SourceLocation(file: reader.file, line: 1, column: 1)
+    }
+
+    // MARK: - Fingerprint
+
+    public static let fingerprintKeys = ["run", "timeout", "ignore", "accept", "probe"]
+
+    /// `fingerprint: CMD`, or a map: `run`, `timeout`, `ignore` (regular expressions), `accept`
+    /// (`{ match: REGEX, reason: TEXT }`), `probe` (`{ run: CMD, undo: CMD }`).
+    private func readFingerprint(_ node: Node, reader: inout NodeReader) -> Fingerprint? {
+        guard case .mapping = node else {
+            return reader.command(node, what: "'fingerprint'").map { Fingerprint(command: $0) }
+        }
+        guard let entries = reader.entries(of: node, what: "'fingerprint'", allowed: Self.fingerprintKeys) else { return nil }
+        var run: String?
+        var timeout: Duration?
+        var ignore: [Fingerprint.Pattern] = []
+        var accept: [Fingerprint.Acceptance] = []
+        var probe: Fingerprint.Probe?
+        for entry in entries {
+            switch entry.key {
+            case "run": run = reader.text(entry.value, what: "'run' of 'fingerprint'")
+            case "timeout": timeout = reader.duration(entry.value, what: "'timeout' of 'fingerprint'")
+            case "ignore":
+                for item in reader.items(entry.value) {
+                    if let pattern = readPattern(item, what: "an entry of 'ignore'", reader: &reader) { ignore.append(pattern) }
+                }
+            case "accept":
+                for item in reader.items(entry.value) {
+                    guard let fields = reader.entries(of: item, what: "an entry of 'accept'", allowed: ["match", "reason"]) else { continue }
+                    var match: Fingerprint.Pattern?
+                    var reason: String?
+                    for field in fields {
+                        if field.key == "match" {
+                            match = readPattern(field.value, what: "'match' of an 'accept' entry", reader: &reader)
+                        } else {
+                            reason = reader.text(field.value, what: "'reason' of an 'accept' entry")
+                        }
+                    }
+                    if !fields.contains(where: { $0.key == "match" }) || !fields.contains(where: { $0.key == "reason" }) {
+                        reader.error(item, "an 'accept' entry needs both 'match' and 'reason'",
+                                     fix: "say which lines it accepts and why: { match: REGEX, reason: TEXT }")
+                        continue
+                    }
+                    if let match, let reason, !reason.trimmingSpaces().isEmpty {
+                        accept.append(Fingerprint.Acceptance(match: match, reason: reason))
+                    } else if reason?.trimmingSpaces().isEmpty == true {
+                        reader.error(item, "an accepted difference needs a reason", fix: "say why the team accepts it")
+                    }
+                }
+            default:
+                guard let fields = reader.entries(of: entry.value, what: "'probe'", allowed: ["run", "undo"]) else { continue }
+                var change: Command?, undo: Command?
+                for field in fields {
+                    let command = reader.command(field.value, what: "'\(field.key)' of 'probe'")
+                    if field.key == "run" { change = command } else { undo = command }
+                }
+                if let change, let undo {
+                    probe = Fingerprint.Probe(run: change, undo: undo)
+                } else if !fields.contains(where: { $0.key == "run" }) || !fields.contains(where: { $0.key == "undo" }) {
+                    reader.error(entry.value, "'probe' needs both 'run' (a small change to the copy) and 'undo'",
+                                 fix: "for example probe: { run: ./probe add, undo: ./probe remove }")
+                }
+            }
+        }
+        guard let run else {
+            if !entries.contains(where: { $0.key == "run" }) {
+                reader.error(node, "'fingerprint' has no 'run' command", fix: "add 'run: <shell command>' whose output describes the copy's state")
+            }
+            return nil
+        }
+        return Fingerprint(command: Command(run: run, timeout: timeout, location: reader.location(node)),
+                           ignore: ignore, accept: accept, probe: probe)
+    }
+
+    /// A regular expression, checked now so that a bad one is a plan error at its place.
+    private func readPattern(_ node: Node, what: String, reader: inout NodeReader) -> Fingerprint.Pattern? {
+        guard let source = reader.text(node, what: what) else { return nil }
+        do {
+            _ = try Regex(source)
+        } catch {
+            reader.error(node, "\(what) is not a valid regular expression: \(error)", fix: "fix the pattern (it uses Swift Regex syntax, like PCRE)")
+            return nil
+        }
+        return Fingerprint.Pattern(source, location: reader.location(node))
     }
 
     // MARK: - Budget

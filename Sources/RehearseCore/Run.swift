@@ -93,6 +93,9 @@ public struct Run: Sendable, Hashable {
     public var activities: [ActivityRecord]
     /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.
     public var processMark: String?
+    /// Where its commands' logs (and, when the fingerprints differ, both fingerprints and their
+    /// diff) are.
+    public var logsFolder: String?
 
     public init(
         id: Int64, planName: String, planFile: String, planText: String, planHash: String, strategy: String,
@@ -133,6 +136,7 @@ public struct Run: Sendable, Hashable {
         self.strayProcesses = strayProcesses
         self.activities = activities
         self.processMark = processMark
+        logsFolder = nil
     }
 
     /// A new, running run of `plan` on `target`: what a journal records before the first command.
@@ -192,6 +196,14 @@ public struct Run: Sendable, Hashable {
         var text = "\(appliedStepCount) of \(stepCount.map(String.init) ?? "?") steps applied"
         if let cut { text += ", " + cut.phrase }
         return text
+    }
+
+    /// The two fingerprints compared under the plan's settings as recorded with the run (its
+    /// `ignore` and `accept`), when both were taken.
+    public var fingerprintComparison: FingerprintComparison? {
+        guard let before = fingerprintBefore, let after = fingerprintAfter else { return nil }
+        let settings = PlanParser().parse(planText, file: planFile, defaultName: planName).plan?.fingerprint
+        return FingerprintComparison(before: before, after: after, settings: settings)
     }
 
     /// The signal that interrupted the run, if one did.

@@ -20,6 +20,10 @@ public enum RunReason: Sendable, Hashable {
     case leftApplied(steps: [String])
     /// A reason recorded by an older `rehearse` as text only.
     case text(String)
+    /// The fingerprint did not change when the probe changed the copy: it cannot see a change.
+    case fingerprintBlind
+    /// After the probe's undo the fingerprint was not back to where it was.
+    case probeNotUndone
     /// A signal stopped the run after its rollback trigger (during the rollback, or before any
     /// step ran): the run is interrupted by it, though it was not the trigger.
     case interrupted(signal: Int32)
@@ -39,6 +43,8 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintDiffers: "the fingerprint after the rollback differs from the one before: the copy was not restored"
         case .leftApplied(let steps): "left applied: \(steps.joined(separator: ", "))"
         case .text(let text): text
+        case .fingerprintBlind: "the fingerprint cannot see the probe's change: it would not notice a rollback that loses data either"
+        case .probeNotUndone: "the probe's undo did not bring the fingerprint back: the copy was changed before the rehearsal"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         }
     }
@@ -56,6 +62,8 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintDiffers: "fingerprint-differs"
         case .leftApplied: "left-applied"
         case .text: "text"
+        case .fingerprintBlind: "fingerprint-blind"
+        case .probeNotUndone: "probe-not-undone"
         case .interrupted: "interrupted"
         }
     }
@@ -87,7 +95,7 @@ extension RunReason: Codable {
             try container.encode(how, forKey: .detail)
         case .fingerprintCommandFailed(let how):
             try container.encode(how, forKey: .detail)
-        case .fingerprintDiffers:
+        case .fingerprintDiffers, .fingerprintBlind, .probeNotUndone:
             break
         case .leftApplied(let steps):
             try container.encode(steps, forKey: .steps)
@@ -114,6 +122,8 @@ extension RunReason: Codable {
         case "check-failed":
             self = .checkFailed(phase: try container.decode(Activity.Kind.self, forKey: .phase), check: try subject(), how: try detail())
         case "fingerprint-differs": self = .fingerprintDiffers
+        case "fingerprint-blind": self = .fingerprintBlind
+        case "probe-not-undone": self = .probeNotUndone
         case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
         case "interrupted":
             guard let signal = Int32(try subject()) else { self = .text("interrupted"); return }

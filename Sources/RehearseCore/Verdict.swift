@@ -17,7 +17,8 @@ public struct Verdict: Sendable, Hashable {
     public static func judge(
         activities: [ActivityRecord], rollback: Duration?, budget: Duration,
         fingerprintBefore: String?, fingerprintAfter: String?, leftApplied: [String], interruptedBy signal: Int32?,
-        trigger: RollbackTrigger? = nil, also: [RunReason] = []
+        trigger: RollbackTrigger? = nil, fingerprint settings: Fingerprint? = nil, comparison: FingerprintComparison? = nil,
+        also: [RunReason] = []
     ) -> Verdict {
         var reasons: [RunReason] = []
         for record in activities {
@@ -40,7 +41,9 @@ public struct Verdict: Sendable, Hashable {
                 continue  // passed, stopped by the trigger, a deliberate cut, nothing to run
             }
         }
-        if let before = fingerprintBefore, let after = fingerprintAfter, before != after {
+        // Compared line by line, ignored lines dropped and accepted differences allowed.
+        if let before = fingerprintBefore, let after = fingerprintAfter, before != after,
+           (comparison ?? FingerprintComparison(before: before, after: after, settings: settings)).differs {
             reasons.append(.fingerprintDiffers)
         }
         if !leftApplied.isEmpty, !reasons.contains(where: \.isAboutARollback) {

@@ -31,6 +31,9 @@ public enum HTMLReport {
             if !run.leftApplied.isEmpty { html += "<li class=\"bad\">left applied: \(escape(run.leftApplied.joined(separator: ", ")))</li>" }
             html += "</ul>\n"
         }
+        if let comparison = run.fingerprintComparison, !comparison.diff.isEmpty {
+            html += "<h2>Fingerprint</h2>\n" + fingerprintDiff(comparison, logsFolder: run.logsFolder)
+        }
         html += "<h2>Timeline</h2>\n" + timeline(run)
         html += "<h2>Steps</h2>\n" + table(run)
         html += "<h2>Recent rollbacks of \(escape(run.planName)) on \(escape(run.target))</h2>\n" + trend(recent.reversed(), highlight: run.id)
@@ -50,9 +53,41 @@ public enum HTMLReport {
         th, td { text-align: left; padding: 3px 12px 3px 0; border-bottom: 1px solid #e5e8eb; }
         td.num { text-align: right; } .bad { color: #cf222e; font-weight: 600; } .ok { color: #1f883d; }
         svg text { font: 12px system-ui, sans-serif; fill: #1d2430; }
+        pre.diff { background: #f6f8fa; padding: 8px 12px; overflow-x: auto; font-size: 12px; }
         .legend span { display: inline-block; margin-right: 14px; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; border-radius: 2px; }
 
         """
+
+    /// The fingerprint's diff: counts, accepted differences with their reasons, and the first
+    /// hunks, removed lines red and added ones green.
+    private static func fingerprintDiff(_ comparison: FingerprintComparison, logsFolder: String?) -> String {
+        let diff = comparison.diff
+        var html = "<p>\(diff.removedCount) line\(diff.removedCount == 1 ? "" : "s") removed, \(diff.addedCount) added"
+        if !comparison.accepted.isEmpty { html += " (\(comparison.accepted.count) accepted)" }
+        html += comparison.differs ? ": <b class=\"bad\">the copy did not come back</b>" : ": every difference is accepted"
+        html += "</p>\n"
+        for reason in Set(comparison.accepted.map(\.reason)).sorted() {
+            html += "<p class=\"muted\">accepted: \(escape(reason))</p>\n"
+        }
+        html += "<pre class=\"diff\">"
+        var shown = 0
+        for hunk in diff.hunks() where shown < 400 {
+            html += "<span class=\"muted\">\(escape(hunk.header))</span>\n"
+            for line in hunk.lines where shown < 400 {
+                let text = escape(String(line.kind.rawValue) + PrintableText.of(line.text))
+                let styled: String = switch line.kind {
+                case .removed: "<span class=\"bad\">\(text)</span>\n"
+                case .added: "<span class=\"ok\">\(text)</span>\n"
+                case .context: text + "\n"
+                }
+                html += styled
+                shown += 1
+            }
+        }
+        html += "</pre>\n"
+        if let logsFolder { html += "<p class=\"muted\">full before, after and diff: \(escape(logsFolder))/fingerprint.diff</p>\n" }
+        return html
+    }
 
     static let colours: [Activity.Kind: String] = [
         .setup: "#afb8c1", .teardown: "#afb8c1", .preflight: "#8c959f", .fingerprintBefore: "#8c959f",
@@ -89,7 +124,7 @@ public enum HTMLReport {
             let name: String = switch activity.kind {
             case .forward, .rollback, .setup, .teardown: activity.kind.rawValue + " " + activity.name
             case .preflight, .smoke, .restored: activity.kind.rawValue + ": " + activity.name
-            case .fingerprintBefore: "fingerprint before"
+            case .fingerprintBefore: activity.name == "fingerprint" ? "fingerprint before" : activity.name
             case .fingerprintAfter: "fingerprint after"
             }
             svg += "<text x=\"\(label - 8)\" y=\"\(y + 13)\" text-anchor=\"end\">\(escape(name.count > 42 ? name.prefix(41) + "…" : name))</text>"

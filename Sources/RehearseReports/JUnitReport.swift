@@ -130,7 +130,7 @@ public enum JUnitReport {
             let name: String
             switch activity.kind {
             case .preflight, .smoke, .restored: name = "\(phase) check: \(activity.name)"
-            case .fingerprintBefore: name = "fingerprint before"
+            case .fingerprintBefore: name = activity.name == "fingerprint" ? "fingerprint before" : activity.name
             case .fingerprintAfter: name = "fingerprint after"
             case .setup, .teardown: name = "\(phase) of target \(activity.name)"
             case .forward, .rollback: name = "\(phase) \(activity.name)"
@@ -163,10 +163,14 @@ public enum JUnitReport {
             }
             cases.append(testCase)
         }
-        if let before = run.fingerprintBefore, let after = run.fingerprintAfter {
+        if let comparison = run.fingerprintComparison {
             var testCase = Case(name: "fingerprint unchanged by the rehearsal", classname: "\(run.planName).verdict", time: .zero)
-            if before != after {
-                testCase.failure = ("fingerprint", "the state after the rollback differs from the state before", "before:\n\(before)\nafter:\n\(after)")
+            if comparison.differs {
+                let diff = comparison.diff
+                testCase.failure = ("fingerprint",
+                                    "the state after the rollback differs from the state before: \(diff.removedCount) lines removed, \(diff.addedCount) added",
+                                    PrintableText.of(diff.unifiedExcerpt(limit: 200))
+                                        + (run.logsFolder.map { "\nfull before, after and diff: \($0)/fingerprint.diff" } ?? ""))
             }
             cases.append(testCase)
         }

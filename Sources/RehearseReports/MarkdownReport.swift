@@ -25,6 +25,17 @@ public enum MarkdownReport {
                 if !slowest.isEmpty { lines.append("- slowest rollback steps: " + slowest.joined(separator: ", ")) }
             }
             for reason in run.reasons { lines.append("- \(cell(reason.description))") }
+            if let comparison = run.fingerprintComparison, comparison.differs {
+                let diff = comparison.diff
+                lines.append("")
+                lines.append("<details><summary>fingerprint: \(diff.removedCount) lines removed, \(diff.addedCount) added</summary>")
+                lines.append("")
+                lines.append("```diff")
+                lines.append(PrintableText.of(diff.unifiedExcerpt(limit: 60)).replacingOccurrences(of: "```", with: "` ` `"))
+                lines.append("```")
+                lines.append("</details>")
+                lines.append("")
+            }
             if !run.leftApplied.isEmpty {
                 lines.append("- **left applied:** \(run.leftApplied.map { "`\($0)`" }.joined(separator: ", ")) (`rehearse recover \(run.id)`)")
             }

@@ -34,8 +34,8 @@ public struct VerdictText: Sendable {
         for reason in run.reasons {
             lines.append("  - " + reason.description)
         }
-        if let before = run.fingerprintBefore, let after = run.fingerprintAfter, before != after {
-            lines += fingerprintDifference(before: before, after: after)
+        if let comparison = run.fingerprintComparison, !comparison.diff.isEmpty {
+            lines += fingerprintDifference(comparison, logsFolder: run.logsFolder)
         }
         if run.status == .overBudget || run.isNearBudget {
             let slowest = run.slowestRollbacks()
@@ -75,23 +75,32 @@ public struct VerdictText: Sendable {
         "\(Int((share * 100).rounded()))%"
     }
 
-    /// The first lines where the two fingerprints differ.
-    func fingerprintDifference(before: String, after: String, limit: Int = 5) -> [String] {
-        func lines(_ text: String) -> [Substring] {
-            var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            if lines.last == "" { lines.removeLast() }
-            return lines
+    /// How the fingerprints differ: the counts, the accepted differences with their reasons, the
+    /// first hunks with context, and where the full before, after and diff are.
+    func fingerprintDifference(_ comparison: FingerprintComparison, logsFolder: String?, hunkLimit: Int = 3, lineLimit: Int = 40) -> [String] {
+        let diff = comparison.diff
+        var head = "  fingerprint: \(diff.removedCount) line\(diff.removedCount == 1 ? "" : "s") removed, \(diff.addedCount) added"
+        if !comparison.accepted.isEmpty { head += " (\(comparison.accepted.count) accepted)" }
+        var lines = [head]
+        for reason in Set(comparison.accepted.map(\.reason)).sorted() {
+            let count = comparison.accepted.filter { $0.reason == reason }.count
+            lines.append("    accepted: \(count) line\(count == 1 ? "" : "s"): \(reason)")
         }
-        let old = lines(before), new = lines(after)
-        var lines = ["  fingerprint differences (before -> after):"]
+        let hunks = diff.hunks()
         var shown = 0
-        for index in 0..<max(old.count, new.count) where shown < limit {
-            let a = index < old.count ? (old[index].isEmpty ? "(empty line)" : String(old[index])) : "(no line)"
-            let b = index < new.count ? (new[index].isEmpty ? "(empty line)" : String(new[index])) : "(no line)"
-            guard a != b else { continue }
-            lines.append("    line \(index + 1): \(a.prefix(120))")
-            lines.append("    \(String(repeating: " ", count: String(index + 1).count + 5))-> \(b.prefix(120))")
-            shown += 1
+        for hunk in hunks.prefix(hunkLimit) where shown < lineLimit {
+            lines.append("    " + style.cyan(hunk.header))
+            for line in hunk.lines where shown < lineLimit {
+                let text = "    " + String(line.kind.rawValue) + PrintableText.of(line.text.prefix(200))
+                lines.append(line.kind == .removed ? style.red(text) : line.kind == .added ? style.green(text) : style.dim(text))
+                shown += 1
+            }
+        }
+        if hunks.count > hunkLimit || shown >= lineLimit {
+            lines.append("    … \(hunks.count) hunk\(hunks.count == 1 ? "" : "s") in all")
+        }
+        if let logsFolder {
+            lines.append("    full before, after and diff: \(logsFolder)/fingerprint-before.txt, fingerprint-after.txt, fingerprint.diff")
         }
         return lines
     }

@@ -61,10 +61,15 @@ public struct Rehearsal: Sendable {
             ready = await context.stage(1) { await context.execute(Activity(.preflight, check.name), check.command) }.passed
         }
         var fingerprintBefore: String?
+        var probeReasons: [RunReason] = []
         if ready, let fingerprint = plan.fingerprint {
-            let (record, value) = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint) }
+            let (record, value) = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint.command) }
             fingerprintBefore = value
             ready = record.passed
+            if ready, let probe = fingerprint.probe, let before = value {
+                probeReasons = await context.stage(1) { await context.runProbe(probe, fingerprint: fingerprint, before: before) }
+                ready = probeReasons.isEmpty && !context.log.records.contains { !$0.passed }
+            }
         }
         ready = ready && control.signalCount == 0
 
@@ -102,7 +107,7 @@ public struct Rehearsal: Sendable {
             }
             run.rollback = context.offset - trigger.offset
             if fingerprintBefore != nil, let fingerprint = plan.fingerprint, !control.isAbandoned {
-                run.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint) }.1
+                run.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint.command) }.1
             }
         }
         run.fingerprintBefore = fingerprintBefore
@@ -114,15 +119,24 @@ public struct Rehearsal: Sendable {
         run.strayProcesses = await stopStrayProcesses()
 
         run.activities = context.log.records
+        // Compared once: the verdict and the files use the same diff.
+        var comparison: FingerprintComparison?
+        if let before = run.fingerprintBefore, let after = run.fingerprintAfter, before != after {
+            let compared = FingerprintComparison(before: before, after: after, settings: plan.fingerprint)
+            context.writeFingerprintFiles(before: before, after: after, diff: compared.diff)
+            comparison = compared
+        }
         let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
         let verdict = Verdict.judge(
             activities: run.activities, rollback: run.rollback, budget: plan.budget.rollback,
             fingerprintBefore: run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
-            interruptedBy: control.firstSignal, trigger: run.trigger, also: changed.map { [$0] } ?? [])
+            interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
+            also: probeReasons + (changed.map { [$0] } ?? []))
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset
         run.endedAt = Run.recordedTime(clock.date)
+        run.logsFolder = options.logsFolder
         await context.log.emit(.runFinished(run))
         return run
     }

@@ -90,13 +90,45 @@ extension Rehearsal {
         }
 
         /// Runs the fingerprint command; its standard output is the value.
-        func fingerprint(_ kind: Activity.Kind, _ command: Command) async -> (ActivityRecord, String?) {
-            let activity = Activity(kind, "fingerprint")
+        func fingerprint(_ kind: Activity.Kind, _ command: Command, name: String = "fingerprint") async -> (ActivityRecord, String?) {
+            let activity = Activity(kind, name)
             let capture = log.logFile(for: activity, suffix: "out")
             let record = await execute(activity, script: command.run, timeout: command.timeout ?? plan.budget.stepTimeout,
                                        captureFile: capture)
             guard record.passed, let data = FileManager.default.contents(atPath: capture) else { return (record, nil) }
             return (record, String(decoding: data, as: UTF8.self))
+        }
+
+        /// The probe: change the copy a little, see the fingerprint change, undo it, see it come
+        /// back. What went wrong, as reasons (a failing command is in the activities already).
+        func runProbe(_ probe: Fingerprint.Probe, fingerprint: Fingerprint, before: String) async -> [RunReason] {
+            let change = await execute(Activity(.preflight, "fingerprint probe"), probe.run)
+            guard change.passed else {
+                // Whatever it changed, try to take it back.
+                _ = await execute(Activity(.preflight, "fingerprint probe undo"), probe.undo)
+                return []
+            }
+            let (seen, withProbe) = await self.fingerprint(.fingerprintBefore, fingerprint.command, name: "fingerprint with probe")
+            var reasons: [RunReason] = []
+            if seen.passed, let withProbe, !fingerprint.compare(before: before, after: withProbe).differs {
+                reasons.append(.fingerprintBlind)
+            }
+            let undo = await execute(Activity(.preflight, "fingerprint probe undo"), probe.undo)
+            guard undo.passed, seen.passed else { return reasons }
+            let (back, afterUndo) = await self.fingerprint(.fingerprintBefore, fingerprint.command, name: "fingerprint after probe undo")
+            if back.passed, let afterUndo, fingerprint.compare(before: before, after: afterUndo).differs {
+                reasons.append(.probeNotUndone)
+            }
+            return reasons
+        }
+
+        /// When the fingerprints differ: both, and their diff, as files in the run's logs folder.
+        func writeFingerprintFiles(before: String, after: String, diff: LineDiff) {
+            let folder = rehearsal.options.logsFolder
+            try? before.write(toFile: folder + "/fingerprint-before.txt", atomically: true, encoding: .utf8)
+            try? after.write(toFile: folder + "/fingerprint-after.txt", atomically: true, encoding: .utf8)
+            try? diff.unified(beforeName: "fingerprint before the rehearsal", afterName: "fingerprint after the rollback")
+                .write(toFile: folder + "/fingerprint.diff", atomically: true, encoding: .utf8)
         }
 
         // MARK: - Forward

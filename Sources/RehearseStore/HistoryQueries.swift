@@ -119,7 +119,7 @@ extension HistoryStore {
         }
         var reasons = (try? JSONDecoder().decode([RunReason].self, from: Data(row.reasonsJSON.utf8))) ?? []
         if reasons.isEmpty { reasons = lines(row.reasons).map(RunReason.text) }
-        return Run(
+        var run = Run(
             id: row.id ?? 0, planName: row.planName, planFile: row.planFile, planText: row.planText, planHash: row.planHash,
             strategy: row.strategy, target: row.target,
             provenance: RunProvenance(host: row.host, user: row.user, pid: row.pid, toolVersion: row.toolVersion, gitCommit: row.gitCommit),
@@ -133,6 +133,8 @@ extension HistoryStore {
             trigger: trigger, fingerprintBefore: row.fingerprintBefore, fingerprintAfter: row.fingerprintAfter,
             reasons: reasons, leftApplied: lines(row.leftApplied), strayProcesses: lines(row.strayProcesses),
             activities: activities.map(record), processMark: row.processMark)
+        run.logsFolder = row.logsFolder
+        return run
     }
 
     static func record(_ row: ActivityRow) -> ActivityRecord {

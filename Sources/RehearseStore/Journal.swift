@@ -115,14 +115,14 @@ extension HistoryStore {
             try db.execute(sql: """
                 UPDATE run SET status = ?, ended_at_ns = ?, forward_ns = ?, rollback_ns = ?, total_ns = ?,
                     fingerprint_before = ?, fingerprint_after = ?, reasons = ?, reasons_json = ?, left_applied = ?,
-                    stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?
+                    stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?, logs_folder = coalesce(?, logs_folder)
                 WHERE id = ?
                 """, arguments: [
                     run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
                     run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
                     run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
                     run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
-                    run.trigger?.offset.nanoseconds, run.id,
+                    run.trigger?.offset.nanoseconds, run.logsFolder, run.id,
                 ])
         }
     }

@@ -90,10 +90,10 @@ import Testing
         try await TemporaryFolder.with { folder in
             // a's rollback is quick only once b's rollback has warmed it up.
             let steps = """
-                  a: { run: 'touch "$STATE/a"', rollback: 'test -e "$STATE/warm" || sleep 0.4; rm -f "$STATE/a" "$STATE/warm"' }
+                  a: { run: 'touch "$STATE/a"', rollback: 'test -e "$STATE/warm" || sleep 1.2; rm -f "$STATE/a" "$STATE/warm"' }
                   b: { run: 'touch "$STATE/b"', rollback: 'rm "$STATE/b"; touch "$STATE/warm"', needs: a }
                 """
-            try folder.write("Rehearsals/p.yml", Self.plan(budget: "300ms", steps: steps))
+            try folder.write("Rehearsals/p.yml", Self.plan(budget: "800ms", steps: steps))
             let outcome = try await RehearseBinary.run(["run", "--every-cut"], in: folder.path)
             #expect(outcome.status == 1, "\(outcome.stdout)\(outcome.stderr)")
             #expect(outcome.stdout.contains("worst: fail at a"))

@@ -162,7 +162,7 @@ import Testing
         }
     }
 
-    @Test func fingerprintMismatchFailsWithTheFirstDifference() async throws {
+    @Test func fingerprintMismatchFailsWithALineDiff() async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/leaky.yml", Self.plan(steps: """
                   a: { run: 'touch $MARKS/a; touch $MARKS/leftover', rollback: 'rm -f $MARKS/a' }
@@ -170,8 +170,12 @@ import Testing
             let outcome = try await RehearseBinary.run([], in: folder.path)
             #expect(outcome.status == 2)
             #expect(outcome.stdout.contains("the fingerprint after the rollback differs"))
-            #expect(outcome.stdout.contains("line 1: (no line)"))
-            #expect(outcome.stdout.contains("-> leftover"))
+            #expect(outcome.stdout.contains("fingerprint: 0 lines removed, 1 added"))
+            #expect(outcome.stdout.contains("    +leftover"))
+            // The full before, after and diff are beside the logs.
+            #expect(outcome.stdout.contains("full before, after and diff: "))
+            #expect(try folder.read(".rehearse/logs/1/fingerprint.diff").contains("\n+leftover\n"))
+            #expect(folder.exists(".rehearse/logs/1/fingerprint-before.txt") && folder.exists(".rehearse/logs/1/fingerprint-after.txt"))
         }
     }
 

@@ -83,7 +83,7 @@ import Testing
             steps: { a: { run: ./a, rollback: ./b } }
             """).plan)
         #expect(plan.fingerprint?.run == "./digest")
-        #expect(plan.fingerprint?.timeout == .seconds(30))
+        #expect(plan.fingerprint?.command.timeout == .seconds(30))
     }
 
     @Test func aPlanWithoutACopyTargetGetsAWarningButStaysValid() throws {

@@ -1,0 +1,85 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// The fingerprint end to end: a copy made of files, a digest of it, and the settings that make
+/// the comparison trustworthy (ignore, accept, probe).
+@Suite struct FingerprintTests {
+    static func plan(fingerprint: String, steps: String) -> String {
+        """
+        strategy: custom
+        targets:
+          copy:
+            env: { DATA: ../data }
+            setup: mkdir -p ../data && printf 'orders 10\\ncustomers 4\\n' > ../data/counts && printf '1 alice\\n2 bob\\n' > ../data/names
+        \(fingerprint)
+        steps:
+        \(steps)
+        """
+    }
+
+    /// A fingerprint of row counts cannot see a rollback that loses a name: the probe shows it.
+    @Test func aFingerprintBlindToTheProbeFails() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(fingerprint: """
+                fingerprint:
+                  run: cat "$DATA/counts"
+                  probe: { run: 'sed -i s/bob/robert/ "$DATA/names"', undo: 'sed -i s/robert/bob/ "$DATA/names"' }
+                """, steps: "  a: { run: 'echo 3 carol >> \"$DATA/names\"', rollback: 'true' }"))
+            let outcome = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(outcome.status == 2, "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("the fingerprint cannot see the probe's change"))
+            // Nothing forward ran: the rehearsal could not have told.
+            #expect(!((try? folder.read("data/names")) ?? "").contains("carol"))
+            // A fingerprint that sees the names passes the probe, and then catches the lossy rollback.
+            try folder.write("Rehearsals/p.yml", Self.plan(fingerprint: """
+                fingerprint:
+                  run: cat "$DATA/counts" "$DATA/names"
+                  probe: { run: 'sed -i s/bob/robert/ "$DATA/names"', undo: 'sed -i s/robert/bob/ "$DATA/names"' }
+                """, steps: "  a: { run: 'echo 3 carol >> \"$DATA/names\"', rollback: 'true' }"))
+            let seeing = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(seeing.status == 2)
+            #expect(seeing.stdout.contains("ok    fingerprint fingerprint with probe"))
+            #expect(seeing.stdout.contains("fingerprint: 0 lines removed, 1 added"))
+            #expect(seeing.stdout.contains("    +3 carol"))
+        }
+    }
+
+    @Test func aVolatileLineIsIgnoredAndAnAcceptedDifferencePasses() async throws {
+        try await TemporaryFolder.with { folder in
+            // The digest prints a random line (as pg_dump 15 prints '\restrict KEY'); the rollback
+            // leaves a default behind, which the team accepts.
+            try folder.write("digest", "#!/bin/sh\nprintf '%s %s\\n' '\\restrict' \"$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')\"\ncat \"$DATA/counts\"\n",
+                             executable: true)
+            let fingerprint = """
+                fingerprint:
+                  run: ../digest
+                  ignore: [ '^\\\\restrict ' ]
+                  accept:
+                    - { match: '^default ', reason: the down migration cannot drop a column default }
+                """
+            try folder.write("Rehearsals/p.yml", Self.plan(fingerprint: fingerprint,
+                                                          steps: "  a: { run: 'echo default now >> \"$DATA/counts\"', rollback: 'true' }"))
+            let outcome = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stdout.contains("fingerprint: 0 lines removed, 1 added (1 accepted)"))
+            #expect(outcome.stdout.contains("accepted: 1 line: the down migration cannot drop a column default"))
+            // Without the ignore, the random line alone fails it.
+            try folder.write("Rehearsals/p.yml", Self.plan(fingerprint: """
+                fingerprint: ../digest
+                """, steps: "  a: { run: 'true', rollback: 'true' }"))
+            let volatile = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(volatile.status == 2)
+            #expect(volatile.stdout.contains("fingerprint: 1 line removed, 1 added"))
+            // The reports carry the diff.
+            let junit = try await RehearseBinary.run(["report", "--format", "junit"], in: folder.path)
+            #expect(junit.stdout.contains("1 lines removed, 1 added"))
+            #expect(junit.stdout.contains("@@ -1,"))
+            let html = try await RehearseBinary.run(["report", "--format", "html"], in: folder.path)
+            #expect(html.stdout.contains("<h2>Fingerprint</h2>"))
+            #expect(html.stdout.contains("<span class=\"bad\">-\\restrict"))
+            let markdown = try await RehearseBinary.run(["report", "--format", "markdown"], in: folder.path)
+            #expect(markdown.stdout.contains("```diff"))
+        }
+    }
+}
