@@ -62,6 +62,8 @@ final class ProgressPrinter: RunObserver {
         case .activityFinished(let record):
             live?.ended(record.activity)
             finished(record)
+        case .fingerprintTaken:
+            break
         case .rollbackTriggered(let trigger):
             live?.rollbackStarted(at: trigger.offset)
             let what = trigger.reason == .rehearsal ? "rolling back" : "rollback triggered: \(trigger.description)"

@@ -14,8 +14,11 @@ struct RecoverCommand: AsyncParsableCommand {
         discussion: """
             Rolls back, in reverse dependency order, exactly the steps the journal shows were \
             started and not rolled back, using the plan text recorded with that run (the file may \
-            have changed since), against the same target. What it does is recorded in the same run. \
-            Exit status: 0 when nothing is left applied, 2 when something still is.
+            have changed since), against the same target (and copy), then verifies as a rehearsal \
+            does: the plan's restored checks run, and the fingerprint must match the one the run \
+            took before its forward steps. When the run's teardown ran, the copy is gone: nothing is \
+            rolled back against it. What it does is recorded in the same run. Exit status: 0 when \
+            nothing is left applied and the copy is verified, 2 otherwise.
 
             Examples:
               rehearse recover            # the latest run with steps left applied
@@ -37,7 +40,7 @@ struct RecoverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console()
-        var stillApplied: [String] = []
+        var failed = false
         try await console.reportingErrors {
             guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
             let control = RunControl()
@@ -66,15 +69,34 @@ struct RecoverCommand: AsyncParsableCommand {
                 console.out("nothing to recover: no recorded run has steps left applied")
             case .nothingToRecover(let run?):
                 console.out("run \(run.id) (\(run.planName)): nothing is left applied")
-            case .recovered(let run, let left):
-                stillApplied = left
+            case .copyGone(let run):
+                let teardown = run.activities.last { $0.kind == .teardown }
+                console.out("run \(run.id) (\(run.planName) on \(run.target)): its teardown ran"
+                            + (teardown?.endOffset.map { " at +\(DurationText.precise($0))" } ?? "")
+                            + ": the copy its steps changed is gone, so nothing was rolled back against it")
+                console.out("  left applied then: \(run.leftApplied.joined(separator: ", ")); rehearse again on a fresh copy once the rollback is fixed")
+            case .recovered(let run, let left, let problems):
+                failed = !left.isEmpty || !problems.isEmpty
                 if left.isEmpty {
                     console.out("run \(run.id): recovered; nothing is left applied")
                 } else {
                     console.out("run \(run.id): still applied: \(left.joined(separator: ", "))")
                 }
+                if problems.isEmpty {
+                    var what = ["restored checks passed"]
+                    if run.fingerprintBefore != nil, run.fingerprintAfter != nil { what.append("the fingerprint matches the one taken before the run") }
+                    console.out("  verified: " + what.joined(separator: "; "))
+                } else {
+                    console.out("  " + console.outStyle.red("not verified:"))
+                    for problem in problems { console.out("  - " + problem.description) }
+                    if let comparison = run.fingerprintComparison, comparison.differs {
+                        let diff = comparison.diff
+                        console.out("  fingerprint: \(diff.removedCount) lines removed, \(diff.addedCount) added"
+                                    + (run.logsFolder.map { "; full diff: \($0)/recovery-fingerprint.diff" } ?? ""))
+                    }
+                }
             }
         }
-        if !stillApplied.isEmpty { throw ExitCodes.failed }
+        if failed { throw ExitCodes.failed }
     }
 }

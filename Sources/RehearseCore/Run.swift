@@ -295,5 +295,8 @@ public enum RunEvent: Sendable {
     case activityStarted(Activity, offset: Duration)
     case activityFinished(ActivityRecord)
     case rollbackTriggered(RollbackTrigger)
+    /// The fingerprint taken before the forward steps: kept at once, so that `recover` can
+    /// verify a run whose harness died.
+    case fingerprintTaken(before: String)
     case runFinished(Run)
 }

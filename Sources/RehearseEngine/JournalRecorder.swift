@@ -70,6 +70,9 @@ final class JournalRecorder: RunObserver {
             case .rollbackTriggered(let trigger):
                 try await flush()
                 try await store.rollbackTriggered(run: runID, trigger)
+            case .fingerprintTaken(let before):
+                try await flush()
+                try await store.fingerprintTaken(run: runID, before: before)
             case .runFinished(let run):
                 try await flush()
                 try await store.finishRun(run)

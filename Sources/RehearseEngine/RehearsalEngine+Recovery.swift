@@ -26,8 +26,13 @@ public enum RecoveryOutcome: Sendable {
     case refused(RunProblem)
     /// No run has steps left applied (nil), or this one has none.
     case nothingToRecover(Run?)
-    /// The rollback ran; `stillApplied` is what it could not undo.
-    case recovered(Run, stillApplied: [String])
+    /// The rollback ran; `stillApplied` is what it could not undo; `problems` why the copy is not
+    /// shown to be back (a restored check failed, the fingerprint differs from the run's own
+    /// before): empty when recovery verified it.
+    case recovered(Run, stillApplied: [String], problems: [RunReason])
+    /// The run's teardown ran: the copy its steps changed is gone, and nothing is rolled back
+    /// against whatever is there now.
+    case copyGone(Run)
 }
 
 extension RehearsalEngine {
@@ -63,18 +68,29 @@ extension RehearsalEngine {
         }
         let applied = recorded.stillApplied(atomic: Set(plan.steps.filter(\.isAtomic).map(\.id)))
         if applied.isEmpty { return .nothingToRecover(recorded) }
+        // The teardown removed the copy: its rollbacks would run against nothing (or against a
+        // new copy someone made since). What it left applied went with it.
+        if recorded.activities.contains(where: { $0.kind == .teardown && $0.status == .passed }) {
+            do throws(HistoryError) {
+                try await history.recordRecovery(run: recorded.id, stillApplied: [])
+            } catch {
+                throw .history(error)
+            }
+            return .copyGone(recorded)
+        }
         if let target = plan.target(named: recorded.target), target.isProtected, request.approve != target.name {
             return .refused(.protectedTarget(plan: plan.name, target: target.name))
         }
 
-        willRollBack(recorded, applied)
+        // Steps with `rollback: none` have nothing to undo: not announced as rolled back.
+        willRollBack(recorded, applied.filter { plan.step(withID: $0)?.rollbackCommand != nil })
         let logs = try logsFolder(for: recorded.id, in: history)
         let options = RehearsalOptions(
             runID: String(recorded.id), target: recorded.target, jobs: request.jobs, copy: recorded.copy, killGrace: request.killGrace,
             logsFolder: logs, processMark: recorded.processMark)
         let (rehearsal, journal) = journaled(plan, options, run: recorded.id, history: history, observer: observer,
                                              control: control, warn: warn)
-        let recovery = await rehearsal.rollBack(applied: applied)
+        let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt, fingerprintBefore: recorded.fingerprintBefore)
         await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)
@@ -84,6 +100,7 @@ extension RehearsalEngine {
         var after = recorded
         after.activities += recovery.activities
         after.leftApplied = recovery.stillApplied
-        return .recovered(after, stillApplied: recovery.stillApplied)
+        after.fingerprintAfter = recovery.fingerprintAfter ?? after.fingerprintAfter
+        return .recovered(after, stillApplied: recovery.stillApplied, problems: recovery.problems)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import RehearseCore
 
 /// One rehearsal of a plan against a target: setup, preflight, fingerprint, forward steps, smoke
@@ -66,6 +66,7 @@ public struct Rehearsal: Sendable {
             let (record, value) = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint.command) }
             fingerprintBefore = value
             ready = record.passed
+            if let value { await context.log.emit(.fingerprintTaken(before: value)) }
             if ready, let probe = fingerprint.probe, let before = value {
                 probeReasons = await context.stage(1) { await context.runProbe(probe, fingerprint: fingerprint, before: before) }
                 ready = probeReasons.isEmpty && !context.log.records.contains { !$0.passed }
@@ -148,19 +149,49 @@ extension Rehearsal {
         public var activities: [ActivityRecord]
         /// Steps still applied after it: their rollback failed, was blocked, or could not start.
         public var stillApplied: [String]
+        /// The fingerprint after the rollback, when the plan has one and the run had taken it before.
+        public var fingerprintAfter: String?
+        /// Why the copy cannot be shown to be back: a rollback that did not complete, a restored
+        /// check that failed, a fingerprint that differs from the run's own before. Empty: verified.
+        public var problems: [RunReason]
     }
 
     /// Rolls back `applied` steps only, in reverse dependency order, as a rehearsal's rollback
-    /// would: what `recover` runs for an interrupted or killed run. Ids that are not steps of the
-    /// plan are ignored.
-    public func rollBack(applied: [String]) async -> Recovery {
+    /// would, then verifies as a rehearsal does: the restored checks, and the fingerprint against
+    /// `fingerprintBefore` (the run's own). What `recover` runs for an interrupted or killed run.
+    /// Ids that are not steps of the plan are ignored.
+    ///
+    /// - Parameter startedAt: when the run began: the recovery's activities are timed on the
+    ///   run's own time line (their offsets go on from the run's start).
+    public func rollBack(applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil) async -> Recovery {
         control.adopt(clock)
-        let context = Context(rehearsal: self, origin: clock.now)
+        let elapsed = startedAt.map { Duration.seconds(max(0, clock.date.timeIntervalSince($0))) } ?? .zero
+        let context = Context(rehearsal: self, origin: clock.now - elapsed)
         let graph = plan.graph
         let indices = Set(applied.compactMap(graph.index(of:)))
         let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
+        for check in plan.checks.restored where !control.isAbandoned {
+            _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
+        }
+        var fingerprintAfter: String?
+        var comparison: FingerprintComparison?
+        if let fingerprint = plan.fingerprint, let before = fingerprintBefore, !control.isAbandoned {
+            fingerprintAfter = await context.stage(2) {
+                await context.fingerprint(.fingerprintAfter, fingerprint.command, name: "fingerprint after recovery")
+            }.1
+            if let after = fingerprintAfter, after != before {
+                let compared = FingerprintComparison(before: before, after: after, settings: fingerprint)
+                context.writeFingerprintFiles(before: before, after: after, diff: compared.diff, prefix: "recovery-")
+                comparison = compared
+            }
+        }
         _ = await stopStrayProcesses()
-        return Recovery(activities: context.log.records, stillApplied: result.leftApplied)
+        let records = context.log.records
+        let verdict = Verdict.judge(
+            activities: records, rollback: nil, budget: plan.budget.rollback, fingerprintBefore: fingerprintBefore,
+            fingerprintAfter: fingerprintAfter, leftApplied: result.leftApplied, interruptedBy: control.firstSignal,
+            fingerprint: plan.fingerprint, comparison: comparison)
+        return Recovery(activities: records, stillApplied: result.leftApplied, fingerprintAfter: fingerprintAfter, problems: verdict.reasons)
     }
 
     /// Stops what this run's commands left running outside their process groups, and returns

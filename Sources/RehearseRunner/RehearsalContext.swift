@@ -123,12 +123,12 @@ extension Rehearsal {
         }
 
         /// When the fingerprints differ: both, and their diff, as files in the run's logs folder.
-        func writeFingerprintFiles(before: String, after: String, diff: LineDiff) {
-            let folder = rehearsal.options.logsFolder
-            try? before.write(toFile: folder + "/fingerprint-before.txt", atomically: true, encoding: .utf8)
-            try? after.write(toFile: folder + "/fingerprint-after.txt", atomically: true, encoding: .utf8)
+        func writeFingerprintFiles(before: String, after: String, diff: LineDiff, prefix: String = "") {
+            let folder = rehearsal.options.logsFolder + "/" + prefix
+            try? before.write(toFile: folder + "fingerprint-before.txt", atomically: true, encoding: .utf8)
+            try? after.write(toFile: folder + "fingerprint-after.txt", atomically: true, encoding: .utf8)
             try? diff.unified(beforeName: "fingerprint before the rehearsal", afterName: "fingerprint after the rollback")
-                .write(toFile: folder + "/fingerprint.diff", atomically: true, encoding: .utf8)
+                .write(toFile: folder + "fingerprint.diff", atomically: true, encoding: .utf8)
         }
 
         // MARK: - Forward

@@ -100,6 +100,13 @@ extension HistoryStore {
         return (try? encoder.encode(hashes)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
+    /// Records the fingerprint taken before the forward steps (what `recover` compares with).
+    public func fingerprintTaken(run: Int64, before: String) async throws(HistoryError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE run SET fingerprint_before = ? WHERE id = ?", arguments: [before, run])
+        }
+    }
+
     /// Records the moment and the reason of the rollback trigger.
     public func rollbackTriggered(run: Int64, _ trigger: RollbackTrigger) async throws(HistoryError) {
         try await write { db in

@@ -239,12 +239,19 @@ import Testing
     @Test func killedHarnessLeavesAnAbandonedRunThatRecoverRollsBack() async throws {
         let token = ProcessProbe.uniqueSleepSeconds()
         try await TemporaryFolder.with { folder in
-            try folder.write("Rehearsals/p.yml", Self.plan(steps: """
+            // With a fingerprint and a restored check, so that recover can verify.
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: { env: { MARKS: ../marks } } }
+                fingerprint: ls ../marks 2>/dev/null; true
+                checks:
+                  restored: [ { name: no marks, run: 'test -z "$(ls ../marks 2>/dev/null)"' } ]
+                steps:
                   a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'rm $MARKS/a' }
                   b: { run: 'touch $MARKS/b; touch ../b-started; sleep \(token)', rollback: 'rm $MARKS/b', needs: a }
                   c: { run: 'touch $MARKS/c', rollback: 'rm $MARKS/c', needs: b }
                   d: { run: 'touch $MARKS/d', rollback: 'rm $MARKS/d', needs: a }
-                """))
+                """)
             let killed = try await RehearseBinary.runInterrupted(["--jobs", "1"], in: folder.path,
                                                                  signals: [(folder.path + "/b-started", SIGKILL)])
             #expect(killed.signal == SIGKILL)
@@ -263,6 +270,7 @@ import Testing
             #expect(recover.status == 0, "\(recover.stdout)\(recover.stderr)")
             #expect(recover.stdout.contains("rolling back a, b"))
             #expect(recover.stdout.contains("run 1: recovered; nothing is left applied"))
+            #expect(recover.stdout.contains("verified: restored checks passed; the fingerprint matches the one taken before the run"))
             #expect(marks(folder).isEmpty)
             let again = try await RehearseBinary.run(["recover"], in: folder.path)
             #expect(again.stdout.contains("nothing to recover"))
@@ -284,6 +292,49 @@ import Testing
             let stillBroken = try await RehearseBinary.run(["recover", "1"], in: folder.path)
             #expect(stillBroken.status == 2)
             #expect(stillBroken.stdout.contains("still applied: a, b"))
+        }
+    }
+
+    /// A run whose rollback failed, then whose teardown removed the copy: recover does not roll
+    /// back against a copy that is gone.
+    @Test func recoverSaysWhenTheCopyIsGone() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: { env: { MARKS: ../marks }, teardown: rm -rf ../marks } }
+                steps:
+                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'echo ran >> ../rolled-back; exit 1' }
+                """)
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 2)
+            #expect(try folder.read("rolled-back") == "ran\n")
+            let recover = try await RehearseBinary.run(["recover", "1"], in: folder.path)
+            #expect(recover.status == 0, "\(recover.stdout)\(recover.stderr)")
+            #expect(recover.stdout.contains("its teardown ran"))
+            #expect(recover.stdout.contains("the copy its steps changed is gone, so nothing was rolled back against it"))
+            #expect(try folder.read("rolled-back") == "ran\n")
+            #expect(try await RehearseBinary.run(["recover"], in: folder.path).stdout.contains("nothing to recover"))
+        }
+    }
+
+    /// recover verifies: when the copy does not come back, it says so and exits 2.
+    @Test func recoverThatCannotVerifyTheCopyExits2() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: { env: { MARKS: ../marks } } }
+                fingerprint: ls ../marks
+                steps:
+                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a $MARKS/residue', rollback: 'test -e ../fixed && rm $MARKS/a' }
+                """)
+            try folder.write("marks/base", "")
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 2)
+            try folder.write("fixed", "")
+            let recover = try await RehearseBinary.run(["recover", "1"], in: folder.path)
+            #expect(recover.status == 2, "\(recover.stdout)")
+            #expect(recover.stdout.contains("run 1: recovered; nothing is left applied"))
+            #expect(recover.stdout.contains("not verified:"))
+            #expect(recover.stdout.contains("the fingerprint after the rollback differs"))
+            #expect(recover.stdout.contains("fingerprint: 0 lines removed, 1 added"))
         }
     }
 

@@ -134,13 +134,15 @@ import Testing
 
             let fixed = ScriptedExecutor(clock: clock)
             let engine = RehearsalEngine(executor: fixed, clock: clock)
-            guard case .recovered(let after, let still) = try await engine.recover(RecoveryRequest(), history: history) else {
+            guard case .recovered(let after, let still, let problems) = try await engine.recover(RecoveryRequest(), history: history) else {
                 Issue.record("expected a recovery")
                 return
             }
             #expect(after.id == run.id)
             #expect(still.isEmpty)
-            #expect(fixed.started == ["rollback b", "rollback a"])
+            // Rolled back, then verified: the restored checks ran, and passed.
+            #expect(fixed.started == ["rollback b", "rollback a", "restored v1"])
+            #expect(problems.isEmpty)
             #expect(try await history.run(id: run.id)?.leftApplied == [])
             // Nothing is left: a second recovery has nothing to do.
             guard case .nothingToRecover(nil) = try await engine.recover(RecoveryRequest(), history: history) else {
@@ -234,7 +236,7 @@ import Testing
                 Issue.record("expected a recovery")
                 return
             }
-            #expect(executor.started == ["rollback a"])
+            #expect(executor.started == ["rollback a", "restored v1"])
             #expect(executor.environment(of: "rollback a")?["REHEARSE_COPY"] == "3")
         }
     }
@@ -255,12 +257,12 @@ import Testing
             #expect(run.stillApplied == ["a", "b"])
             #expect(run.stillApplied(atomic: ["b"]) == ["a"])
             let fixed = ScriptedExecutor(clock: clock)
-            guard case .recovered(_, let still) = try await RehearsalEngine(executor: fixed, clock: clock).recover(RecoveryRequest(), history: history) else {
+            guard case .recovered(_, let still, _) = try await RehearsalEngine(executor: fixed, clock: clock).recover(RecoveryRequest(), history: history) else {
                 Issue.record("expected a recovery")
                 return
             }
             #expect(still.isEmpty)
-            #expect(fixed.started == ["rollback a"])
+            #expect(fixed.started == ["rollback a", "restored v1"])
         }
     }
 

@@ -404,7 +404,27 @@ import Testing
         let options = RehearsalOptions(runID: "7", target: "copy", logsFolder: "/nonexistent", processMark: "mark")
         let recovery = await Rehearsal(plan: try plan(), options: options, observer: ObserverGroup([]), executor: executor, clock: clock)
             .rollBack(applied: ["b", "a", "gone"])
-        #expect(executor.started == ["rollback b", "rollback a"])
+        // Then verified as a rehearsal is: the restored checks.
+        #expect(executor.started == ["rollback b", "rollback a", "restored v1"])
         #expect(recovery.stillApplied.isEmpty)
+        #expect(recovery.problems.isEmpty)
+    }
+
+    /// recover verifies: a restored check that fails, a fingerprint unlike the run's own before.
+    @Test func recoveryVerifiesWithTheRestoredChecksAndTheFingerprint() async throws {
+        let text = Self.chain.replacingOccurrences(of: "steps:", with: "fingerprint: ./digest\nsteps:")
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["restored v1": .fail(exit: 1, after: .milliseconds(5)),
+                                                               "fingerprint-after fingerprint after recovery": .print("state B", after: .milliseconds(5))])
+        try await TemporaryFolder.with { folder in
+            let options = RehearsalOptions(runID: "7", target: "copy", logsFolder: folder.path, processMark: "mark")
+            let recovery = await Rehearsal(plan: try plan(text), options: options, observer: ObserverGroup([]), executor: executor, clock: clock)
+                .rollBack(applied: ["a"], startedAt: clock.date.addingTimeInterval(-60), fingerprintBefore: "state A\n")
+            #expect(recovery.problems.contains(.checkFailed(phase: .restored, check: "v1", how: "exit 1")))
+            #expect(recovery.problems.contains(.fingerprintDiffers))
+            #expect(folder.exists("recovery-fingerprint.diff"))
+            // On the run's own time line: a minute after the run began.
+            #expect((recovery.activities.first?.startOffset ?? .zero) >= .seconds(59))
+        }
     }
 }
