@@ -44,6 +44,9 @@ struct RunCommand: AsyncParsableCommand {
               # from every cut point, 4 copies at once; one CI shard of four
               rehearse Rehearsals/checkout.yml --every-cut --copies 4
               rehearse run --every-cut --shard 2/4
+              # forward again after rolling back? is every step safe to run twice?
+              rehearse Rehearsals/checkout.yml --round-trip
+              rehearse Rehearsals/checkout.yml --twice
               rehearse Rehearsals/checkout.yml --target production --approve production
               # for CI
               rehearse --target copy --junit rehearsal.xml --json rehearsal.json
@@ -77,6 +80,12 @@ struct RunCommand: AsyncParsableCommand {
             transform: ArgumentTypes.shard)
     var shard: Shard?
 
+    @Flag(name: .customLong("round-trip"), help: "Forward, roll back, then forward and roll back again: the rollback must leave nothing that stops a second go (the slower rollback counts).")
+    var roundTrip = false
+
+    @Flag(name: .long, help: "Run every forward and every rollback step twice in a row, one at a time: each must be safe to run twice.")
+    var twice = false
+
     @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
     var approve: String?
 
@@ -101,6 +110,7 @@ struct RunCommand: AsyncParsableCommand {
         let cuts = [failAt.map { _ in "--fail-at" }, cutBefore.map { _ in "--cut-before" }, everyCut ? "--every-cut" : nil].compactMap { $0 }
         if cuts.count > 1 { throw ValidationError("\(cuts.joined(separator: " and ")) cannot be combined: choose one") }
         if !everyCut, copies != 1 { throw ValidationError("--copies needs --every-cut") }
+        if roundTrip, !cuts.isEmpty { throw ValidationError("--round-trip rehearses the whole plan twice: it cannot be combined with \(cuts[0])") }
         if !everyCut, shard != nil { throw ValidationError("--shard needs --every-cut") }
     }
 
@@ -113,8 +123,10 @@ struct RunCommand: AsyncParsableCommand {
         let style = console.outStyle
         let statusLine = console.stdoutIsTerminal && console.environment["TERM"] != "dumb" ? LiveStatusLine(style: style) : nil
         let printer = ProgressPrinter(console: console, style: style, verbose: verbose, live: statusLine)
-        let request = RehearsalRequest(target: target, approve: approve, cut: cut, jobs: jobs, killGrace: killGrace,
+        var request = RehearsalRequest(target: target, approve: approve, cut: cut, jobs: jobs, killGrace: killGrace,
                                        liveOutput: verbose ? liveOutput(printer) : nil)
+        request.roundTrip = roundTrip
+        request.twice = twice
         // Watching from the start: a signal that comes while plans load and histories open is
         // not lost (or left to a disposition the parent set), and then nothing runs.
         let control = RunControl()

@@ -234,11 +234,13 @@ public struct Run: Sendable, Hashable {
     /// but those that never started (could not start, or were stopped before they were spawned).
     /// A step in flight when the harness died counts as started; so does a `--fail-at` cut.
     public var startedForwardSteps: [String] {
-        activities.filter { activity in
-            guard activity.kind == .forward else { return false }
-            if activity.startError != nil { return false }
-            return !(activity.status == .stopped && activity.termination == nil)
-        }.map(\.name)
+        activities.filter(Self.startedForward).map(\.name)
+    }
+
+    private static func startedForward(_ activity: ActivityRecord) -> Bool {
+        guard activity.kind == .forward else { return false }
+        if activity.startError != nil { return false }
+        return !(activity.status == .stopped && activity.termination == nil)
     }
 
     /// Steps whose rollback completed (or that had nothing to undo).
@@ -246,11 +248,19 @@ public struct Run: Sendable, Hashable {
         Set(activities.filter { $0.kind == .rollback && $0.status.isSuccess }.map(\.name))
     }
 
-    /// What the journal says is applied and not rolled back: what `recover` must undo.
+    /// What the journal says is applied and not rolled back: what `recover` must undo. Read in
+    /// start order, so that a step applied again after its rollback (a round trip, `--twice`)
+    /// counts as applied until its next rollback completes.
     public var stillApplied: [String] {
-        let undone = rolledBackSteps
-        var seen = Set<String>()
-        return startedForwardSteps.filter { !undone.contains($0) && seen.insert($0).inserted }
+        var applied: [String] = []
+        for activity in activities {
+            if Self.startedForward(activity) {
+                if !applied.contains(activity.name) { applied.append(activity.name) }
+            } else if activity.kind == .rollback, activity.status.isSuccess {
+                applied.removeAll { $0 == activity.name }
+            }
+        }
+        return applied
     }
 
     /// ``stillApplied``, knowing which of the plan's steps are atomic: an atomic step that failed on

@@ -20,6 +20,11 @@ public enum RunReason: Sendable, Hashable {
     case leftApplied(steps: [String])
     /// A reason recorded by an older `rehearse` as text only.
     case text(String)
+    /// `--twice`: running the step a second time in a row failed, or left a different fingerprint.
+    case notSafeTwice(phase: Activity.Kind, step: String, how: String)
+    /// `--round-trip`: after the rollback, going forward again failed, or the second rollback did
+    /// not bring the copy back.
+    case roundTripFailed(how: String)
     /// The fingerprint did not change when the probe changed the copy: it cannot see a change.
     case fingerprintBlind
     /// After the probe's undo the fingerprint was not back to where it was.
@@ -43,6 +48,8 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintDiffers: "the fingerprint after the rollback differs from the one before: the copy was not restored"
         case .leftApplied(let steps): "left applied: \(steps.joined(separator: ", "))"
         case .text(let text): text
+        case .notSafeTwice(let phase, let step, let how): "\(phase.rawValue) step '\(step)' is not safe to run twice: \(how)"
+        case .roundTripFailed(let how): "round trip: \(how)"
         case .fingerprintBlind: "the fingerprint cannot see the probe's change: it would not notice a rollback that loses data either"
         case .probeNotUndone: "the probe's undo did not bring the fingerprint back: the copy was changed before the rehearsal"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
@@ -62,6 +69,8 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintDiffers: "fingerprint-differs"
         case .leftApplied: "left-applied"
         case .text: "text"
+        case .notSafeTwice: "not-safe-twice"
+        case .roundTripFailed: "round-trip-failed"
         case .fingerprintBlind: "fingerprint-blind"
         case .probeNotUndone: "probe-not-undone"
         case .interrupted: "interrupted"
@@ -97,6 +106,12 @@ extension RunReason: Codable {
             try container.encode(how, forKey: .detail)
         case .fingerprintDiffers, .fingerprintBlind, .probeNotUndone:
             break
+        case .notSafeTwice(let phase, let step, let how):
+            try container.encode(phase, forKey: .phase)
+            try container.encode(step, forKey: .subject)
+            try container.encode(how, forKey: .detail)
+        case .roundTripFailed(let how):
+            try container.encode(how, forKey: .detail)
         case .leftApplied(let steps):
             try container.encode(steps, forKey: .steps)
         case .text(let text):
@@ -123,6 +138,9 @@ extension RunReason: Codable {
             self = .checkFailed(phase: try container.decode(Activity.Kind.self, forKey: .phase), check: try subject(), how: try detail())
         case "fingerprint-differs": self = .fingerprintDiffers
         case "fingerprint-blind": self = .fingerprintBlind
+        case "not-safe-twice":
+            self = .notSafeTwice(phase: try container.decode(Activity.Kind.self, forKey: .phase), step: try subject(), how: try detail())
+        case "round-trip-failed": self = .roundTripFailed(how: try detail())
         case "probe-not-undone": self = .probeNotUndone
         case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
         case "interrupted":

@@ -173,7 +173,10 @@ public struct RehearsalEngine: Sendable {
             runID: String(run.id), target: request.target, jobs: request.jobs, cut: cut, copy: copy, killGrace: request.killGrace,
             logsFolder: logs, liveOutput: request.liveOutput, stopStrayProcesses: request.stopStrayProcesses, processMark: mark,
             contentChanged: { Self.inputChanges(plan, since: content) })
-        let (rehearsal, _) = journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)
+        var configured = options
+        configured.roundTrip = request.roundTrip
+        configured.twice = request.twice
+        let (rehearsal, _) = journaled(plan, configured, run: run.id, history: history, observer: observer, control: control, warn: warn)
         return await rehearsal.run(run)
     }
 

@@ -18,6 +18,10 @@ public struct RehearsalRequest: Sendable {
     public var liveOutput: (@Sendable (Activity, String) -> Void)?
     /// Stop what steps left running (daemons) at the end of each run.
     public var stopStrayProcesses: Bool
+    /// `--round-trip`: forward, roll back, forward again, roll back again.
+    public var roundTrip = false
+    /// `--twice`: every forward and rollback step run twice in a row.
+    public var twice = false
 
     public init(
         target: String = "copy", approve: String? = nil, cut: Cut? = nil, jobs: Int = RehearsalOptions.defaultJobs,

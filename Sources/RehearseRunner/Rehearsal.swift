@@ -74,42 +74,31 @@ public struct Rehearsal: Sendable {
         }
         ready = ready && control.signalCount == 0
 
-        // Forward steps, then smoke checks, until the trigger.
-        var applied = Set<Int>()
-        var trigger: RollbackTrigger?
-        if ready {
-            let forward = await context.stage(1) { await context.runForward(graph) }
-            applied = forward.applied
-            run.forward = forward.duration
-            trigger = context.interruption() ?? forward.failure
-            if trigger == nil {
-                for check in plan.checks.smoke {
-                    let record = await context.stage(1) { await context.execute(Activity(.smoke, check.name), check.command) }
-                    trigger = context.interruption()
-                    if trigger == nil, !record.passed {
-                        trigger = RollbackTrigger(reason: .smokeFailed(check: check.name), offset: context.offset)
-                    }
-                    if trigger != nil { break }
-                }
+        // Forward, trigger, rollback: once, or twice for a round trip (forward again after the
+        // rollback, and roll back again), as long as the first went cleanly.
+        var passReasons: [RunReason] = []
+        let passes = options.roundTrip ? 2 : 1
+        for pass in 1...passes where ready {
+            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore)
+            if pass == 1 {
+                run.trigger = result.trigger
+                run.forward = result.forward
+            } else if let trigger = result.trigger {
+                run.trigger = trigger
             }
-            if trigger == nil {
-                trigger = RollbackTrigger(reason: .rehearsal, offset: context.offset)
+            run.leftApplied = result.leftApplied
+            if let rollback = result.rollback { run.rollback = max(run.rollback ?? .zero, rollback) }
+            if result.fingerprintAfter != nil { run.fingerprintAfter = result.fingerprintAfter }
+            passReasons += result.twiceProblems
+            let clean = result.trigger?.reason == .rehearsal && result.leftApplied.isEmpty && !result.fingerprintDiffers
+                && !context.log.records.contains { $0.status != .passed && $0.status != .nothingToRun }
+            if pass == 2, !clean {
+                passReasons.append(.roundTripFailed(how: result.trigger?.reason == .rehearsal
+                    ? "the second rollback did not bring the copy back"
+                    : "going forward again after the rollback failed (\(result.trigger?.description ?? "not started")): the rollback leaves something behind"))
             }
-        }
-
-        // The rollback, timed from the trigger.
-        if let trigger {
-            run.trigger = trigger
-            await context.log.emit(.rollbackTriggered(trigger))
-            let rollback = await context.stage(2) { [applied] in await context.runRollback(graph, applied: applied) }
-            run.leftApplied = rollback.leftApplied
-            for check in plan.checks.restored where !control.isAbandoned {
-                _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
-            }
-            run.rollback = context.offset - trigger.offset
-            if fingerprintBefore != nil, let fingerprint = plan.fingerprint, !control.isAbandoned {
-                run.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint.command) }.1
-            }
+            // A round trip goes on only from a clean first pass (its fingerprint is the one shown).
+            if !clean || control.signalCount > 0 { break }
         }
         run.fingerprintBefore = fingerprintBefore
 
@@ -132,7 +121,7 @@ public struct Rehearsal: Sendable {
             activities: run.activities, rollback: run.rollback, budget: plan.budget.rollback,
             fingerprintBefore: run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
             interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
-            also: probeReasons + (changed.map { [$0] } ?? []))
+            also: probeReasons + passReasons + (changed.map { [$0] } ?? []))
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset
@@ -144,6 +133,57 @@ public struct Rehearsal: Sendable {
 }
 
 extension Rehearsal {
+    /// One pass of forward steps, smoke checks, the trigger, rollback steps, restored checks and
+    /// the fingerprint after.
+    struct Pass {
+        var trigger: RollbackTrigger?
+        var forward: Duration?
+        var rollback: Duration?
+        var leftApplied: [String] = []
+        var fingerprintAfter: String?
+        var fingerprintDiffers = false
+        var twiceProblems: [RunReason] = []
+    }
+
+    func runPass(_ context: Context, graph: StepGraph, fingerprintBefore: String?) async -> Pass {
+        var pass = Pass()
+        // Forward steps, then smoke checks, until the trigger.
+        let forward = await context.stage(1) { await context.runForward(graph) }
+        pass.forward = forward.duration
+        pass.twiceProblems = forward.twiceProblems
+        var trigger = context.interruption() ?? forward.failure
+        if trigger == nil {
+            for check in plan.checks.smoke {
+                let record = await context.stage(1) { await context.execute(Activity(.smoke, check.name), check.command) }
+                trigger = context.interruption()
+                if trigger == nil, !record.passed {
+                    trigger = RollbackTrigger(reason: .smokeFailed(check: check.name), offset: context.offset)
+                }
+                if trigger != nil { break }
+            }
+        }
+        let theTrigger = trigger ?? RollbackTrigger(reason: .rehearsal, offset: context.offset)
+        pass.trigger = theTrigger
+
+        // The rollback, timed from the trigger.
+        await context.log.emit(.rollbackTriggered(theTrigger))
+        let applied = forward.applied
+        let rollback = await context.stage(2) { await context.runRollback(graph, applied: applied) }
+        pass.leftApplied = rollback.leftApplied
+        pass.twiceProblems += rollback.twiceProblems
+        for check in plan.checks.restored where !control.isAbandoned {
+            _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
+        }
+        pass.rollback = context.offset - theTrigger.offset
+        if let before = fingerprintBefore, let fingerprint = plan.fingerprint, !control.isAbandoned {
+            pass.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint.command) }.1
+            if let after = pass.fingerprintAfter, after != before {
+                pass.fingerprintDiffers = fingerprint.compare(before: before, after: after).differs
+            }
+        }
+        return pass
+    }
+
     /// What `recover` achieved.
     public struct Recovery: Sendable {
         public var activities: [ActivityRecord]

@@ -137,6 +137,30 @@ extension Rehearsal {
             var applied: Set<Int>
             var failure: RollbackTrigger?
             var duration: Duration?
+            var twiceProblems: [RunReason] = []
+        }
+
+        /// `--twice`: runs a step's command a second time right after a first run that passed,
+        /// with the fingerprint taken after each (when the plan has one): the second run must
+        /// pass and leave the same fingerprint. Returns the second run's record (or the first's
+        /// when it failed) and what was wrong.
+        func runTwice(_ activity: Activity, script: String, timeout: Duration) async -> (ActivityRecord, RunReason?) {
+            let first = await execute(activity, script: script, timeout: timeout)
+            guard rehearsal.options.twice, first.passed, !Task.isCancelled else { return (first, nil) }
+            let fingerprint = plan.fingerprint
+            let label = "\(activity.kind.rawValue) \(activity.name)"
+            let once = fingerprint == nil ? nil : await self.fingerprint(.fingerprintAfter, fingerprint!.command, name: "fingerprint after \(label)").1
+            let second = await execute(activity, script: script, timeout: timeout)
+            guard second.passed else {
+                return (second, .notSafeTwice(phase: activity.kind, step: activity.name, how: "the second run failed (\(second.summary))"))
+            }
+            if let fingerprint, let once {
+                let again = await self.fingerprint(.fingerprintAfter, fingerprint.command, name: "fingerprint after \(label) again").1
+                if let again, fingerprint.compare(before: once, after: again).differs {
+                    return (second, .notSafeTwice(phase: activity.kind, step: activity.name, how: "the second run changed the fingerprint"))
+                }
+            }
+            return (second, nil)
         }
 
         func runForward(_ graph: StepGraph) async -> ForwardResult {
@@ -147,7 +171,9 @@ extension Rehearsal {
             var waitsFor: [Int: [Int]] = [:]
             for node in rehearsable { waitsFor[node] = graph.needs[node] }
             let ran = Locked<[Int: ActivityRecord]>([:])
-            let scheduler = StepScheduler(jobs: rehearsal.options.jobs, clock: rehearsal.clock)
+            let problems = Locked<[RunReason]>([])
+            // Twice: one step at a time, so that each fingerprint shows that step alone.
+            let scheduler = StepScheduler(jobs: rehearsal.options.twice ? 1 : rehearsal.options.jobs, clock: rehearsal.clock)
             let outcome = await scheduler.run(
                 // The cut comes first among steps that become ready together: at that instant nothing
                 // else starts.
@@ -156,8 +182,9 @@ extension Rehearsal {
                 policy: .stopEverything, failsWithoutRunning: cutBefore
             ) { index in
                 let step = graph.steps[index]
-                let record = await execute(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step))
+                let (record, problem) = await runTwice(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step))
                 ran.withLock { $0[index] = record }
+                if let problem { problems.withLock { $0.append(problem) } }
                 // `--fail-at`: the step ran to its end, and now counts as failed.
                 return record.passed && index != failAt ? .succeeded : .failed
             }
@@ -186,13 +213,14 @@ extension Rehearsal {
             if let start = records.compactMap(\.startOffset).min(), let end = records.compactMap(\.endOffset).max() {
                 duration = end - start
             }
-            return ForwardResult(applied: applied, failure: failure, duration: duration)
+            return ForwardResult(applied: applied, failure: failure, duration: duration, twiceProblems: problems.value)
         }
 
         // MARK: - Rollback
 
         struct RollbackResult: Sendable {
             var leftApplied: [String]
+            var twiceProblems: [RunReason] = []
         }
 
         func runRollback(_ graph: StepGraph, applied: Set<Int>) async -> RollbackResult {
@@ -200,7 +228,8 @@ extension Rehearsal {
             for node in applied { waitsFor[node] = graph.dependents[node].filter(applied.contains) }
             let undone = Locked<Set<Int>>([])
             let ran = Locked<Set<Int>>([])
-            let scheduler = StepScheduler(jobs: rehearsal.options.jobs, clock: rehearsal.clock)
+            let problems = Locked<[RunReason]>([])
+            let scheduler = StepScheduler(jobs: rehearsal.options.twice ? 1 : rehearsal.options.jobs, clock: rehearsal.clock)
             let order = graph.rollbackOrder(of: applied)
             let outcome = await scheduler.run(nodes: order, waitsFor: waitsFor, priority: { $0 }, policy: .blockWaiting) { index in
                 let step = graph.steps[index]
@@ -208,7 +237,8 @@ extension Rehearsal {
                     await log.activityFinished(ActivityRecord(Activity(.rollback, step.id), status: .nothingToRun))
                     return .succeeded
                 }
-                let record = await execute(Activity(.rollback, step.id), script: command, timeout: plan.timeout(for: step))
+                let (record, problem) = await runTwice(Activity(.rollback, step.id), script: command, timeout: plan.timeout(for: step))
+                if let problem { problems.withLock { $0.append(problem) } }
                 // Journaled (whether or not its process could start): not to be recorded again below.
                 if record.startOffset != nil { ran.withLock { _ = $0.insert(index) } }
                 if record.passed { undone.withLock { _ = $0.insert(index) } }
@@ -220,7 +250,7 @@ extension Rehearsal {
                 await log.activityFinished(ActivityRecord(Activity(.rollback, graph.steps[index].id), status: status))
             }
             let left = graph.forwardOrder(of: applied).filter { graph.steps[$0].rollbackCommand != nil && !undone.value.contains($0) }
-            return RollbackResult(leftApplied: graph.ids(left))
+            return RollbackResult(leftApplied: graph.ids(left), twiceProblems: problems.value)
         }
     }
 }

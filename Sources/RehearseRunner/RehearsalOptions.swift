@@ -13,6 +13,12 @@ public struct RehearsalOptions: Sendable {
     public var cut: Cut?
     /// The copy this run has to itself (`--copies`): handed to every command as `REHEARSE_COPY`.
     public var copy: Int?
+    /// `--round-trip`: after the rollback, forward again and roll back again; both rollbacks
+    /// timed (the slower counts), the fingerprint checked after each.
+    public var roundTrip = false
+    /// `--twice`: each forward and each rollback step runs twice in a row (one step at a time);
+    /// the second run must succeed and leave the same fingerprint.
+    public var twice = false
     /// Between SIGTERM and SIGKILL when stopping a command.
     public var killGrace: Duration
     /// Where each command's log goes (created by the caller).

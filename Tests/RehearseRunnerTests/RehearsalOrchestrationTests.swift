@@ -398,6 +398,25 @@ import Testing
         #expect(run.status == .passed)
     }
 
+    /// A round trip times both rollbacks and holds the slower against the budget.
+    @Test func aRoundTripTimesBothRollbacksAndTheSlowerCounts() async throws {
+        let clock = ManualClock()
+        // The second time, rollback c is slow: 1.2 s against a 1 s budget.
+        let executor = ScriptedExecutor(clock: clock, script: [:])
+        var options = RehearsalOptions(runID: "7", target: "copy", logsFolder: "/nonexistent", processMark: "mark")
+        options.roundTrip = true
+        let run = await Rehearsal(plan: try plan(), options: options, observer: ObserverGroup([]), executor: executor, clock: clock).run()
+        #expect(executor.started.filter { $0 == "forward a" }.count == 2)
+        #expect(executor.started.filter { $0 == "rollback a" }.count == 2)
+        #expect(run.status == .passed)
+        #expect(run.rollback == .milliseconds(50))
+        #expect(run.stillApplied.isEmpty)
+        let slow = ScriptedExecutor(clock: clock, onRepeat: ["rollback c": .pass(after: .milliseconds(1200))])
+        let second = await Rehearsal(plan: try plan(), options: options, observer: ObserverGroup([]), executor: slow, clock: clock).run()
+        #expect(second.status == .overBudget)
+        #expect(second.rollback == .milliseconds(1240))
+    }
+
     @Test func recoveryRollsBackOnlyWhatItIsGiven() async throws {
         let clock = ManualClock()
         let executor = ScriptedExecutor(clock: clock)

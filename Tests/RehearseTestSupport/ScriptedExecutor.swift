@@ -39,6 +39,8 @@ public final class ScriptedExecutor: CommandExecutor {
 
     private let clock: ManualClock
     private let script: [String: Behaviour]
+    /// What a command does from its second run on (a round trip, `--twice`), when it differs.
+    private let onRepeat: [String: Behaviour]
     private let fallback: Behaviour
     private let control: RunControl?
     private let state = Mutex(State())
@@ -46,9 +48,10 @@ public final class ScriptedExecutor: CommandExecutor {
     public let leftovers: [String]
 
     public init(clock: ManualClock, script: [String: Behaviour] = [:], otherwise fallback: Behaviour = .pass(after: .milliseconds(10)),
-                control: RunControl? = nil, leftovers: [String] = []) {
+                control: RunControl? = nil, leftovers: [String] = [], onRepeat: [String: Behaviour] = [:]) {
         self.clock = clock
         self.script = script
+        self.onRepeat = onRepeat
         self.fallback = fallback
         self.control = control
         self.leftovers = leftovers
@@ -65,13 +68,16 @@ public final class ScriptedExecutor: CommandExecutor {
 
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
         let name = "\(command.activity.kind.rawValue) \(command.activity.name)"
-        state.withLock { state in
+        let again = state.withLock { state -> Bool in
+            let again = state.started.contains(name)
             state.started.append(name)
             state.running += 1
             state.peak = max(state.peak, state.running)
             state.environments[name] = command.environment
+            return again
         }
-        let outcome = await perform(script[name] ?? fallback, command: command, name: name)
+        let behaviour = (again ? onRepeat[name] : nil) ?? script[name] ?? fallback
+        let outcome = await perform(behaviour, command: command, name: name)
         state.withLock { state in
             state.running -= 1
             state.finished.append(name)
