@@ -17,6 +17,8 @@ struct HistoryCommand: AsyncParsableCommand {
               rehearse history
               rehearse history shop-blue-green --limit 50
               rehearse history --json > runs.json
+              rehearse history --stats       # rollback median, p95, max per plan
+              rehearse history --stats shop-in-place --steps
             """)
 
     @Argument(help: "Only runs of this plan (its name).")
@@ -28,10 +30,18 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON (durations in nanoseconds) instead of a table.")
     var json = false
 
+    @Flag(name: .long, help: "Per plan and target: count, median, p95 and max rollback time of the recent passing full rehearsals (--limit of them), and the headroom to the budget.")
+    var stats = false
+
+    @Flag(name: .long, help: "With --stats: the same for each rollback step.")
+    var steps = false
+
     @OptionGroup var historyOptions: HistoryOptions
 
     func validate() throws {
         guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        if steps, !stats { throw ValidationError("--steps needs --stats") }
+        if stats, json { throw ValidationError("--stats prints a table: leave out --json") }
     }
 
     func run() async throws {
@@ -40,6 +50,22 @@ struct HistoryCommand: AsyncParsableCommand {
             guard let store = try await historyOptions.openExisting() else {
                 if json { console.out(HistoryJSON.runs([])); return }
                 throw CLIError.noHistory(historyOptions.path())
+            }
+            if stats {
+                var rows: [(plan: String, target: String, stats: RollbackStats?, steps: [(step: String, stats: RollbackStats)])] = []
+                do throws(HistoryError) {
+                    for (planName, target) in try await store.plansAndTargets(plan: plan) {
+                        let passing = try await store.finishedRuns(plan: planName, target: target, cut: .only(nil), passedOnly: true, limit: limit)
+                        let budget = passing.first?.budget ?? Budget.defaultRollback
+                        rows.append((planName, target, RollbackStats.ofPassingFullRehearsals(passing, budget: budget),
+                                     steps ? RollbackStats.perStep(passing, budget: budget) : []))
+                    }
+                } catch {
+                    throw CLIError.history(error)
+                }
+                console.out(rows.isEmpty ? (plan.map { "no runs of '\($0)' recorded" } ?? "no runs recorded")
+                                         : StatsText(style: console.outStyle).table(rows))
+                return
             }
             let runs: [Run]
             do throws(HistoryError) { runs = try await store.recentRuns(plan: plan, limit: limit) } catch { throw CLIError.history(error) }

@@ -47,6 +47,7 @@ struct RunCommand: AsyncParsableCommand {
               # forward again after rolling back? is every step safe to run twice?
               rehearse Rehearsals/checkout.yml --round-trip
               rehearse Rehearsals/checkout.yml --twice
+              rehearse Rehearsals/checkout.yml --repeat 5      # median, p95, worst
               rehearse Rehearsals/checkout.yml --target production --approve production
               # for CI
               rehearse --target copy --junit rehearsal.xml --json rehearsal.json
@@ -86,6 +87,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run every forward and every rollback step twice in a row, one at a time: each must be safe to run twice.")
     var twice = false
 
+    @Option(name: .long, help: ArgumentHelp("Rehearse each plan this many times: the worst rollback is held against the budget; median and p95 are shown.", valueName: "n"))
+    var `repeat`: Int = 1
+
     @Option(name: .long, help: ArgumentHelp("Allow a protected target: must name it exactly.", valueName: "target"))
     var approve: String?
 
@@ -107,6 +111,8 @@ struct RunCommand: AsyncParsableCommand {
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard copies >= 1 else { throw ValidationError("--copies must be at least 1") }
+        guard `repeat` >= 1, `repeat` <= 1000 else { throw ValidationError("--repeat must be from 1 to 1000") }
+        if `repeat` > 1, everyCut { throw ValidationError("--repeat and --every-cut cannot be combined: choose one") }
         let cuts = [failAt.map { _ in "--fail-at" }, cutBefore.map { _ in "--cut-before" }, everyCut ? "--every-cut" : nil].compactMap { $0 }
         if cuts.count > 1 { throw ValidationError("\(cuts.joined(separator: " and ")) cannot be combined: choose one") }
         if !everyCut, copies != 1 { throw ValidationError("--copies needs --every-cut") }
@@ -142,7 +148,8 @@ struct RunCommand: AsyncParsableCommand {
             for plan in plans {
                 let path = historyOptions.path(forPlan: plan.file)
                 if stores[path] == nil { stores[path] = try await HistoryOptions.open(path, console: console) }
-                work.append((plan, stores[path]!))
+                // --repeat: each plan's rehearsals one after the other.
+                work += Array(repeating: (plan, stores[path]!), count: `repeat`)
             }
         }
         guard !work.isEmpty else { return }
@@ -161,6 +168,7 @@ struct RunCommand: AsyncParsableCommand {
             series = await engine.rehearse(work, request, observer: printer, control: control, warn: warn)
         }
         watcher.stop()
+        if `repeat` > 1 { printRepeatSummary(series.runs, plans: work.map(\.plan), console: console) }
         // The reports cover the runs that ran, even when a fault stopped the series.
         try await console.reportingErrors {
             try writeReports(series.runs, plans: work.map(\.plan), console: console)
@@ -215,6 +223,30 @@ struct RunCommand: AsyncParsableCommand {
             if result.runs.contains(where: { $0.status == .interrupted }) { break }
         }
         return (series, incomplete)
+    }
+
+    /// `--repeat`: per plan, the outcomes, the worst rollback against the budget, median and p95.
+    private func printRepeatSummary(_ runs: [Run], plans: [Plan], console: Console) {
+        let style = console.outStyle
+        var seen = Set<String>()
+        for plan in plans where seen.insert(plan.file).inserted {
+            let own = runs.filter { $0.planFile == URL(fileURLWithPath: plan.file).standardizedFileURL.path }
+            guard let worst = own.max(by: { ($0.status.severity, $0.budgetShare ?? 0) < ($1.status.severity, $1.budgetShare ?? 0) }) else { continue }
+            var counts: [String] = []
+            for status in RunStatus.allCases {
+                let count = own.filter { $0.status == status }.count
+                if count > 0 { counts.append("\(count) \(status.rawValue)") }
+            }
+            console.out("")
+            var line = style.bold(plan.name + ":") + " \(own.count) of \(`repeat`) rehearsals (\(counts.joined(separator: ", ")))"
+            if let rollback = worst.rollback {
+                line += "; worst rollback \(DurationText.precise(rollback)) of \(DurationText.compact(worst.budget)) (run \(worst.id), \(worst.status.rawValue))"
+            }
+            console.out(line)
+            if let stats = RollbackStats(own.filter { $0.status == .passed || $0.status == .overBudget }.compactMap(\.rollback), budget: plan.budget.rollback) {
+                console.out("  rollback " + StatsText(style: style).summary(stats))
+            }
+        }
     }
 
     /// The worst outcome of the runs decides.

@@ -36,6 +36,20 @@ extension HistoryStore {
         }
     }
 
+    /// Every plan and target the history has runs of, by plan name, then target.
+    public func plansAndTargets(plan: String? = nil) async throws(HistoryError) -> [(plan: String, target: String)] {
+        try await read { db in
+            var sql = "SELECT DISTINCT plan_name, target FROM run"
+            var arguments: StatementArguments = []
+            if let plan {
+                sql += " WHERE plan_name = ?"
+                arguments = [plan]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY plan_name, target", arguments: arguments)
+                .map { (plan: $0["plan_name"], target: $0["target"]) }
+        }
+    }
+
     /// The id of the newest run (of a plan, when given).
     public func latestRunID(plan: String? = nil) async throws(HistoryError) -> Int64? {
         try await read { db in

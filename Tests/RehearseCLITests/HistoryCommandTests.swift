@@ -236,6 +236,30 @@ import Testing
         }
     }
 
+    /// --repeat: the worst rollback is held against the budget; history --stats and gate show the spread.
+    @Test func repeatedRehearsalsShowTheirSpread() async throws {
+        try await TemporaryFolder.with { folder in
+            // The third rollback is slow: over the budget, so the repeated rehearsal is over budget.
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: """
+                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'n=$(cat ../count 2>/dev/null || echo 0); echo $((n+1)) > ../count; [ $n -eq 2 ] && sleep 0.5; rm $MARKS/a' }
+                """, budget: "400ms"))
+            let outcome = try await RehearseBinary.run(["run", "--repeat", "4"], in: folder.path)
+            #expect(outcome.status == 1, "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("p: 4 of 4 rehearsals (3 passed, 1 over-budget); worst rollback "))
+            #expect(outcome.stdout.contains("(run 3, over-budget)"))
+            #expect(outcome.stdout.contains("rollback median "))
+            let stats = try await RehearseBinary.run(["history", "--stats", "--steps"], in: folder.path)
+            #expect(stats.status == 0)
+            let row = try #require(stats.stdout.split(separator: "\n").first { $0.hasPrefix("p ") })
+            #expect(row.contains(" 3 "))  // the three passing full rehearsals
+            #expect(stats.stdout.contains("rollback a"))
+            let gate = try await RehearseBinary.run(["gate", "Rehearsals/p.yml", "--target", "production"], in: folder.path)
+            #expect(gate.stdout.contains("rollback on copy: median "))
+            #expect(try await RehearseBinary.run(["run", "--repeat", "0"], in: folder.path).status == 64)
+            #expect(try await RehearseBinary.run(["run", "--repeat", "2", "--every-cut"], in: folder.path).status == 64)
+        }
+    }
+
     @Test func killedHarnessLeavesAnAbandonedRunThatRecoverRollsBack() async throws {
         let token = ProcessProbe.uniqueSleepSeconds()
         try await TemporaryFolder.with { folder in

@@ -1,0 +1,50 @@
+/// How long a plan's rollback takes over several rehearsals: count, median, 95th percentile and
+/// maximum, and the headroom the 95th percentile leaves under the budget.
+public struct RollbackStats: Sendable, Hashable {
+    public var count: Int
+    public var median: Duration
+    public var p95: Duration
+    public var max: Duration
+    public var budget: Duration
+
+    /// nil without any time.
+    public init?(_ times: [Duration], budget: Duration) {
+        guard !times.isEmpty else { return nil }
+        let sorted = times.sorted()
+        count = sorted.count
+        median = Self.percentile(sorted, 0.5)
+        p95 = Self.percentile(sorted, 0.95)
+        max = sorted.last!
+        self.budget = budget
+    }
+
+    /// The budget left above the 95th percentile (negative when it is over).
+    public var headroom: Duration { budget - p95 }
+
+    /// Nearest-rank percentile of sorted values: the smallest value with at least `share` of the
+    /// values at or below it.
+    static func percentile(_ sorted: [Duration], _ share: Double) -> Duration {
+        let rank = Int((share * Double(sorted.count)).rounded(.up))
+        return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank - 1))]
+    }
+
+    /// The rollback times of passing full rehearsals among `runs` (cuts roll back less, failed runs
+    /// did not finish theirs).
+    public static func ofPassingFullRehearsals(_ runs: [Run], budget: Duration) -> RollbackStats? {
+        RollbackStats(runs.filter { $0.status == .passed && $0.isFull }.compactMap(\.rollback), budget: budget)
+    }
+
+    /// Each rollback step's times over `runs`, by step, in the order the steps first appear.
+    public static func perStep(_ runs: [Run], budget: Duration) -> [(step: String, stats: RollbackStats)] {
+        var order: [String] = []
+        var times: [String: [Duration]] = [:]
+        for run in runs {
+            for activity in run.activities where activity.kind == .rollback {
+                guard let duration = activity.duration, activity.status == .passed else { continue }
+                if times[activity.name] == nil { order.append(activity.name) }
+                times[activity.name, default: []].append(duration)
+            }
+        }
+        return order.compactMap { step in RollbackStats(times[step] ?? [], budget: budget).map { (step, $0) } }
+    }
+}
