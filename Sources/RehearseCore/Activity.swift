@@ -9,8 +9,12 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
         case fingerprintBefore = "fingerprint-before"
         case forward
         case smoke
+        /// A write the plan's `window` makes on the new version, before the trigger.
+        case windowWrite = "window-write"
         case rollback
         case restored
+        /// A check that the window's writes survived the rollback.
+        case kept
         case fingerprintAfter = "fingerprint-after"
         case teardown
 
@@ -21,11 +25,12 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
             case .rollback: "rollback"
             case .setup: "setup"
             case .teardown: "teardown"
-            case .preflight, .smoke, .restored, .fingerprintBefore, .fingerprintAfter: "check"
+            case .windowWrite: "window"
+            case .preflight, .smoke, .restored, .kept, .fingerprintBefore, .fingerprintAfter: "check"
             }
         }
 
-        public var isCheck: Bool { self == .preflight || self == .smoke || self == .restored }
+        public var isCheck: Bool { self == .preflight || self == .smoke || self == .restored || self == .kept }
         public var isStep: Bool { self == .forward || self == .rollback }
         public var isFingerprint: Bool { self == .fingerprintBefore || self == .fingerprintAfter }
 

@@ -25,11 +25,14 @@ public struct Plan: Sendable, Hashable {
     /// Files the steps use (`inputs:`, paths and globs relative to the plan): hashed with the
     /// plan's text into its content hash, so that editing a migration changes what `gate` sees.
     public var inputs: [PlanInput]
+    /// Writes made on the new version during the go-live window, and checks that they survive
+    /// the rollback.
+    public var window: Window?
 
     public init(
         name: String, file: String, strategy: Strategy, budget: Budget, targets: [Target],
         fingerprint: Fingerprint?, checks: Checks, steps: [Step], source: String, strategyLocation: SourceLocation,
-        inputs: [PlanInput] = []
+        inputs: [PlanInput] = [], window: Window? = nil
     ) {
         self.name = name
         self.file = file
@@ -42,6 +45,7 @@ public struct Plan: Sendable, Hashable {
         self.source = source
         self.strategyLocation = strategyLocation
         self.inputs = inputs
+        self.window = window
     }
 
     /// The target with this name, if the plan has one.
@@ -65,6 +69,23 @@ public struct Plan: Sendable, Hashable {
     /// The timeout that applies to a step: its own, else the plan's `step-timeout`.
     public func timeout(for step: Step) -> Duration {
         step.timeout ?? budget.stepTimeout
+    }
+}
+
+/// The go-live window: `write` commands are the traffic the new version takes between the smoke
+/// checks and the rollback trigger (orders placed, jobs enqueued); `kept` checks run after the
+/// rollback and pass when those writes survived it. With a fingerprint, the state after the
+/// rollback is compared with a control copy on which the same writes ran against the old version:
+/// rolling back must be as if the plan had never been deployed, with the window's writes kept.
+public struct Window: Sendable, Hashable {
+    public var writes: [Check]
+    public var kept: [Check]
+    public var location: SourceLocation
+
+    public init(writes: [Check], kept: [Check] = [], location: SourceLocation) {
+        self.writes = writes
+        self.kept = kept
+        self.location = location
     }
 }
 

@@ -18,7 +18,7 @@ public struct PlanParseResult: Sendable {
 /// Parsing never executes anything. Every diagnostic carries the `file:line:col` of the key or
 /// value it is about; the parser keeps going after a problem so that one run reports them all.
 public struct PlanParser: Sendable {
-    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "inputs", "fingerprint", "checks", "steps"]
+    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "inputs", "fingerprint", "checks", "window", "steps"]
     public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "atomic", "timeout"]
     public static let targetKeys = ["description", "env", "protected", "setup", "teardown"]
     public static let checkKeys = ["name", "run", "timeout"]
@@ -69,6 +69,7 @@ public struct PlanParser: Sendable {
         var checks = Checks()
         var steps: [Step] = []
         var inputs: [PlanInput] = []
+        var window: Window?
         var sawTargets = false, sawSteps = false, sawStrategy = false
 
         for entry in entries {
@@ -113,6 +114,22 @@ public struct PlanParser: Sendable {
                 fingerprint = readFingerprint(entry.value, reader: &reader)
             case "checks":
                 checks = readChecks(entry.value, reader: &reader)
+            case "window":
+                if let fields = reader.entries(of: entry.value, what: "'window'", allowed: ["write", "kept"]) {
+                    var writes: [Check] = [], kept: [Check] = []
+                    for field in fields {
+                        if field.key == "write" {
+                            writes = readCheckList(field.value, phase: "window write", reader: &reader)
+                        } else {
+                            kept = readCheckList(field.value, phase: "kept", reader: &reader)
+                        }
+                    }
+                    if writes.isEmpty {
+                        reader.error(entry.value, "'window' has no 'write' commands",
+                                     fix: "add 'write:' with the traffic the new version takes during the window (place orders, enqueue jobs)")
+                    }
+                    window = Window(writes: writes, kept: kept, location: reader.location(entry.value))
+                }
             case "steps":
                 sawSteps = true
                 steps = readSteps(entry.value, reader: &reader)
@@ -142,7 +159,7 @@ public struct PlanParser: Sendable {
         return Plan(
             name: name, file: reader.file, strategy: strategy ?? .custom, budget: budget, targets: targets,
             fingerprint: fingerprint, checks: checks, steps: steps, source: text, strategyLocation: strategyLocation,
-            inputs: inputs)
+            inputs: inputs, window: window)
     }
 
     private func locationOfKey(_ key: String, in entries: [NodeReader.Entry], reader: NodeReader) -> SourceLocation {

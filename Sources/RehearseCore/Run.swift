@@ -84,6 +84,9 @@ public struct Run: Sendable, Hashable {
     public var trigger: RollbackTrigger?
     public var fingerprintBefore: String?
     public var fingerprintAfter: String?
+    /// With a `window`: the fingerprint of the control copy (the old version, never deployed,
+    /// with the window's writes), which the state after the rollback must equal.
+    public var fingerprintControl: String?
     public var reasons: [RunReason]
     /// Applied steps whose rollback did not complete: the copy is not back where it was.
     public var leftApplied: [String]
@@ -137,6 +140,7 @@ public struct Run: Sendable, Hashable {
         self.activities = activities
         self.processMark = processMark
         logsFolder = nil
+        fingerprintControl = nil
     }
 
     /// A new, running run of `plan` on `target`: what a journal records before the first command.
@@ -201,7 +205,7 @@ public struct Run: Sendable, Hashable {
     /// The two fingerprints compared under the plan's settings as recorded with the run (its
     /// `ignore` and `accept`), when both were taken.
     public var fingerprintComparison: FingerprintComparison? {
-        guard let before = fingerprintBefore, let after = fingerprintAfter else { return nil }
+        guard let before = fingerprintControl ?? fingerprintBefore, let after = fingerprintAfter else { return nil }
         let settings = PlanParser().parse(planText, file: planFile, defaultName: planName).plan?.fingerprint
         return FingerprintComparison(before: before, after: after, settings: settings)
     }

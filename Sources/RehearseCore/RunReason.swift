@@ -44,7 +44,8 @@ extension RunReason: CustomStringConvertible {
         case .rollbackAbandoned(let step): "rollback of '\(step)' abandoned by a second interruption"
         case .targetCommandFailed(let phase, let target, let how): "\(phase.rawValue) of target '\(target)' failed (\(how))"
         case .fingerprintCommandFailed(let how): "the fingerprint command failed (\(how))"
-        case .checkFailed(let phase, let check, let how): "\(phase.rawValue) check '\(check)' failed (\(how))"
+        case .checkFailed(let phase, let check, let how):
+            phase == .windowWrite ? "window write '\(check)' failed (\(how))" : "\(phase.rawValue) check '\(check)' failed (\(how))"
         case .fingerprintDiffers: "the fingerprint after the rollback differs from the one before: the copy was not restored"
         case .leftApplied(let steps): "left applied: \(steps.joined(separator: ", "))"
         case .text(let text): text

@@ -35,7 +35,8 @@ public struct Verdict: Sendable, Hashable {
                 case .rollback: reasons.append(.rollbackFailed(step: activity.name, how: how))
                 case .setup, .teardown: reasons.append(.targetCommandFailed(phase: activity.kind, target: activity.name, how: how))
                 case .fingerprintBefore, .fingerprintAfter: reasons.append(.fingerprintCommandFailed(how: how))
-                case .preflight, .smoke, .restored: reasons.append(.checkFailed(phase: activity.kind, check: activity.name, how: how))
+                case .preflight, .smoke, .restored, .kept, .windowWrite:
+                    reasons.append(.checkFailed(phase: activity.kind, check: activity.name, how: how))
                 }
             default:
                 continue  // passed, stopped by the trigger, a deliberate cut, nothing to run

@@ -90,7 +90,9 @@ extension RehearsalEngine {
             logsFolder: logs, processMark: recorded.processMark)
         let (rehearsal, journal) = journaled(plan, options, run: recorded.id, history: history, observer: observer,
                                              control: control, warn: warn)
-        let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt, fingerprintBefore: recorded.fingerprintBefore)
+        // With a window, the copy is back when it equals the control (the window's writes kept).
+        let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt,
+                                                fingerprintBefore: recorded.fingerprintControl ?? recorded.fingerprintBefore)
         await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)

@@ -91,7 +91,7 @@ public enum HTMLReport {
 
     static let colours: [Activity.Kind: String] = [
         .setup: "#afb8c1", .teardown: "#afb8c1", .preflight: "#8c959f", .fingerprintBefore: "#8c959f",
-        .fingerprintAfter: "#8c959f", .smoke: "#8c959f", .restored: "#8c959f", .forward: "#0969da", .rollback: "#bc4c00",
+        .fingerprintAfter: "#8c959f", .smoke: "#8c959f", .restored: "#8c959f", .kept: "#8c959f", .windowWrite: "#8250df", .forward: "#0969da", .rollback: "#bc4c00",
     ]
 
     private static func timeline(_ run: Run) -> String {
@@ -123,7 +123,7 @@ public enum HTMLReport {
             let failed = ![.passed, .nothingToRun, .stopped, .injectedFailure].contains(activity.status)
             let name: String = switch activity.kind {
             case .forward, .rollback, .setup, .teardown: activity.kind.rawValue + " " + activity.name
-            case .preflight, .smoke, .restored: activity.kind.rawValue + ": " + activity.name
+            case .preflight, .smoke, .restored, .kept, .windowWrite: activity.kind.rawValue + ": " + activity.name
             case .fingerprintBefore: activity.name == "fingerprint" ? "fingerprint before" : activity.name
             case .fingerprintAfter: "fingerprint after"
             }

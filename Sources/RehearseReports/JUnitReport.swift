@@ -129,7 +129,8 @@ public enum JUnitReport {
             let phase = activity.kind.label
             let name: String
             switch activity.kind {
-            case .preflight, .smoke, .restored: name = "\(phase) check: \(activity.name)"
+            case .preflight, .smoke, .restored, .kept: name = "\(phase) check: \(activity.name)"
+            case .windowWrite: name = "window write: \(activity.name)"
             case .fingerprintBefore: name = activity.name == "fingerprint" ? "fingerprint before" : activity.name
             case .fingerprintAfter: name = "fingerprint after"
             case .setup, .teardown: name = "\(phase) of target \(activity.name)"

@@ -47,6 +47,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var strayProcesses: [String]
         public var fingerprintBefore: String?
         public var fingerprintAfter: String?
+        public var fingerprintControl: String?
         public var activities: [ActivityJSON]
     }
 
@@ -116,7 +117,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             triggerOffsetNs: run.trigger?.offset.nanoseconds, forwardNs: run.forward?.nanoseconds,
             reasons: run.reasons.map(\.description), reasonCodes: run.reasons.map(\.code), leftApplied: run.leftApplied,
             strayProcesses: run.strayProcesses, fingerprintBefore: run.fingerprintBefore,
-            fingerprintAfter: run.fingerprintAfter, activities: run.activities.map(ActivityJSON.init))
+            fingerprintAfter: run.fingerprintAfter, fingerprintControl: run.fingerprintControl, activities: run.activities.map(ActivityJSON.init))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -126,7 +127,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case failAt = "fail_at", triggerCode = "trigger_code", triggerOffsetNs = "trigger_offset_ns"
         case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
         case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
-        case fingerprintAfter = "fingerprint_after", groupID = "group_id", cutBefore = "cut_before"
+        case fingerprintAfter = "fingerprint_after", fingerprintControl = "fingerprint_control", groupID = "group_id", cutBefore = "cut_before"
         case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs, copy
     }
 
@@ -167,6 +168,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.strayProcesses, forKey: .strayProcesses)
         try container.encode(details.fingerprintBefore, forKey: .fingerprintBefore)
         try container.encode(details.fingerprintAfter, forKey: .fingerprintAfter)
+        try container.encode(details.fingerprintControl, forKey: .fingerprintControl)
         try container.encode(details.activities, forKey: .activities)
     }
 
@@ -208,6 +210,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             strayProcesses: try container.decodeIfPresent([String].self, forKey: .strayProcesses) ?? [],
             fingerprintBefore: try container.decodeIfPresent(String.self, forKey: .fingerprintBefore),
             fingerprintAfter: try container.decodeIfPresent(String.self, forKey: .fingerprintAfter),
+            fingerprintControl: try container.decodeIfPresent(String.self, forKey: .fingerprintControl),
             activities: try container.decode([ActivityJSON].self, forKey: .activities))
     }
 

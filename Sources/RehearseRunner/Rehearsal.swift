@@ -52,8 +52,17 @@ public struct Rehearsal: Sendable {
         let graph = plan.graph
         let target = plan.target(named: options.target)
 
+        // With a window and a fingerprint: first the control, the old version with the window's
+        // writes and nothing deployed, which the state after the rollback must equal.
+        // (A cut comes before the window: its writes never run, and the copy must come back to
+        // where it was.)
+        var controlReasons: [RunReason] = []
+        if let window = plan.window, let fingerprint = plan.fingerprint, options.cut == nil, control.signalCount == 0 {
+            (run.fingerprintControl, controlReasons) = await runControl(context, window: window, fingerprint: fingerprint)
+        }
+
         // Before anything is applied: a failure here aborts with nothing to roll back.
-        var ready = true
+        var ready = controlReasons.isEmpty
         if let setup = target?.setup {
             ready = await context.stage(1) { await context.execute(Activity(.setup, options.target), setup) }.passed
         }
@@ -79,7 +88,7 @@ public struct Rehearsal: Sendable {
         var passReasons: [RunReason] = []
         let passes = options.roundTrip ? 2 : 1
         for pass in 1...passes where ready {
-            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore)
+            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore, control: run.fingerprintControl)
             if pass == 1 {
                 run.trigger = result.trigger
                 run.forward = result.forward
@@ -101,6 +110,11 @@ public struct Rehearsal: Sendable {
             if !clean || control.signalCount > 0 { break }
         }
         run.fingerprintBefore = fingerprintBefore
+        // The control stands only when the window's writes ran: otherwise the copy must come back
+        // to where it was before.
+        if !context.log.records.contains(where: { $0.kind == .windowWrite && $0.ran && !$0.name.hasSuffix(" (control)") }) {
+            run.fingerprintControl = nil
+        }
 
         // Teardown, unless the rollback was abandoned: then the copy is left as it is, for `recover`.
         if let teardown = target?.teardown, !control.isAbandoned {
@@ -111,7 +125,7 @@ public struct Rehearsal: Sendable {
         run.activities = context.log.records
         // Compared once: the verdict and the files use the same diff.
         var comparison: FingerprintComparison?
-        if let before = run.fingerprintBefore, let after = run.fingerprintAfter, before != after {
+        if let before = run.fingerprintControl ?? run.fingerprintBefore, let after = run.fingerprintAfter, before != after {
             let compared = FingerprintComparison(before: before, after: after, settings: plan.fingerprint)
             context.writeFingerprintFiles(before: before, after: after, diff: compared.diff)
             comparison = compared
@@ -119,9 +133,9 @@ public struct Rehearsal: Sendable {
         let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
         let verdict = Verdict.judge(
             activities: run.activities, rollback: run.rollback, budget: plan.budget.rollback,
-            fingerprintBefore: run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
+            fingerprintBefore: run.fingerprintControl ?? run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
             interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
-            also: probeReasons + passReasons + (changed.map { [$0] } ?? []))
+            also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []))
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset
@@ -145,7 +159,9 @@ extension Rehearsal {
         var twiceProblems: [RunReason] = []
     }
 
-    func runPass(_ context: Context, graph: StepGraph, fingerprintBefore: String?) async -> Pass {
+    /// - Parameter control: the control copy's fingerprint: the base to compare with once the
+    ///   window's writes have run.
+    func runPass(_ context: Context, graph: StepGraph, fingerprintBefore: String?, control controlFingerprint: String? = nil) async -> Pass {
         var pass = Pass()
         // Forward steps, then smoke checks, until the trigger.
         let forward = await context.stage(1) { await context.runForward(graph) }
@@ -162,6 +178,20 @@ extension Rehearsal {
                 if trigger != nil { break }
             }
         }
+        // The window: the new version takes its writes before the rollback. A write that fails is
+        // a failure of the go-live, like a smoke check's.
+        var windowRan = false
+        if trigger == nil, let window = plan.window {
+            windowRan = true
+            for write in window.writes {
+                let record = await context.stage(1) { await context.execute(Activity(.windowWrite, write.name), write.command) }
+                trigger = context.interruption()
+                if trigger == nil, !record.passed {
+                    trigger = RollbackTrigger(reason: .smokeFailed(check: "window write: " + write.name), offset: context.offset)
+                }
+                if trigger != nil { break }
+            }
+        }
         let theTrigger = trigger ?? RollbackTrigger(reason: .rehearsal, offset: context.offset)
         pass.trigger = theTrigger
 
@@ -174,14 +204,46 @@ extension Rehearsal {
         for check in plan.checks.restored where !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
         }
+        // The window's writes survived the rollback (not timed as rollback: the old version is back).
         pass.rollback = context.offset - theTrigger.offset
-        if let before = fingerprintBefore, let fingerprint = plan.fingerprint, !control.isAbandoned {
+        // (Only when they ran: a cut or an earlier failure comes before the window.)
+        for check in windowRan ? plan.window?.kept ?? [] : [] where !control.isAbandoned {
+            _ = await context.stage(2) { await context.execute(Activity(.kept, check.name), check.command) }
+        }
+        if let before = (windowRan ? controlFingerprint : nil) ?? fingerprintBefore, let fingerprint = plan.fingerprint, !control.isAbandoned {
             pass.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint.command) }.1
             if let after = pass.fingerprintAfter, after != before {
                 pass.fingerprintDiffers = fingerprint.compare(before: before, after: after).differs
             }
         }
         return pass
+    }
+
+    /// The control copy: the target's setup with `REHEARSE_COPY=control`, the window's writes
+    /// against the old version, the fingerprint, the teardown. Its fingerprint, and what went
+    /// wrong (without a control, the comparison cannot be made: the run fails).
+    func runControl(_ main: Context, window: Window, fingerprint: Fingerprint) async -> (String?, [RunReason]) {
+        // `control`, or `control-N` beside copy N of several, so that controls side by side are apart too.
+        let context = Context(rehearsal: self, origin: main.origin, copyName: options.copy.map { "control-\($0)" } ?? "control", log: main.log)
+        let target = plan.target(named: options.target)
+        var ready = true
+        if let setup = target?.setup {
+            ready = await context.stage(1) { await context.execute(Activity(.setup, options.target + " (control)"), setup) }.passed
+        }
+        for write in window.writes where ready {
+            ready = await context.stage(1) { await context.execute(Activity(.windowWrite, write.name + " (control)"), write.command) }.passed
+        }
+        var value: String?
+        if ready {
+            value = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint.command, name: "fingerprint of the control") }.1
+        }
+        if let teardown = target?.teardown {
+            _ = await context.stage(2) { await context.execute(Activity(.teardown, options.target + " (control)"), teardown) }
+        }
+        guard let value else {
+            return (nil, [.text("the control copy (the old version with the window's writes) could not be made: nothing to compare the rollback with")])
+        }
+        return (value, [])
     }
 
     /// What `recover` achieved.

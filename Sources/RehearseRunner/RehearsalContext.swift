@@ -12,14 +12,16 @@ extension Rehearsal {
         /// The plan file's folder, where commands run.
         let workingDirectory: String
 
-        init(rehearsal: Rehearsal, origin: Duration) {
+        /// - Parameter copyName: the copy its commands work on (`REHEARSE_COPY`): the run's own by
+        ///   default, `control` for a window's control copy.
+        init(rehearsal: Rehearsal, origin: Duration, copyName: String? = nil, log: ActivityLog? = nil) {
             self.rehearsal = rehearsal
             workingDirectory = rehearsal.workingDirectory
             self.origin = origin
             let options = rehearsal.options
-            log = ActivityLog(observer: rehearsal.observer, logsFolder: options.logsFolder)
+            self.log = log ?? ActivityLog(observer: rehearsal.observer, logsFolder: options.logsFolder)
             var environment: [String: String] = [:]
-            let copy = String(options.copy ?? 1)
+            let copy = copyName ?? String(options.copy ?? 1)
             for variable in rehearsal.plan.target(named: options.target)?.environment ?? [] {
                 // A target's values may place each copy apart: `../.rehearse/copy-$REHEARSE_COPY`.
                 environment[variable.name] = TargetEnvironment.expand(variable.value, ["REHEARSE_COPY": copy, "REHEARSE_RUN_ID": options.runID])

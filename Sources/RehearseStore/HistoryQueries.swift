@@ -148,6 +148,7 @@ extension HistoryStore {
             reasons: reasons, leftApplied: lines(row.leftApplied), strayProcesses: lines(row.strayProcesses),
             activities: activities.map(record), processMark: row.processMark)
         run.logsFolder = row.logsFolder
+        run.fingerprintControl = row.fingerprintControl
         return run
     }
 

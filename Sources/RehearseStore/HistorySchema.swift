@@ -96,6 +96,9 @@ enum HistorySchema {
         migrator.registerMigration("v4: the copy a run had") { db in
             try db.execute(sql: "ALTER TABLE run ADD COLUMN copy INTEGER")
         }
+        migrator.registerMigration("v5: the control copy's fingerprint") { db in
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN fingerprint_control TEXT")
+        }
         return migrator
     }
 

@@ -26,7 +26,7 @@ extension HistoryStore {
             rollbackNs: nil, totalNs: nil, trigger: nil, triggerCode: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
             fingerprintAfter: nil, reasons: "", reasonsJSON: "[]", leftApplied: "", logsFolder: logsFolder,
             processMark: run.processMark, strayProcesses: "", cutBefore: run.cut?.kind == .before ? run.cut?.step : nil,
-            stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy,
+            stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy, fingerprintControl: nil,
             inputsJSON: Self.encodeInputs(run.inputHashes))
         run.id = try await write { [row] db in
             var row = row
@@ -122,14 +122,15 @@ extension HistoryStore {
             try db.execute(sql: """
                 UPDATE run SET status = ?, ended_at_ns = ?, forward_ns = ?, rollback_ns = ?, total_ns = ?,
                     fingerprint_before = ?, fingerprint_after = ?, reasons = ?, reasons_json = ?, left_applied = ?,
-                    stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?, logs_folder = coalesce(?, logs_folder)
+                    stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?, logs_folder = coalesce(?, logs_folder),
+                    fingerprint_control = ?
                 WHERE id = ?
                 """, arguments: [
                     run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
                     run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
                     run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
                     run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
-                    run.trigger?.offset.nanoseconds, run.logsFolder, run.id,
+                    run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl, run.id,
                 ])
         }
     }
