@@ -20,7 +20,7 @@ struct CutProgress: RunObserver {
         case .runFinished(let run):
             // Here it is the cut that matters, not the plan.
             console.out(VerdictText(style: style).render(run, title: CutMatrixText.name(cut)))
-        case .activityStarted, .activityFinished, .rollbackTriggered, .fingerprintTaken:
+        case .activityStarted, .activityFinished, .rollbackTriggered, .fingerprintTaken, .controlFingerprintTaken:
             break
         }
     }

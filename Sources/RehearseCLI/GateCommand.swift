@@ -82,7 +82,7 @@ struct GateCommand: AsyncParsableCommand {
             console.out(GateText(style: console.outStyle).render(decision, plan: loaded.name, target: target, from: from)
                 .replacingOccurrences(of: "rehearse run PLAN", with: "rehearse run \(plan)"))
             // How much room the rollback has, over recent passing full rehearsals of this content.
-            if let stats = RollbackStats.ofPassingFullRehearsals(runs.filter { $0.planHash == content.hash }.prefix(20).map { $0 }, budget: loaded.budget.rollback) {
+            if let stats = RollbackStats.ofFullRehearsals(runs.filter { $0.planHash == content.hash }.prefix(20).map { $0 }, budget: loaded.budget.rollback) {
                 console.out("  rollback on \(from): " + StatsText(style: console.outStyle).summary(stats))
             }
         }

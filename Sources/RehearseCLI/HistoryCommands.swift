@@ -30,7 +30,7 @@ struct HistoryCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON (durations in nanoseconds) instead of a table.")
     var json = false
 
-    @Flag(name: .long, help: "Per plan and target: count, median, p95 and max rollback time of the recent passing full rehearsals (--limit of them), and the headroom to the budget.")
+    @Flag(name: .long, help: "Per plan and target: count, median, p95 and max rollback time of the recent full rehearsals that passed or went over budget (--limit of them), and the headroom to the budget.")
     var stats = false
 
     @Flag(name: .long, help: "With --stats: the same for each rollback step.")
@@ -55,9 +55,11 @@ struct HistoryCommand: AsyncParsableCommand {
                 var rows: [(plan: String, target: String, stats: RollbackStats?, steps: [(step: String, stats: RollbackStats)])] = []
                 do throws(HistoryError) {
                     for (planName, target) in try await store.plansAndTargets(plan: plan) {
-                        let passing = try await store.finishedRuns(plan: planName, target: target, cut: .only(nil), passedOnly: true, limit: limit)
+                        // Over-budget rehearsals count too: leaving them out would hide the slow ones.
+                        let passing = try await store.finishedRuns(plan: planName, target: target, cut: .only(nil), limit: limit * 2)
+                            .filter(RollbackStats.counts).prefix(limit).map { $0 }
                         let budget = passing.first?.budget ?? Budget.defaultRollback
-                        rows.append((planName, target, RollbackStats.ofPassingFullRehearsals(passing, budget: budget),
+                        rows.append((planName, target, RollbackStats.ofFullRehearsals(passing, budget: budget),
                                      steps ? RollbackStats.perStep(passing, budget: budget) : []))
                     }
                 } catch {

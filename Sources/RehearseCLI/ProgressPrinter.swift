@@ -62,7 +62,7 @@ final class ProgressPrinter: RunObserver {
         case .activityFinished(let record):
             live?.ended(record.activity)
             finished(record)
-        case .fingerprintTaken:
+        case .fingerprintTaken, .controlFingerprintTaken:
             break
         case .rollbackTriggered(let trigger):
             live?.rollbackStarted(at: trigger.offset)

@@ -148,8 +148,7 @@ struct RunCommand: AsyncParsableCommand {
             for plan in plans {
                 let path = historyOptions.path(forPlan: plan.file)
                 if stores[path] == nil { stores[path] = try await HistoryOptions.open(path, console: console) }
-                // --repeat: each plan's rehearsals one after the other.
-                work += Array(repeating: (plan, stores[path]!), count: `repeat`)
+                work.append((plan, stores[path]!))
             }
         }
         guard !work.isEmpty else { return }
@@ -164,6 +163,17 @@ struct RunCommand: AsyncParsableCommand {
         let series: RehearsalEngine.Series
         if everyCut {
             (series, incomplete) = await rehearseEveryCut(work, request, engine: engine, control: control, console: console, warn: warn)
+        } else if `repeat` > 1 {
+            // Each plan N times in a row, as one group.
+            var repeated = RehearsalEngine.Series()
+            for (plan, history) in work where repeated.fault == nil && control.signalCount == 0 {
+                let part = await engine.rehearseRepeatedly(plan, times: `repeat`, request, history: history, observer: printer,
+                                                           control: control, warn: warn)
+                repeated.runs += part.runs
+                repeated.fault = part.fault
+                if part.runs.count < `repeat` { incomplete = true }
+            }
+            series = repeated
         } else {
             series = await engine.rehearse(work, request, observer: printer, control: control, warn: warn)
         }

@@ -76,9 +76,9 @@ public struct Fingerprint: Sendable, Hashable {
 }
 
 /// Two fingerprints compared: the diff of their compared lines, and which differing lines the
-/// plan accepts. A line that changed shows as removed and added, side by side in one block of
-/// changes; an `accept` pattern that matches either side accepts both (it usually describes the
-/// state after the rollback).
+/// plan accepts. Each differing line is judged on its own: a pattern accepts only the lines it
+/// matches (a changed line shows as removed and added, and a pattern meant to accept the change
+/// must match both sides), so that an accepted change never carries an unrelated one with it.
 public struct FingerprintComparison: Sendable, Hashable {
     public var diff: LineDiff
     /// Differing lines that an `accept` entry covers, with its reason.
@@ -92,25 +92,13 @@ public struct FingerprintComparison: Sendable, Hashable {
         accepted = []
         unaccepted = []
         let acceptances = (settings?.accept ?? []).compactMap { entry in (try? Regex(entry.match.source)).map { ($0, entry.reason) } }
-        func reason(_ line: LineDiff.Line) -> String? { acceptances.first { line.text.contains($0.0) }?.1 }
-        // Each block of consecutive changes: its i-th removed line goes with its i-th added one.
-        var block: [LineDiff.Line] = []
-        func settle() {
-            let removed = block.filter { $0.kind == .removed }, added = block.filter { $0.kind == .added }
-            for index in 0..<max(removed.count, added.count) {
-                let pair = [index < removed.count ? removed[index] : nil, index < added.count ? added[index] : nil].compactMap { $0 }
-                if let why = pair.lazy.compactMap(reason).first {
-                    accepted += pair.map { ($0, why) }
-                } else {
-                    unaccepted += pair
-                }
+        for line in diff.lines where line.kind != .context {
+            if let (_, reason) = acceptances.first(where: { line.text.contains($0.0) }) {
+                accepted.append((line, reason))
+            } else {
+                unaccepted.append(line)
             }
-            block.removeAll()
         }
-        for line in diff.lines {
-            if line.kind == .context { settle() } else { block.append(line) }
-        }
-        settle()
     }
 
     /// The copy did not come back: a difference the plan does not accept.

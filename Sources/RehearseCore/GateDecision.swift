@@ -30,6 +30,8 @@ public struct GateDecision: Sendable, Hashable {
             case fullRehearsal
             /// An every-cut group: its id and how many rehearsals it has.
             case everyCut(group: String, rehearsals: Int)
+            /// A full rehearsal repeated (`--repeat`), every time passing.
+            case repeated(group: String, rehearsals: Int)
         }
 
         public var kind: Kind
@@ -104,7 +106,10 @@ public struct GateDecision: Sendable, Hashable {
                 return GateDecision(isGo: false, run: run.id, reason: .lastRehearsalDidNotPass(
                     run: run.id, status: run.status, rollback: run.rollback, budget: run.budget, reasons: run.reasons, cut: run.cut))
             case .proves(let evidence):
-                if requirement == .everyCut, case .fullRehearsal = evidence.kind { continue }
+                if requirement == .everyCut {
+                    if case .fullRehearsal = evidence.kind { continue }
+                    if case .repeated = evidence.kind { continue }
+                }
                 if let failing = Self.standingFailedCut(matching, units: units, now: now, within: window), let cut = failing.cut {
                     return GateDecision(isGo: false, run: failing.id, reason: .cutStillFailing(
                         run: failing.id, cut: cut, status: failing.status, rollback: failing.rollback, budget: failing.budget,
@@ -129,7 +134,7 @@ public struct GateDecision: Sendable, Hashable {
     /// nothing later cleared: a pass from the same cut, or an every-cut group whose cuts all passed.
     private static func standingFailedCut(_ matching: [Run], units: [Unit], now: Date, within window: Duration) -> Run? {
         let passingGroups: [Int64] = units.compactMap { unit in
-            guard unit.group != nil, case .proves = unit.verdict else { return nil }
+            guard unit.group?.kind == .everyCut, case .proves = unit.verdict else { return nil }
             return unit.runs.map(\.id).min()
         }
         return matching.first { run in
@@ -186,10 +191,13 @@ public struct GateDecision: Sendable, Hashable {
             }
             if let group {
                 guard runs.count == group.size, runs.allSatisfy({ $0.status == .passed }) else { return .provesNothing }
+                // A repeated rehearsal of cuts proves no more than one cut does.
+                if group.kind == .repeat, !runs.allSatisfy(\.isFull) { return .provesNothing }
                 let worst = runs.max { ($0.budgetShare ?? 0) < ($1.budgetShare ?? 0) } ?? runs[0]
                 let last = runs.max { ($0.endedAt ?? $0.startedAt) < ($1.endedAt ?? $1.startedAt) } ?? runs[0]
                 return .proves(Evidence(
-                    kind: .everyCut(group: group.id, rehearsals: runs.count), run: worst.id,
+                    kind: group.kind == .repeat ? .repeated(group: group.id, rehearsals: runs.count) : .everyCut(group: group.id, rehearsals: runs.count),
+                    run: worst.id,
                     finishedAt: last.endedAt ?? last.startedAt, target: worst.target, worstRollback: worst.rollback,
                     budget: worst.budget, worstCut: worst.cut))
             }

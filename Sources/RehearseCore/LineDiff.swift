@@ -34,13 +34,19 @@ public struct LineDiff: Sendable, Hashable {
 
     /// Every line of both sides, in order, marked as kept, removed or added.
     public var lines: [Line]
+    /// Some stretch had too many repeated lines to align within bounds (more than 20,000 lines
+    /// with no line occurring once on each side): it is shown as removed, then added, and the
+    /// counts are an upper bound.
+    public var isApproximate: Bool
 
     public var removedCount: Int { lines.filter { $0.kind == .removed }.count }
     public var addedCount: Int { lines.filter { $0.kind == .added }.count }
     public var isEmpty: Bool { !lines.contains { $0.kind != .context } }
 
     public init(before: [String], after: [String]) {
-        lines = Self.align(before[...], after[...])
+        var approximate = false
+        lines = Self.align(before[...], after[...], approximate: &approximate)
+        isApproximate = approximate
     }
 
     /// The lines of a text, without a final empty line after its last newline.
@@ -114,7 +120,7 @@ public struct LineDiff: Sendable, Hashable {
 
     // MARK: - Alignment
 
-    private static func align(_ a: ArraySlice<String>, _ b: ArraySlice<String>) -> [Line] {
+    private static func align(_ a: ArraySlice<String>, _ b: ArraySlice<String>, approximate: inout Bool) -> [Line] {
         // Common prefix and suffix: most fingerprints differ in a few places.
         var prefix = 0
         while prefix < a.count, prefix < b.count, a[a.startIndex + prefix] == b[b.startIndex + prefix] { prefix += 1 }
@@ -125,25 +131,25 @@ public struct LineDiff: Sendable, Hashable {
         let tail = a.suffix(suffix).map { Line(kind: .context, text: $0) }
         let middleA = a.dropFirst(prefix).dropLast(suffix)
         let middleB = b.dropFirst(prefix).dropLast(suffix)
-        return head + alignMiddle(middleA, middleB) + tail
+        return head + alignMiddle(middleA, middleB, approximate: &approximate) + tail
     }
 
     /// Patience: lines unique on both sides, in an increasing order on both, anchor the alignment;
     /// the gaps between anchors are aligned on their own.
-    private static func alignMiddle(_ a: ArraySlice<String>, _ b: ArraySlice<String>) -> [Line] {
+    private static func alignMiddle(_ a: ArraySlice<String>, _ b: ArraySlice<String>, approximate: inout Bool) -> [Line] {
         if a.isEmpty { return b.map { Line(kind: .added, text: $0) } }
         if b.isEmpty { return a.map { Line(kind: .removed, text: $0) } }
         let anchors = uniqueCommonAnchors(a, b)
-        if anchors.isEmpty { return myers(a, b) }
+        if anchors.isEmpty { return myers(a, b, approximate: &approximate) }
         var result: [Line] = []
         var nextA = a.startIndex, nextB = b.startIndex
         for (indexA, indexB) in anchors {
-            result += align(a[nextA..<indexA], b[nextB..<indexB])
+            result += align(a[nextA..<indexA], b[nextB..<indexB], approximate: &approximate)
             result.append(Line(kind: .context, text: a[indexA]))
             nextA = indexA + 1
             nextB = indexB + 1
         }
-        result += align(a[nextA...], b[nextB...])
+        result += align(a[nextA...], b[nextB...], approximate: &approximate)
         return result
     }
 
@@ -187,10 +193,12 @@ public struct LineDiff: Sendable, Hashable {
         return chain.reversed()
     }
 
-    /// A gap with no unique anchors: Myers, through the standard library, when small enough;
-    /// otherwise everything in it removed then added (the counts stay exact).
-    private static func myers(_ a: ArraySlice<String>, _ b: ArraySlice<String>) -> [Line] {
-        guard a.count * b.count <= 4_000_000 else {
+    /// A gap with no unique anchors: Myers, through the standard library (its cost grows with the
+    /// gap's length times the number of differences), when the gap has at most 20,000 lines;
+    /// otherwise everything in it removed then added, and the diff marked approximate.
+    private static func myers(_ a: ArraySlice<String>, _ b: ArraySlice<String>, approximate: inout Bool) -> [Line] {
+        guard a.count + b.count <= 20_000 else {
+            approximate = true
             return a.map { Line(kind: .removed, text: $0) } + b.map { Line(kind: .added, text: $0) }
         }
         let difference = Array(b).difference(from: Array(a))

@@ -28,17 +28,22 @@ public struct RollbackStats: Sendable, Hashable {
         return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank - 1))]
     }
 
-    /// The rollback times of passing full rehearsals among `runs` (cuts roll back less, failed runs
-    /// did not finish theirs).
-    public static func ofPassingFullRehearsals(_ runs: [Run], budget: Duration) -> RollbackStats? {
-        RollbackStats(runs.filter { $0.status == .passed && $0.isFull }.compactMap(\.rollback), budget: budget)
+    /// The rollback times of the full rehearsals among `runs` that passed or went over budget
+    /// (cuts roll back less, failed runs did not finish theirs, `--twice` times its steps twice).
+    public static func ofFullRehearsals(_ runs: [Run], budget: Duration) -> RollbackStats? {
+        RollbackStats(runs.filter(counts).compactMap(\.rollback), budget: budget)
+    }
+
+    /// A run whose rollback time says how long the rollback takes.
+    public static func counts(_ run: Run) -> Bool {
+        (run.status == .passed || run.status == .overBudget) && run.isFull && !run.modes.contains("twice")
     }
 
     /// Each rollback step's times over `runs`, by step, in the order the steps first appear.
     public static func perStep(_ runs: [Run], budget: Duration) -> [(step: String, stats: RollbackStats)] {
         var order: [String] = []
         var times: [String: [Duration]] = [:]
-        for run in runs {
+        for run in runs where counts(run) {
             for activity in run.activities where activity.kind == .rollback {
                 guard let duration = activity.duration, activity.status == .passed else { continue }
                 if times[activity.name] == nil { order.append(activity.name) }

@@ -68,6 +68,8 @@ public struct Run: Sendable, Hashable {
     /// The copy the run had to itself (`REHEARSE_COPY`, from 1), when it ran on one of several;
     /// `recover` rolls back on the same copy.
     public var copy: Int?
+    /// How it was rehearsed beyond the plain way: `round-trip`, `twice`.
+    public var modes: [String] = []
     /// `sha256:` of each of the plan's inputs, by path relative to the plan's folder: what the
     /// content hash covers besides the plan's text.
     public var inputHashes: [String: String]
@@ -210,6 +212,13 @@ public struct Run: Sendable, Hashable {
         return FingerprintComparison(before: before, after: after, settings: settings)
     }
 
+    /// The window's writes ran on the copy itself (not only on the control, which comes before
+    /// the first forward step).
+    public var windowWritesRan: Bool {
+        guard let first = activities.firstIndex(where: { $0.kind == .forward }) else { return false }
+        return activities[first...].contains { $0.kind == .windowWrite && $0.ran }
+    }
+
     /// The signal that interrupted the run, if one did.
     public var signal: Int32? {
         if let signal = trigger?.reason.signal { return signal }
@@ -270,8 +279,11 @@ public struct Run: Sendable, Hashable {
     /// ``stillApplied``, knowing which of the plan's steps are atomic: an atomic step that failed on
     /// its own (a non-zero exit) applied nothing, and the rehearsal did not roll it back.
     public func stillApplied(atomic: Set<String>) -> [String] {
+        // (With `--twice`, a step whose first run passed is applied, whatever its second did.)
+        let passedOnce = Set(activities.filter { $0.kind == .forward && $0.status == .passed }.map(\.name))
         let appliedNothing = Set(activities.filter { activity in
-            guard activity.kind == .forward, atomic.contains(activity.name), activity.status == .failed else { return false }
+            guard activity.kind == .forward, atomic.contains(activity.name), activity.status == .failed,
+                  !passedOnce.contains(activity.name) else { return false }
             if case .exited = activity.termination { return true }
             return false
         }.map(\.name))
@@ -288,15 +300,24 @@ public struct Run: Sendable, Hashable {
 /// Membership of an every-cut group: the rehearsals of one plan from each of its cut points, run
 /// together (`rehearse run --every-cut`), and judged together.
 public struct RunGroup: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        /// The rehearsals of a plan from each of its cut points (`--every-cut`).
+        case everyCut = "every-cut"
+        /// The same full rehearsal, several times (`--repeat N`).
+        case `repeat`
+    }
+
     /// Shared by every run of the group.
     public var id: String
+    public var kind: Kind
     /// How many runs the group has when complete (in this shard).
     public var size: Int
     /// `I/N` when the group is one shard of a CI matrix (`--shard`).
     public var shard: String?
 
-    public init(id: String, size: Int, shard: String? = nil) {
+    public init(id: String, size: Int, shard: String? = nil, kind: Kind = .everyCut) {
         self.id = id
+        self.kind = kind
         self.size = size
         self.shard = shard
     }
@@ -312,5 +333,7 @@ public enum RunEvent: Sendable {
     /// The fingerprint taken before the forward steps: kept at once, so that `recover` can
     /// verify a run whose harness died.
     case fingerprintTaken(before: String)
+    /// The window's control copy's fingerprint: kept at once too.
+    case controlFingerprintTaken(String)
     case runFinished(Run)
 }

@@ -73,6 +73,9 @@ final class JournalRecorder: RunObserver {
             case .fingerprintTaken(let before):
                 try await flush()
                 try await store.fingerprintTaken(run: runID, before: before)
+            case .controlFingerprintTaken(let control):
+                try await flush()
+                try await store.fingerprintTaken(run: runID, control: control)
             case .runFinished(let run):
                 try await flush()
                 try await store.finishRun(run)

@@ -70,7 +70,8 @@ extension RehearsalEngine {
         if applied.isEmpty { return .nothingToRecover(recorded) }
         // The teardown removed the copy: its rollbacks would run against nothing (or against a
         // new copy someone made since). What it left applied went with it.
-        if recorded.activities.contains(where: { $0.kind == .teardown && $0.status == .passed }) {
+        // (The run's own teardown is named after its target; a window's control copy has its own.)
+        if recorded.activities.contains(where: { $0.kind == .teardown && $0.name == recorded.target && $0.status == .passed }) {
             do throws(HistoryError) {
                 try await history.recordRecovery(run: recorded.id, stillApplied: [])
             } catch {
@@ -91,8 +92,10 @@ extension RehearsalEngine {
         let (rehearsal, journal) = journaled(plan, options, run: recorded.id, history: history, observer: observer,
                                              control: control, warn: warn)
         // With a window, the copy is back when it equals the control (the window's writes kept).
+        let windowRan = recorded.windowWritesRan
         let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt,
-                                                fingerprintBefore: recorded.fingerprintControl ?? recorded.fingerprintBefore)
+                                                fingerprintBefore: (windowRan ? recorded.fingerprintControl : nil) ?? recorded.fingerprintBefore,
+                                                keptChecks: windowRan)
         await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)

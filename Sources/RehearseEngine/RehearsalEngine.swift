@@ -48,6 +48,11 @@ public struct RehearsalEngine: Sendable {
             if copies > 1, !Self.usesCopyNumber(plan, target: target) {
                 problems.append(.copiesNotKeptApart(plan: plan.name, target: target.name, copies: copies))
             }
+            // The window's control copy is made by the target's setup, in a place of its own.
+            if plan.window != nil, plan.fingerprint != nil, request.cut == nil,
+               target.setup == nil || !(target.environment.map(\.value) + [target.setup?.run ?? ""]).contains(where: { $0.contains("REHEARSE_COPY") }) {
+                problems.append(.controlNotKeptApart(plan: plan.name, target: target.name))
+            }
         }
         if let cut = request.cut {
             let withStep = plans.filter { $0.step(withID: cut.step) != nil }
@@ -152,6 +157,7 @@ public struct RehearsalEngine: Sendable {
                       provenance: .current(toolVersion: toolVersion, gitCommit: GitCommit.current(for: plan.file)),
                       cut: cut, group: group, copy: copy, inputHashes: content.inputs, jobs: request.jobs, startedAt: clock.date,
                       processMark: mark)
+        run.modes = (request.roundTrip ? ["round-trip"] : []) + (request.twice ? ["twice"] : [])
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {
@@ -188,6 +194,40 @@ public struct RehearsalEngine: Sendable {
         let after = try? PlanContent.of(plan)
         guard after?.hash != content.hash else { return nil }
         return after.map { InputChanges.between(content.inputs, $0.inputs).summary } ?? "an input can no longer be read"
+    }
+
+    /// Rehearses one plan `times` times in a row, recorded as one group: the gate judges them
+    /// together (one over budget and the group does not pass). An interrupted run or a fault ends
+    /// the series.
+    public func rehearseRepeatedly(
+        _ plan: Plan, times: Int, _ request: RehearsalRequest, history: HistoryStore,
+        observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
+        warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) async -> Series {
+        var series = Series()
+        let problems = problems([plan], request).filter {
+            if case .noStepForCut = $0 { return false }
+            return true
+        }
+        if !problems.isEmpty {
+            series.fault = EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
+                                       fix: problems.first?.fix)
+            return series
+        }
+        let group = RunGroup(id: UUID().uuidString.lowercased(), size: times, kind: .repeat)
+        let cut = request.cut.flatMap { plan.step(withID: $0.step) != nil ? $0 : nil }
+        for _ in 0..<times where control.signalCount == 0 {
+            do throws(EngineError) {
+                let run = try await rehearseOne(plan, request, cut: cut, group: group, copy: nil, content: try content(of: plan),
+                                                history: history, observer: observer, control: control, warn: warn)
+                series.runs.append(run)
+                if run.status == .interrupted { break }
+            } catch {
+                series.fault = error
+                break
+            }
+        }
+        return series
     }
 
     /// A rehearsal of `plan` whose events go to the journal of run `run` first, then to `observer`.

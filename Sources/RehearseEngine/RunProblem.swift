@@ -14,6 +14,9 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     /// `--copies N` with N above 1, but nothing of the target (its env, setup, teardown) nor any
     /// command uses `REHEARSE_COPY`: the cuts would share one copy and disturb each other.
     case copiesNotKeptApart(plan: String, target: String, copies: Int)
+    /// A plan with a `window` and a fingerprint needs a control copy of its own: the target must
+    /// make one (a `setup`) in a place of its own (`REHEARSE_COPY` in its env or setup).
+    case controlNotKeptApart(plan: String, target: String)
     /// `recover` of a run whose harness is still alive.
     case stillRunning(run: Int64, pid: Int32, host: String)
     /// `recover` or a lookup named a run the history does not have.
@@ -31,6 +34,8 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "\(cut): in plan '\(plan)' that step is beyond the point of no return and is never rehearsed"
         case .copiesNotKeptApart(let plan, let target, let copies):
             "--copies \(copies): nothing in plan '\(plan)' (target '\(target)' or its commands) uses REHEARSE_COPY, so the cuts would share one copy"
+        case .controlNotKeptApart(let plan, let target):
+            "plan '\(plan)' has a window and a fingerprint, but target '\(target)' cannot make a control copy apart from the copy itself (it needs a setup, and REHEARSE_COPY in its env or setup)"
         case .stillRunning(let run, let pid, let host):
             "run \(run) is still running (pid \(pid) on \(host))"
         case .noSuchRun(let run, let history):
@@ -46,6 +51,7 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .noStepForCut: "name a step of the plan ('rehearse check' lists them)"
         case .cutBeyondPointOfNoReturn: "cut at a step before it ('rehearse check' lists the order)"
         case .copiesNotKeptApart: "place each copy apart with $REHEARSE_COPY (e.g. env: { APP_ROOT: '../.rehearse/copy-$REHEARSE_COPY' }), or run with --copies 1"
+        case .controlNotKeptApart: "give the target a setup that makes a fresh copy, placed by $REHEARSE_COPY (e.g. env: { APP_ROOT: '../.rehearse/copy-$REHEARSE_COPY' })"
         case .stillRunning: "interrupt it (Ctrl-C rolls it back), or wait for it to end"
         case .noSuchRun: "'rehearse history' lists the runs"
         }

@@ -79,12 +79,14 @@ public struct GateText: Sendable {
         switch evidence.kind {
         case .fullRehearsal: text = "a full rehearsal (run \(evidence.run))"
         case .everyCut(let group, let count): text = "every-cut group \(group.prefix(8)) (\(count) rehearsal\(count == 1 ? "" : "s"), all passed)"
+        case .repeated(let group, let count): text = "a full rehearsal \(count) times (group \(group.prefix(8)), all passed)"
         }
         text += " on \(evidence.target), finished \(TimestampText.local(evidence.finishedAt))"
         if let rollback = evidence.worstRollback {
             let share = Int((rollback.seconds / max(evidence.budget.seconds, 1e-9) * 100).rounded())
             text += "; worst rollback \(DurationText.precise(rollback)) of \(DurationText.compact(evidence.budget)) (\(share)%"
             if case .everyCut = evidence.kind { text += ", " + (evidence.worstCut?.phrase ?? "full rehearsal") + " in run \(evidence.run)" }
+            if case .repeated = evidence.kind { text += ", run \(evidence.run)" }
             text += ")"
         }
         return text

@@ -20,6 +20,12 @@ public struct VerdictText: Sendable {
         }
         if let forward = run.forward { head += "  forward \(DurationText.precise(forward))" }
         var lines = [head]
+        if run.modes.contains("twice") {
+            lines.append("  --twice: every step ran twice, with a fingerprint after each run; this rollback time is not held against the budget")
+        }
+        if run.modes.contains("round-trip") {
+            lines.append("  --round-trip: forward and rollback twice; the rollback time is the slower of the two")
+        }
         // What was rehearsed, counted: a cut or a failure leaves steps unapplied.
         if run.cut != nil || (run.stepCount.map { run.appliedStepCount < $0 } ?? false) {
             lines.append("  rehearsed: " + run.coverage)
@@ -81,6 +87,7 @@ public struct VerdictText: Sendable {
         let diff = comparison.diff
         var head = "  fingerprint: \(diff.removedCount) line\(diff.removedCount == 1 ? "" : "s") removed, \(diff.addedCount) added"
         if !comparison.accepted.isEmpty { head += " (\(comparison.accepted.count) accepted)" }
+        if diff.isApproximate { head += " (at most: too many repeated lines to align them all)" }
         var lines = [head]
         for reason in Set(comparison.accepted.map(\.reason)).sorted() {
             let count = comparison.accepted.filter { $0.reason == reason }.count

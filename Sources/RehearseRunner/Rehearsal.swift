@@ -63,7 +63,7 @@ public struct Rehearsal: Sendable {
 
         // Before anything is applied: a failure here aborts with nothing to roll back.
         var ready = controlReasons.isEmpty
-        if let setup = target?.setup {
+        if ready, let setup = target?.setup {
             ready = await context.stage(1) { await context.execute(Activity(.setup, options.target), setup) }.passed
         }
         for check in plan.checks.preflight where ready {
@@ -86,9 +86,13 @@ public struct Rehearsal: Sendable {
         // Forward, trigger, rollback: once, or twice for a round trip (forward again after the
         // rollback, and roll back again), as long as the first went cleanly.
         var passReasons: [RunReason] = []
+        var windowRan = false
         let passes = options.roundTrip ? 2 : 1
         for pass in 1...passes where ready {
-            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore, control: run.fingerprintControl)
+            // The window's writes are made once: the second pass finds them there, and must keep them.
+            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore, control: run.fingerprintControl,
+                                       window: pass == 1, windowRan: windowRan)
+            windowRan = windowRan || result.windowRan
             if pass == 1 {
                 run.trigger = result.trigger
                 run.forward = result.forward
@@ -112,9 +116,7 @@ public struct Rehearsal: Sendable {
         run.fingerprintBefore = fingerprintBefore
         // The control stands only when the window's writes ran: otherwise the copy must come back
         // to where it was before.
-        if !context.log.records.contains(where: { $0.kind == .windowWrite && $0.ran && !$0.name.hasSuffix(" (control)") }) {
-            run.fingerprintControl = nil
-        }
+        if !windowRan { run.fingerprintControl = nil }
 
         // Teardown, unless the rollback was abandoned: then the copy is left as it is, for `recover`.
         if let teardown = target?.teardown, !control.isAbandoned {
@@ -131,8 +133,10 @@ public struct Rehearsal: Sendable {
             comparison = compared
         }
         let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
+        // Under --twice each rollback step runs twice, with fingerprints: that time says nothing
+        // about the budget.
         let verdict = Verdict.judge(
-            activities: run.activities, rollback: run.rollback, budget: plan.budget.rollback,
+            activities: run.activities, rollback: options.twice ? nil : run.rollback, budget: plan.budget.rollback,
             fingerprintBefore: run.fingerprintControl ?? run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
             interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
             also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []))
@@ -157,11 +161,19 @@ extension Rehearsal {
         var fingerprintAfter: String?
         var fingerprintDiffers = false
         var twiceProblems: [RunReason] = []
+        /// The window's writes ran in this pass.
+        var windowRan = false
     }
 
     /// - Parameter control: the control copy's fingerprint: the base to compare with once the
     ///   window's writes have run.
-    func runPass(_ context: Context, graph: StepGraph, fingerprintBefore: String?, control controlFingerprint: String? = nil) async -> Pass {
+    /// - Parameters:
+    ///   - window: make the window's writes in this pass (the first).
+    ///   - windowRan: they were made in an earlier pass: kept checks and the control still apply.
+    func runPass(
+        _ context: Context, graph: StepGraph, fingerprintBefore: String?, control controlFingerprint: String? = nil,
+        window makeWrites: Bool = true, windowRan earlier: Bool = false
+    ) async -> Pass {
         var pass = Pass()
         // Forward steps, then smoke checks, until the trigger.
         let forward = await context.stage(1) { await context.runForward(graph) }
@@ -180,9 +192,10 @@ extension Rehearsal {
         }
         // The window: the new version takes its writes before the rollback. A write that fails is
         // a failure of the go-live, like a smoke check's.
-        var windowRan = false
-        if trigger == nil, let window = plan.window {
+        var windowRan = earlier
+        if trigger == nil, makeWrites, let window = plan.window {
             windowRan = true
+            pass.windowRan = true
             for write in window.writes {
                 let record = await context.stage(1) { await context.execute(Activity(.windowWrite, write.name), write.command) }
                 trigger = context.interruption()
@@ -243,6 +256,7 @@ extension Rehearsal {
         guard let value else {
             return (nil, [.text("the control copy (the old version with the window's writes) could not be made: nothing to compare the rollback with")])
         }
+        await main.log.emit(.controlFingerprintTaken(value))
         return (value, [])
     }
 
@@ -265,7 +279,8 @@ extension Rehearsal {
     ///
     /// - Parameter startedAt: when the run began: the recovery's activities are timed on the
     ///   run's own time line (their offsets go on from the run's start).
-    public func rollBack(applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil) async -> Recovery {
+    /// - Parameter keptChecks: the window's writes ran: its kept checks verify too.
+    public func rollBack(applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil, keptChecks: Bool = false) async -> Recovery {
         control.adopt(clock)
         let elapsed = startedAt.map { Duration.seconds(max(0, clock.date.timeIntervalSince($0))) } ?? .zero
         let context = Context(rehearsal: self, origin: clock.now - elapsed)
@@ -274,6 +289,9 @@ extension Rehearsal {
         let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
         for check in plan.checks.restored where !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
+        }
+        for check in keptChecks ? plan.window?.kept ?? [] : [] where !control.isAbandoned {
+            _ = await context.stage(2) { await context.execute(Activity(.kept, check.name), check.command) }
         }
         var fingerprintAfter: String?
         var comparison: FingerprintComparison?

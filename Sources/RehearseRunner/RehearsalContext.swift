@@ -174,6 +174,7 @@ extension Rehearsal {
             for node in rehearsable { waitsFor[node] = graph.needs[node] }
             let ran = Locked<[Int: ActivityRecord]>([:])
             let problems = Locked<[RunReason]>([])
+            let appliedOnce = Locked<Set<Int>>([])
             // Twice: one step at a time, so that each fingerprint shows that step alone.
             let scheduler = StepScheduler(jobs: rehearsal.options.twice ? 1 : rehearsal.options.jobs, clock: rehearsal.clock)
             let outcome = await scheduler.run(
@@ -186,7 +187,11 @@ extension Rehearsal {
                 let step = graph.steps[index]
                 let (record, problem) = await runTwice(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step))
                 ran.withLock { $0[index] = record }
-                if let problem { problems.withLock { $0.append(problem) } }
+                if let problem {
+                    problems.withLock { $0.append(problem) }
+                    // Its first run passed: it is applied, whatever the second did.
+                    if case .notSafeTwice = problem { appliedOnce.withLock { _ = $0.insert(index) } }
+                }
                 // `--fail-at`: the step ran to its end, and now counts as failed.
                 return record.passed && index != failAt ? .succeeded : .failed
             }
@@ -195,7 +200,8 @@ extension Rehearsal {
             // by a signal, it may have committed: it is rolled back.
             let applied = Set(ran.value.filter { index, record in
                 guard record.ran else { return false }
-                if graph.steps[index].isAtomic, record.status == .failed, case .exited = record.termination { return false }
+                if graph.steps[index].isAtomic, record.status == .failed, case .exited = record.termination,
+                   !appliedOnce.value.contains(index) { return false }
                 return true
             }.keys)
             var failure: RollbackTrigger?

@@ -138,7 +138,10 @@ extension HistoryStore {
             strategy: row.strategy, target: row.target,
             provenance: RunProvenance(host: row.host, user: row.user, pid: row.pid, toolVersion: row.toolVersion, gitCommit: row.gitCommit),
             cut: row.failAt.map(Cut.failAt) ?? row.cutBefore.map(Cut.before), stepCount: row.stepCount,
-            group: row.groupId.map { RunGroup(id: $0, size: row.groupSize ?? 0, shard: row.groupShard) },
+            group: row.groupId.map {
+                RunGroup(id: $0, size: row.groupSize ?? 0, shard: row.groupShard,
+                         kind: row.groupKind.flatMap(RunGroup.Kind.init(rawValue:)) ?? .everyCut)
+            },
             copy: row.copy, inputHashes: (try? JSONDecoder().decode([String: String].self, from: Data(row.inputsJSON.utf8))) ?? [:],
             jobs: row.jobs, startedAt: Self.date(nanoseconds: row.startedAtNs),
             endedAt: row.endedAtNs.map(Self.date(nanoseconds:)),
@@ -149,6 +152,7 @@ extension HistoryStore {
             activities: activities.map(record), processMark: row.processMark)
         run.logsFolder = row.logsFolder
         run.fingerprintControl = row.fingerprintControl
+        run.modes = lines(row.modes)
         return run
     }
 

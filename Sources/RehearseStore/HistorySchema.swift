@@ -99,6 +99,12 @@ enum HistorySchema {
         migrator.registerMigration("v5: the control copy's fingerprint") { db in
             try db.execute(sql: "ALTER TABLE run ADD COLUMN fingerprint_control TEXT")
         }
+        migrator.registerMigration("v6: repeated groups and run modes") { db in
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN group_kind TEXT;
+                ALTER TABLE run ADD COLUMN modes TEXT NOT NULL DEFAULT '';
+                """)
+        }
         return migrator
     }
 

@@ -27,6 +27,7 @@ extension HistoryStore {
             fingerprintAfter: nil, reasons: "", reasonsJSON: "[]", leftApplied: "", logsFolder: logsFolder,
             processMark: run.processMark, strayProcesses: "", cutBefore: run.cut?.kind == .before ? run.cut?.step : nil,
             stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy, fingerprintControl: nil,
+            groupKind: run.group?.kind.rawValue, modes: run.modes.joined(separator: "\n"),
             inputsJSON: Self.encodeInputs(run.inputHashes))
         run.id = try await write { [row] db in
             var row = row
@@ -98,6 +99,14 @@ extension HistoryStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(hashes)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Records the fingerprint of a window's control copy (what `recover` compares with when the
+    /// window's writes ran).
+    public func fingerprintTaken(run: Int64, control: String) async throws(HistoryError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE run SET fingerprint_control = ? WHERE id = ?", arguments: [control, run])
+        }
     }
 
     /// Records the fingerprint taken before the forward steps (what `recover` compares with).

@@ -54,6 +54,9 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     /// The copy the run had to itself (`REHEARSE_COPY`), when it was one of several.
     var copy: Int?
     var fingerprintControl: String?
+    var groupKind: String?
+    /// One mode per line (`round-trip`, `twice`).
+    var modes: String
     /// `{"path": "sha256:…"}` of the plan's inputs.
     var inputsJSON: String
 
@@ -67,7 +70,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case fingerprintAfter = "fingerprint_after", leftApplied = "left_applied", logsFolder = "logs_folder"
         case processMark = "process_mark", triggerCode = "trigger_code", reasonsJSON = "reasons_json"
         case strayProcesses = "stray_processes", cutBefore = "cut_before", stepCount = "step_count"
-        case groupId = "group_id", groupSize = "group_size", groupShard = "group_shard", inputsJSON = "inputs_json", copy, fingerprintControl = "fingerprint_control"
+        case groupId = "group_id", groupSize = "group_size", groupShard = "group_shard", inputsJSON = "inputs_json", copy, fingerprintControl = "fingerprint_control", groupKind = "group_kind", modes
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

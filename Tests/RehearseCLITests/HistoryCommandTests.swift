@@ -251,10 +251,20 @@ import Testing
             let stats = try await RehearseBinary.run(["history", "--stats", "--steps"], in: folder.path)
             #expect(stats.status == 0)
             let row = try #require(stats.stdout.split(separator: "\n").first { $0.hasPrefix("p ") })
-            #expect(row.contains(" 3 "))  // the three passing full rehearsals
+            // All four count, the over-budget one too: the p95 is over the budget.
+            #expect(row.contains(" 4 "), "\(row)")
+            #expect(row.hasSuffix("ms") && row.contains(" -"))
             #expect(stats.stdout.contains("rollback a"))
+            // The repeated rehearsals are judged together: one over budget, no go.
             let gate = try await RehearseBinary.run(["gate", "Rehearsals/p.yml", "--target", "production"], in: folder.path)
+            #expect(gate.status == 1, "\(gate.stdout)")
+            #expect(gate.stdout.contains("over budget"))
             #expect(gate.stdout.contains("rollback on copy: median "))
+            // Four more, all quick: go, resting on the repeated group.
+            #expect(try await RehearseBinary.run(["run", "--repeat", "2"], in: folder.path).status == 0)
+            let go = try await RehearseBinary.run(["gate", "Rehearsals/p.yml", "--target", "production"], in: folder.path)
+            #expect(go.status == 0, "\(go.stdout)")
+            #expect(go.stdout.contains("a full rehearsal 2 times (group "))
             #expect(try await RehearseBinary.run(["run", "--repeat", "0"], in: folder.path).status == 64)
             #expect(try await RehearseBinary.run(["run", "--repeat", "2", "--every-cut"], in: folder.path).status == 64)
         }

@@ -39,6 +39,48 @@ import Testing
         }
     }
 
+    /// Without a copy of its own, the control's writes would land in the copy itself.
+    @Test func aControlThatCannotBeKeptApartIsRefused() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(rollback: "'true'").replacingOccurrences(of: "'../data-$REHEARSE_COPY'", with: "../data"))
+            let outcome = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(outcome.status == 64, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stderr.contains("cannot make a control copy apart from the copy itself"))
+            #expect(!folder.exists("data"))
+        }
+    }
+
+    /// A round trip makes the window's writes once: the second pass must keep them too.
+    @Test func aRoundTripWithAWindowWritesOnce() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(rollback: #"'rm "$DATA/v2" "$DATA/snapshot"'"#))
+            let outcome = try await RehearseBinary.run(["run", "--round-trip"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            let writes = outcome.stdout.split(separator: "\n").filter { $0.contains("ok    window-write place an order") && !$0.contains("(control)") }
+            #expect(writes.count == 1, "\(outcome.stdout)")
+            #expect(outcome.stdout.components(separatedBy: "ok    kept").count - 1 == 2)
+        }
+    }
+
+    /// Killed mid-forward, a windowed run is recovered on its copy (the control's teardown is not
+    /// the run's), and verified against the state before (the window never ran).
+    @Test func aKilledWindowedRunIsRecovered() async throws {
+        try await TemporaryFolder.with { folder in
+            let text = Self.plan(rollback: #"'rm -f "$DATA/v2" "$DATA/snapshot"'"#)
+                .replacingOccurrences(of: #"run: 'cp "$DATA/orders" "$DATA/snapshot" && touch "$DATA/v2"'"#,
+                                      with: #"run: 'cp "$DATA/orders" "$DATA/snapshot" && touch "$DATA/v2" ../started && sleep 30'"#)
+            try folder.write("Rehearsals/p.yml", text)
+            let killed = try await RehearseBinary.runInterrupted(["run"], in: folder.path, signals: [(folder.path + "/started", SIGKILL)])
+            #expect(killed.signal == SIGKILL)
+            #expect(folder.exists("data-1/v2"))
+            let recover = try await RehearseBinary.run(["recover"], in: folder.path)
+            #expect(recover.status == 0, "\(recover.stdout)\(recover.stderr)")
+            #expect(recover.stdout.contains("rolling back go-v2"))
+            #expect(recover.stdout.contains("verified: restored checks passed; the fingerprint matches"))
+            #expect(!folder.exists("data-1/v2"))
+        }
+    }
+
     @Test func aRollbackThatKeepsTheWindowsWritesPasses() async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", Self.plan(rollback: #"'rm "$DATA/v2" "$DATA/snapshot"'"#))

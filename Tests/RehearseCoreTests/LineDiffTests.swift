@@ -91,15 +91,20 @@ import Testing
     }
 
     @Test func acceptedDifferencesAreReportedWithTheirReasonAndDoNotFail() {
-        let settings = fingerprint(accept: [("enum job_state .* 'paused'", "the down migration cannot drop an enum value")])
+        let settings = fingerprint(accept: [("^enum job_state ", "the down migration cannot drop an enum value")])
         let accepted = settings.compare(before: "enum job_state 'queued'\n", after: "enum job_state 'queued', 'paused'\n")
         #expect(!accepted.differs)
-        // The changed line shows as removed and added: the pattern matches the new side, and accepts both.
+        // The changed line shows as removed and added: the pattern matches both sides.
         #expect(accepted.accepted.map(\.line.text) == ["enum job_state 'queued'", "enum job_state 'queued', 'paused'"])
         #expect(Set(accepted.accepted.map(\.reason)) == ["the down migration cannot drop an enum value"])
         let notAll = settings.compare(before: "enum job_state 'queued'\nrows 10\n", after: "enum job_state 'queued', 'paused'\nrows 9\n")
         #expect(notAll.differs)
         #expect(notAll.unaccepted.map(\.text) == ["rows 10", "rows 9"])
+        // An accepted change beside an unrelated loss does not carry the loss with it.
+        let legacy = fingerprint(accept: [("legacy", "kept for old clients")])
+        let beside = legacy.compare(before: "table jobs\nenum state a,b\ncolumn x default 0\n", after: "table jobs\nenum state legacy\n")
+        #expect(beside.differs)
+        #expect(beside.unaccepted.map(\.text) == ["enum state a,b", "column x default 0"])
     }
 
     @Test func fingerprintSettingsAreReadAndCheckedFromThePlan() throws {
@@ -140,5 +145,18 @@ import Testing
                                                      file: "/p.yml", defaultName: "p").plan)
         #expect(simple.fingerprint?.run == "./digest")
         #expect(simple.advice.first?.message.contains("no probe") == true)
+    }
+}
+
+extension LineDiffTests {
+    /// Repeated lines with no unique anchor: aligned exactly up to 20,000 lines.
+    @Test func repeatedLinesAlignExactlyWithinBounds() {
+        let before = (0..<6000).map { $0 % 2 == 0 ? "x" : "y" }
+        var after = before
+        after[1000] = "changed"
+        after[5000] = "changed too"
+        let d = LineDiff(before: before, after: after)
+        #expect(!d.isApproximate)
+        #expect(d.removedCount == 2 && d.addedCount == 2)
     }
 }

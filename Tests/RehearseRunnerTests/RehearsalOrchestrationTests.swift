@@ -175,6 +175,21 @@ import Testing
         #expect(run.leftApplied.isEmpty)
     }
 
+    /// --twice: an atomic step whose first run passed is applied, whatever its second run did.
+    @Test func anAtomicStepThatPassedOnceIsRolledBackUnderTwice() async throws {
+        let text = Self.chain.replacingOccurrences(of: "b: { run: ./b, rollback: ./undo-b, needs: a }",
+                                                   with: "b: { run: ./b, rollback: ./undo-b, needs: a, atomic: true }")
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, onRepeat: ["forward b": .fail(exit: 1, after: .milliseconds(5))])
+        var options = RehearsalOptions(runID: "7", target: "copy", logsFolder: "/nonexistent", processMark: "mark")
+        options.twice = true
+        let run = await Rehearsal(plan: try plan(text), options: options, observer: ObserverGroup([]), executor: executor, clock: clock).run()
+        #expect(run.reasons.contains(.notSafeTwice(phase: .forward, step: "b", how: "the second run failed (exit 1)")))
+        #expect(executor.started.contains("rollback b"))
+        #expect(run.stillApplied(atomic: ["b"]).isEmpty)
+        #expect(run.leftApplied.isEmpty)
+    }
+
     /// Stopped by the harness (a timeout), an atomic step may have committed: it is rolled back.
     @Test func aTimedOutAtomicStepIsStillRolledBack() async throws {
         let text = Self.chain.replacingOccurrences(of: "b: { run: ./b, rollback: ./undo-b, needs: a }",
