@@ -30,7 +30,7 @@ enum GroupLookup {
         let members = runs.filter { $0.group?.id == id }
         // The plan as the group recorded it says which cuts it had to run, those that did not included.
         let cuts = CutPoints.planned(for: group, planText: first.planText, file: first.planFile, name: first.planName)
-            ?? members.map(\.cut)
+            ?? (group.kind == .repeat ? Array(repeating: members.first?.cut, count: group.size) : members.map(\.cut))
         return Found(group: group, runs: members, cuts: cuts, planName: first.planName)
     }
 }

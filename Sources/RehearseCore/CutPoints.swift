@@ -18,6 +18,7 @@ public enum CutPoints {
     /// (the shard's slice of it); nil when that text no longer parses or does not match the
     /// group's size.
     public static func planned(for group: RunGroup, planText: String, file: String, name: String) -> [Cut?]? {
+        guard group.kind == .everyCut else { return nil }
         guard let plan = PlanParser().parse(planText, file: file, defaultName: name).plan else { return nil }
         let all = of(plan)
         let planned = group.shard.flatMap(Shard.init).map { $0.slice(all) } ?? all

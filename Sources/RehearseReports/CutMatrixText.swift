@@ -19,12 +19,17 @@ public struct CutMatrixText: Sendable {
     ///   - cuts: the cuts the group had to rehearse, in order; cuts that did not run show as such.
     ///   - runs: the runs of the group.
     public func render(plan: String, group: RunGroup, cuts: [Cut?], runs: [Run]) -> String {
-        var title = style.bold(plan + ":") + " every cut point, \(cuts.count) rehearsal\(cuts.count == 1 ? "" : "s")"
+        let what = group.kind == .repeat ? "the same rehearsal repeated" : "every cut point"
+        var title = style.bold(plan + ":") + " \(what), \(cuts.count) rehearsal\(cuts.count == 1 ? "" : "s")"
         if let shard = group.shard { title += " (shard \(shard))" }
         title += style.dim(" (group \(group.id.prefix(8)))")
         var table = TableText(headers: ["run", "cut", "applied", "rollback", "budget", "share", "verdict"], rightAligned: [0, 3, 4, 5])
-        for cut in cuts {
-            guard let run = runs.first(where: { $0.cut == cut }) else {
+        // A repeated rehearsal: one row per run, in order; every cut point: one row per cut.
+        let rows: [(cut: Cut?, run: Run?)] = group.kind == .repeat
+            ? runs.map { ($0.cut, $0) } + Array(repeating: (cuts.first ?? nil, nil), count: max(0, cuts.count - runs.count))
+            : cuts.map { cut in (cut, runs.first { $0.cut == cut }) }
+        for (cut, found) in rows {
+            guard let run = found else {
                 table.rows.append(["-", Self.name(cut), "", "", "", "", style.dim("not run")])
                 continue
             }

@@ -29,7 +29,9 @@ public enum JUnitReport {
         let end = runs.compactMap(\.endedAt).max() ?? start
         // Cuts the group had to rehearse that never ran (interrupted, a fault): failures too.
         let planned = CutPoints.planned(for: group, planText: first.planText, file: first.planFile, name: first.planName) ?? runs.map(\.cut)
-        let notRun = planned.filter { cut in !runs.contains { $0.cut == cut } }
+        let notRun = group.kind == .repeat
+            ? Array(repeating: runs.first?.cut, count: max(0, group.size - runs.count))
+            : planned.filter { cut in !runs.contains { $0.cut == cut } }
         let failures = runs.filter { $0.status != .passed }.count + notRun.count
         var xml = "  <testsuite name=\(attribute(first.planName + " every cut")) package=\"rehearse\" id=\"\(id)\""
         xml += " timestamp=\"\(TimestampText.utc(start))\" hostname=\(attribute(first.host.isEmpty ? "localhost" : first.host))"
