@@ -16,8 +16,7 @@ public struct Fingerprint: Sendable, Hashable {
         /// True when the pattern matches somewhere in `line` (an invalid pattern never matches:
         /// the parser refuses plans that have one).
         public func matches(_ line: String) -> Bool {
-            guard let regex = try? Regex(source) else { return false }
-            return line.contains(regex)
+            LinePattern.withMatcher([source]) { $0(line) != nil }
         }
     }
 
@@ -61,6 +60,29 @@ public struct Fingerprint: Sendable, Hashable {
     public var run: String { command.run }
     public var location: SourceLocation { command.location }
 
+    /// A fingerprint's output as text without losing a byte: bytes that are not UTF-8 (Latin-1
+    /// text, binary) become `\xNN`, so that two outputs that differ in them still differ.
+    public static func text(of bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text }
+        var output = [UInt8]()
+        output.reserveCapacity(bytes.count + 16)
+        var index = 0
+        func hex(_ value: UInt8) -> [UInt8] { Array("\\x".utf8) + Array(String(value, radix: 16, uppercase: true).padding(2).utf8) }
+        while index < bytes.count {
+            let lead = bytes[index]
+            let length = lead < 0x80 ? 1 : lead >> 5 == 0b110 ? 2 : lead >> 4 == 0b1110 ? 3 : lead >> 3 == 0b11110 ? 4 : 0
+            if length > 0, index + length <= bytes.count, bytes[(index + 1)..<(index + length)].allSatisfy({ $0 >> 6 == 0b10 }),
+               String(validating: bytes[index..<(index + length)], as: UTF8.self) != nil {
+                output += bytes[index..<(index + length)]
+                index += length
+            } else {
+                output += hex(lead)
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
     /// The two fingerprints compared under these settings.
     public func compare(before: String, after: String) -> FingerprintComparison {
         FingerprintComparison(before: before, after: after, settings: self)
@@ -68,10 +90,9 @@ public struct Fingerprint: Sendable, Hashable {
 
     /// The lines of an output that are compared: ignored ones dropped.
     public func comparedLines(_ output: String) -> [String] {
-        let regexes = ignore.compactMap { try? Regex($0.source) }
         let lines = LineDiff.lines(of: output)
-        guard !regexes.isEmpty else { return lines }
-        return lines.filter { line in !regexes.contains { line.contains($0) } }
+        guard !ignore.isEmpty else { return lines }
+        return LinePattern.withMatcher(ignore.map(\.source)) { matcher in lines.filter { matcher($0) == nil } }
     }
 }
 
@@ -88,18 +109,36 @@ public struct FingerprintComparison: Sendable, Hashable {
 
     public init(before: String, after: String, settings: Fingerprint?) {
         let compare = settings?.comparedLines ?? LineDiff.lines(of:)
-        diff = LineDiff(before: compare(before), after: compare(after))
-        accepted = []
-        unaccepted = []
-        let acceptances = (settings?.accept ?? []).compactMap { entry in (try? Regex(entry.match.source)).map { ($0, entry.reason) } }
-        for line in diff.lines where line.kind != .context {
-            if let (_, reason) = acceptances.first(where: { line.text.contains($0.0) }) {
-                accepted.append((line, reason))
-            } else {
-                unaccepted.append(line)
+        let beforeLines = compare(before), afterLines = compare(after)
+        var diff = LineDiff(before: beforeLines, after: afterLines)
+        // Lines alike, bytes not: only the final newline can differ then (or the ignored lines).
+        if diff.isEmpty, settings?.ignore.isEmpty ?? true, !before.utf8.elementsEqual(after.utf8) {
+            diff.lines.append(LineDiff.Line(kind: after.hasSuffix("\n") ? .added : .removed, text: "(a newline at the very end)"))
+        }
+        // Ignore patterns that drop every line the fingerprint printed compare nothing: they cannot
+        // show that the copy came back. (An empty output is a state like any other; a probe shows
+        // whether the fingerprint sees anything at all.)
+        comparesNothing = beforeLines.isEmpty && afterLines.isEmpty && !(settings?.ignore.isEmpty ?? true)
+            && !(LineDiff.lines(of: before).isEmpty && LineDiff.lines(of: after).isEmpty)
+        self.diff = diff
+        let acceptances = settings?.accept ?? []
+        var accepted: [(line: LineDiff.Line, reason: String)] = []
+        var unaccepted: [LineDiff.Line] = []
+        LinePattern.withMatcher(acceptances.map(\.match.source)) { matcher in
+            for line in diff.lines where line.kind != .context {
+                if let index = matcher(line.text) {
+                    accepted.append((line, acceptances[index].reason))
+                } else {
+                    unaccepted.append(line)
+                }
             }
         }
+        self.accepted = accepted
+        self.unaccepted = unaccepted
     }
+
+    /// Nothing was compared: both sides had no line (after `ignore`).
+    public var comparesNothing: Bool
 
     /// The copy did not come back: a difference the plan does not accept.
     public var differs: Bool { !unaccepted.isEmpty }

@@ -45,8 +45,20 @@ public struct LineDiff: Sendable, Hashable {
 
     public init(before: [String], after: [String]) {
         var approximate = false
-        lines = Self.align(before[...], after[...], approximate: &approximate)
+        lines = Self.align(before.map(Key.init)[...], after.map(Key.init)[...], approximate: &approximate)
         isApproximate = approximate
+    }
+
+    /// A line compared byte for byte: Swift's `String ==` holds canonically equivalent texts
+    /// equal (`café` composed and decomposed), and a fingerprint must see that difference.
+    struct Key: Hashable {
+        var text: String
+        init(_ text: String) { self.text = text }
+        static func == (a: Key, b: Key) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+        func hash(into hasher: inout Hasher) {
+            var text = text
+            text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// The lines of a text, without a final empty line after its last newline.
@@ -120,15 +132,15 @@ public struct LineDiff: Sendable, Hashable {
 
     // MARK: - Alignment
 
-    private static func align(_ a: ArraySlice<String>, _ b: ArraySlice<String>, approximate: inout Bool) -> [Line] {
+    private static func align(_ a: ArraySlice<Key>, _ b: ArraySlice<Key>, approximate: inout Bool) -> [Line] {
         // Common prefix and suffix: most fingerprints differ in a few places.
         var prefix = 0
         while prefix < a.count, prefix < b.count, a[a.startIndex + prefix] == b[b.startIndex + prefix] { prefix += 1 }
         var suffix = 0
         while suffix < a.count - prefix, suffix < b.count - prefix,
               a[a.endIndex - 1 - suffix] == b[b.endIndex - 1 - suffix] { suffix += 1 }
-        let head = a.prefix(prefix).map { Line(kind: .context, text: $0) }
-        let tail = a.suffix(suffix).map { Line(kind: .context, text: $0) }
+        let head = a.prefix(prefix).map { Line(kind: .context, text: $0.text) }
+        let tail = a.suffix(suffix).map { Line(kind: .context, text: $0.text) }
         let middleA = a.dropFirst(prefix).dropLast(suffix)
         let middleB = b.dropFirst(prefix).dropLast(suffix)
         return head + alignMiddle(middleA, middleB, approximate: &approximate) + tail
@@ -136,16 +148,16 @@ public struct LineDiff: Sendable, Hashable {
 
     /// Patience: lines unique on both sides, in an increasing order on both, anchor the alignment;
     /// the gaps between anchors are aligned on their own.
-    private static func alignMiddle(_ a: ArraySlice<String>, _ b: ArraySlice<String>, approximate: inout Bool) -> [Line] {
-        if a.isEmpty { return b.map { Line(kind: .added, text: $0) } }
-        if b.isEmpty { return a.map { Line(kind: .removed, text: $0) } }
+    private static func alignMiddle(_ a: ArraySlice<Key>, _ b: ArraySlice<Key>, approximate: inout Bool) -> [Line] {
+        if a.isEmpty { return b.map { Line(kind: .added, text: $0.text) } }
+        if b.isEmpty { return a.map { Line(kind: .removed, text: $0.text) } }
         let anchors = uniqueCommonAnchors(a, b)
         if anchors.isEmpty { return myers(a, b, approximate: &approximate) }
         var result: [Line] = []
         var nextA = a.startIndex, nextB = b.startIndex
         for (indexA, indexB) in anchors {
             result += align(a[nextA..<indexA], b[nextB..<indexB], approximate: &approximate)
-            result.append(Line(kind: .context, text: a[indexA]))
+            result.append(Line(kind: .context, text: a[indexA].text))
             nextA = indexA + 1
             nextB = indexB + 1
         }
@@ -155,10 +167,10 @@ public struct LineDiff: Sendable, Hashable {
 
     /// Pairs of positions of lines that occur exactly once in `a` and once in `b`, longest chain
     /// increasing on both sides (patience sorting).
-    private static func uniqueCommonAnchors(_ a: ArraySlice<String>, _ b: ArraySlice<String>) -> [(Int, Int)] {
+    private static func uniqueCommonAnchors(_ a: ArraySlice<Key>, _ b: ArraySlice<Key>) -> [(Int, Int)] {
         // Each line's position when it occurs once, -1 when more often.
-        func positions(_ lines: ArraySlice<String>) -> [String: Int] {
-            var result: [String: Int] = [:]
+        func positions(_ lines: ArraySlice<Key>) -> [Key: Int] {
+            var result: [Key: Int] = [:]
             result.reserveCapacity(lines.count)
             for index in lines.indices {
                 if let seen = result.updateValue(index, forKey: lines[index]), seen != index { result[lines[index]] = -1 }
@@ -196,10 +208,10 @@ public struct LineDiff: Sendable, Hashable {
     /// A gap with no unique anchors: Myers, through the standard library (its cost grows with the
     /// gap's length times the number of differences), when the gap has at most 20,000 lines;
     /// otherwise everything in it removed then added, and the diff marked approximate.
-    private static func myers(_ a: ArraySlice<String>, _ b: ArraySlice<String>, approximate: inout Bool) -> [Line] {
+    private static func myers(_ a: ArraySlice<Key>, _ b: ArraySlice<Key>, approximate: inout Bool) -> [Line] {
         guard a.count + b.count <= 20_000 else {
             approximate = true
-            return a.map { Line(kind: .removed, text: $0) } + b.map { Line(kind: .added, text: $0) }
+            return a.map { Line(kind: .removed, text: $0.text) } + b.map { Line(kind: .added, text: $0.text) }
         }
         let difference = Array(b).difference(from: Array(a))
         var removed = Set<Int>(), inserted = Set<Int>()
@@ -214,18 +226,18 @@ public struct LineDiff: Sendable, Hashable {
         let arrayA = Array(a), arrayB = Array(b)
         while indexA < arrayA.count || indexB < arrayB.count {
             if indexA < arrayA.count, removed.contains(indexA) {
-                result.append(Line(kind: .removed, text: arrayA[indexA]))
+                result.append(Line(kind: .removed, text: arrayA[indexA].text))
                 indexA += 1
             } else if indexB < arrayB.count, inserted.contains(indexB) {
-                result.append(Line(kind: .added, text: arrayB[indexB]))
+                result.append(Line(kind: .added, text: arrayB[indexB].text))
                 indexB += 1
             } else if indexA < arrayA.count, indexB < arrayB.count {
-                result.append(Line(kind: .context, text: arrayA[indexA]))
+                result.append(Line(kind: .context, text: arrayA[indexA].text))
                 indexA += 1
                 indexB += 1
             } else {
                 // Not reachable with a consistent difference; never loop or trap on one.
-                result += arrayA[indexA...].map { Line(kind: .removed, text: $0) } + arrayB[indexB...].map { Line(kind: .added, text: $0) }
+                result += arrayA[indexA...].map { Line(kind: .removed, text: $0.text) } + arrayB[indexB...].map { Line(kind: .added, text: $0.text) }
                 break
             }
         }

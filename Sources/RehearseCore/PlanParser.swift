@@ -241,10 +241,9 @@ public struct PlanParser: Sendable {
     /// A regular expression, checked now so that a bad one is a plan error at its place.
     private func readPattern(_ node: Node, what: String, reader: inout NodeReader) -> Fingerprint.Pattern? {
         guard let source = reader.text(node, what: what) else { return nil }
-        do {
-            _ = try Regex(source)
-        } catch {
-            reader.error(node, "\(what) is not a valid regular expression: \(error)", fix: "fix the pattern (it uses Swift Regex syntax, like PCRE)")
+        if let problem = LinePattern.problem(source) {
+            reader.error(node, "\(what) is not a valid regular expression: \(problem)",
+                         fix: "fix the pattern (a POSIX extended regular expression, as grep -E reads them)")
             return nil
         }
         return Fingerprint.Pattern(source, location: reader.location(node))

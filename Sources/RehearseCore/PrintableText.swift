@@ -20,3 +20,10 @@ public enum PrintableText {
         of(Array(text.utf8))
     }
 }
+
+extension String {
+    /// Left-padded with zeros to `width` characters.
+    func padding(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -25,6 +25,8 @@ public enum RunReason: Sendable, Hashable {
     /// `--round-trip`: after the rollback, going forward again failed, or the second rollback did
     /// not bring the copy back.
     case roundTripFailed(how: String)
+    /// The fingerprint printed nothing, or its ignore patterns drop every line: it compares nothing.
+    case fingerprintEmpty
     /// The fingerprint did not change when the probe changed the copy: it cannot see a change.
     case fingerprintBlind
     /// After the probe's undo the fingerprint was not back to where it was.
@@ -51,6 +53,7 @@ extension RunReason: CustomStringConvertible {
         case .text(let text): text
         case .notSafeTwice(let phase, let step, let how): "\(phase.rawValue) step '\(step)' is not safe to run twice: \(how)"
         case .roundTripFailed(let how): "round trip: \(how)"
+        case .fingerprintEmpty: "the fingerprint compares nothing ('ignore' drops every line it prints): it cannot show that the copy came back"
         case .fingerprintBlind: "the fingerprint cannot see the probe's change: it would not notice a rollback that loses data either"
         case .probeNotUndone: "the probe's undo did not bring the fingerprint back: the copy was changed before the rehearsal"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
@@ -72,6 +75,7 @@ extension RunReason: CustomStringConvertible {
         case .text: "text"
         case .notSafeTwice: "not-safe-twice"
         case .roundTripFailed: "round-trip-failed"
+        case .fingerprintEmpty: "fingerprint-empty"
         case .fingerprintBlind: "fingerprint-blind"
         case .probeNotUndone: "probe-not-undone"
         case .interrupted: "interrupted"
@@ -105,7 +109,7 @@ extension RunReason: Codable {
             try container.encode(how, forKey: .detail)
         case .fingerprintCommandFailed(let how):
             try container.encode(how, forKey: .detail)
-        case .fingerprintDiffers, .fingerprintBlind, .probeNotUndone:
+        case .fingerprintDiffers, .fingerprintBlind, .probeNotUndone, .fingerprintEmpty:
             break
         case .notSafeTwice(let phase, let step, let how):
             try container.encode(phase, forKey: .phase)
@@ -139,6 +143,7 @@ extension RunReason: Codable {
             self = .checkFailed(phase: try container.decode(Activity.Kind.self, forKey: .phase), check: try subject(), how: try detail())
         case "fingerprint-differs": self = .fingerprintDiffers
         case "fingerprint-blind": self = .fingerprintBlind
+        case "fingerprint-empty": self = .fingerprintEmpty
         case "not-safe-twice":
             self = .notSafeTwice(phase: try container.decode(Activity.Kind.self, forKey: .phase), step: try subject(), how: try detail())
         case "round-trip-failed": self = .roundTripFailed(how: try detail())

@@ -43,9 +43,10 @@ public struct Verdict: Sendable, Hashable {
             }
         }
         // Compared line by line, ignored lines dropped and accepted differences allowed.
-        if let before = fingerprintBefore, let after = fingerprintAfter, before != after,
-           (comparison ?? FingerprintComparison(before: before, after: after, settings: settings)).differs {
-            reasons.append(.fingerprintDiffers)
+        if let before = fingerprintBefore, let after = fingerprintAfter {
+            let compared = comparison ?? FingerprintComparison(before: before, after: after, settings: settings)
+            if compared.differs { reasons.append(.fingerprintDiffers) }
+            if compared.comparesNothing { reasons.append(.fingerprintEmpty) }
         }
         if !leftApplied.isEmpty, !reasons.contains(where: \.isAboutARollback) {
             reasons.append(.leftApplied(steps: leftApplied))

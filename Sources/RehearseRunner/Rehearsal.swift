@@ -127,9 +127,9 @@ public struct Rehearsal: Sendable {
         run.activities = context.log.records
         // Compared once: the verdict and the files use the same diff.
         var comparison: FingerprintComparison?
-        if let before = run.fingerprintControl ?? run.fingerprintBefore, let after = run.fingerprintAfter, before != after {
+        if let before = run.fingerprintControl ?? run.fingerprintBefore, let after = run.fingerprintAfter {
             let compared = FingerprintComparison(before: before, after: after, settings: plan.fingerprint)
-            context.writeFingerprintFiles(before: before, after: after, diff: compared.diff)
+            if !compared.diff.isEmpty { context.writeFingerprintFiles(before: before, after: after, diff: compared.diff) }
             comparison = compared
         }
         let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
@@ -225,8 +225,9 @@ extension Rehearsal {
         }
         if let before = (windowRan ? controlFingerprint : nil) ?? fingerprintBefore, let fingerprint = plan.fingerprint, !control.isAbandoned {
             pass.fingerprintAfter = await context.stage(2) { await context.fingerprint(.fingerprintAfter, fingerprint.command) }.1
-            if let after = pass.fingerprintAfter, after != before {
-                pass.fingerprintDiffers = fingerprint.compare(before: before, after: after).differs
+            if let after = pass.fingerprintAfter {
+                let compared = fingerprint.compare(before: before, after: after)
+                pass.fingerprintDiffers = compared.differs || compared.comparesNothing
             }
         }
         return pass

@@ -98,7 +98,8 @@ extension Rehearsal {
             let record = await execute(activity, script: command.run, timeout: command.timeout ?? plan.budget.stepTimeout,
                                        captureFile: capture)
             guard record.passed, let data = FileManager.default.contents(atPath: capture) else { return (record, nil) }
-            return (record, String(decoding: data, as: UTF8.self))
+            // Byte for byte: text that is not UTF-8 must not turn into the same replacement characters.
+            return (record, Fingerprint.text(of: Array(data)))
         }
 
         /// The probe: change the copy a little, see the fingerprint change, undo it, see it come
@@ -112,8 +113,9 @@ extension Rehearsal {
             }
             let (seen, withProbe) = await self.fingerprint(.fingerprintBefore, fingerprint.command, name: "fingerprint with probe")
             var reasons: [RunReason] = []
-            if seen.passed, let withProbe, !fingerprint.compare(before: before, after: withProbe).differs {
-                reasons.append(.fingerprintBlind)
+            if seen.passed, let withProbe {
+                let compared = fingerprint.compare(before: before, after: withProbe)
+                if !compared.differs || compared.comparesNothing { reasons.append(.fingerprintBlind) }
             }
             let undo = await execute(Activity(.preflight, "fingerprint probe undo"), probe.undo)
             guard undo.passed, seen.passed else { return reasons }

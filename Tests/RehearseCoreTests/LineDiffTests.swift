@@ -160,3 +160,36 @@ extension LineDiffTests {
         #expect(d.removedCount == 2 && d.addedCount == 2)
     }
 }
+
+extension LineDiffTests {
+    /// A pattern that backtracking matchers take exponential time over (`^(a+)+$` on a long line
+    /// of `a`s ending in `b`) is matched by the C library's POSIX matcher, which does not blow up.
+    @Test func aHostilePatternDoesNotHangTheComparison() {
+        let settings = fingerprint(ignore: ["^(a+)+$"])
+        let line = String(repeating: "a", count: 5_000) + "b"
+        let comparison = settings.compare(before: line + "\n", after: line + "\nlost\n")
+        #expect(comparison.differs)
+        #expect(comparison.unaccepted.map(\.text) == ["lost"])
+    }
+
+    /// Differences a text comparison would hide: bytes that are not UTF-8, the two Unicode
+    /// spellings of é, a final newline.
+    @Test func differencesAreSeenByteForByte() {
+        let latin1 = Fingerprint.text(of: Array("Ren".utf8) + [0xE9, 0x65])
+        let other = Fingerprint.text(of: Array("Ren".utf8) + [0xE8, 0x65])
+        #expect(latin1 == "Ren\\xE9e")
+        #expect(fingerprint().compare(before: latin1, after: other).differs)
+        #expect(fingerprint().compare(before: "caf\u{E9}\n", after: "cafe\u{301}\n").differs)
+        #expect(fingerprint().compare(before: "x\n", after: "x").differs)
+        #expect(!fingerprint().compare(before: "x\n", after: "x\n").differs)
+    }
+
+    /// A fingerprint whose ignore drops every line compares nothing (an empty output is a state).
+    @Test func aFingerprintThatComparesNothingIsSaidToBe() {
+        #expect(!fingerprint().compare(before: "", after: "").comparesNothing)
+        let everything = fingerprint(ignore: [".*"])
+        let wiped = everything.compare(before: "orders 10\n", after: "")
+        #expect(wiped.comparesNothing)
+        #expect(!fingerprint().compare(before: "a\n", after: "a\n").comparesNothing)
+    }
+}
