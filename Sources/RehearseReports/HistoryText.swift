@@ -71,6 +71,7 @@ public struct HistoryText: Sendable {
     /// `full`, `fail at migrate`, `cut before switch`, and the every-cut group it belongs to.
     static func rehearsed(_ run: Run) -> String {
         var text = run.cut?.phrase ?? "full"
+        if !run.modes.isEmpty { text += ", " + run.modes.joined(separator: ", ") }
         if let group = run.group { text += " (group \(group.id.prefix(8)))" }
         return text
     }

@@ -105,7 +105,8 @@ public struct Rehearsal: Sendable {
             passReasons += result.twiceProblems
             let clean = result.trigger?.reason == .rehearsal && result.leftApplied.isEmpty && !result.fingerprintDiffers
                 && !context.log.records.contains { $0.status != .passed && $0.status != .nothingToRun }
-            if pass == 2, !clean {
+            // (An interruption is not the rollback's fault.)
+            if pass == 2, !clean, control.signalCount == 0 {
                 passReasons.append(.roundTripFailed(how: result.trigger?.reason == .rehearsal
                     ? "the second rollback did not bring the copy back"
                     : "going forward again after the rollback failed (\(result.trigger?.description ?? "not started")): the rollback leaves something behind"))
@@ -194,8 +195,13 @@ extension Rehearsal {
         // a failure of the go-live, like a smoke check's.
         var windowRan = earlier
         if trigger == nil, makeWrites, let window = plan.window {
-            windowRan = true
-            pass.windowRan = true
+            var completed = 0
+            defer {
+                // The window counts as made only when every write went through: otherwise neither
+                // the kept checks nor the control describe this copy.
+                windowRan = completed == window.writes.count
+                pass.windowRan = windowRan
+            }
             for write in window.writes {
                 let record = await context.stage(1) { await context.execute(Activity(.windowWrite, write.name), write.command) }
                 trigger = context.interruption()
@@ -203,6 +209,7 @@ extension Rehearsal {
                     trigger = RollbackTrigger(reason: .smokeFailed(check: "window write: " + write.name), offset: context.offset)
                 }
                 if trigger != nil { break }
+                completed += 1
             }
         }
         let theTrigger = trigger ?? RollbackTrigger(reason: .rehearsal, offset: context.offset)
