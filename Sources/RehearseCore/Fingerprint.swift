@@ -108,6 +108,15 @@ public struct FingerprintComparison: Sendable, Hashable {
     public var unaccepted: [LineDiff.Line]
 
     public init(before: String, after: String, settings: Fingerprint?) {
+        // The same bytes: nothing to diff (only whether the ignore patterns leave anything).
+        if LineDiff.Key(before) == LineDiff.Key(after) {
+            diff = LineDiff(before: [], after: [])
+            accepted = []
+            unaccepted = []
+            let ignores = !(settings?.ignore.isEmpty ?? true)
+            comparesNothing = ignores && !LineDiff.lines(of: before).isEmpty && (settings?.comparedLines(before).isEmpty ?? false)
+            return
+        }
         let compare = settings?.comparedLines ?? LineDiff.lines(of:)
         let beforeLines = compare(before), afterLines = compare(after)
         var diff = LineDiff(before: beforeLines, after: afterLines)

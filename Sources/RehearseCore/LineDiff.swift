@@ -1,3 +1,5 @@
+import Glibc
+
 /// A line diff of two texts: which lines were removed and which added, grouped into hunks with
 /// context, as `diff -u` prints them.
 ///
@@ -54,7 +56,12 @@ public struct LineDiff: Sendable, Hashable {
     struct Key: Hashable {
         var text: String
         init(_ text: String) { self.text = text }
-        static func == (a: Key, b: Key) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+        static func == (a: Key, b: Key) -> Bool {
+            var x = a.text, y = b.text
+            return x.withUTF8 { bx in
+                y.withUTF8 { by in bx.count == by.count && (bx.count == 0 || memcmp(bx.baseAddress!, by.baseAddress!, bx.count) == 0) }
+            }
+        }
         func hash(into hasher: inout Hasher) {
             var text = text
             text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
