@@ -237,25 +237,12 @@ struct RunCommand: AsyncParsableCommand {
 
     /// `--repeat`: per plan, the outcomes, the worst rollback against the budget, median and p95.
     private func printRepeatSummary(_ runs: [Run], plans: [Plan], console: Console) {
-        let style = console.outStyle
         var seen = Set<String>()
         for plan in plans where seen.insert(plan.file).inserted {
             let own = runs.filter { $0.planFile == URL(fileURLWithPath: plan.file).standardizedFileURL.path }
-            guard let worst = own.max(by: { ($0.status.severity, $0.budgetShare ?? 0) < ($1.status.severity, $1.budgetShare ?? 0) }) else { continue }
-            var counts: [String] = []
-            for status in RunStatus.allCases {
-                let count = own.filter { $0.status == status }.count
-                if count > 0 { counts.append("\(count) \(status.rawValue)") }
-            }
+            guard let summary = StatsText(style: console.outStyle).repeated(plan: plan.name, runs: own, asked: `repeat`, budget: plan.budget.rollback) else { continue }
             console.out("")
-            var line = style.bold(plan.name + ":") + " \(own.count) of \(`repeat`) rehearsals (\(counts.joined(separator: ", ")))"
-            if let rollback = worst.rollback {
-                line += "; worst rollback \(DurationText.precise(rollback)) of \(DurationText.compact(worst.budget)) (run \(worst.id), \(worst.status.rawValue))"
-            }
-            console.out(line)
-            if let stats = RollbackStats(own.filter { $0.status == .passed || $0.status == .overBudget }.compactMap(\.rollback), budget: plan.budget.rollback) {
-                console.out("  rollback " + StatsText(style: style).summary(stats))
-            }
+            console.out(summary)
         }
     }
 

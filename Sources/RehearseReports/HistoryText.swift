@@ -62,8 +62,16 @@ public struct HistoryText: Sendable {
         }
         lines += table.render(indent: "  ", style: style)
         for reason in run.reasons { lines.append("  - " + reason.description) }
+        if let comparison = run.fingerprintComparison, !comparison.accepted.isEmpty {
+            for reason in Set(comparison.accepted.map(\.reason)).sorted() {
+                let count = comparison.accepted.filter { $0.reason == reason }.count
+                lines.append("  accepted fingerprint difference (\(count) line\(count == 1 ? "" : "s")): \(reason)")
+            }
+        }
         if !run.leftApplied.isEmpty {
-            lines.append("  " + style.red("still applied:") + " " + run.leftApplied.joined(separator: ", ") + "  (rehearse recover \(run.id) rolls them back)")
+            let tornDown = run.activities.contains { $0.kind == .teardown && $0.name == run.target && $0.status == .passed }
+            lines.append("  " + style.red("still applied:") + " " + run.leftApplied.joined(separator: ", ")
+                         + (tornDown ? "  (on a copy its teardown has since removed)" : "  (rehearse recover \(run.id) rolls them back)"))
         }
         return lines.joined(separator: "\n")
     }

@@ -13,6 +13,14 @@ public enum MarkdownReport {
             let budget = DurationText.compact(run.budget) + (run.rollback.map { " (\(HistoryText.percent($0, of: run.budget)))" } ?? "")
             lines.append("| \(cell(run.planName)) | \(cell(run.target)) | \(outcome(run.status)) | \(rollback) | \(budget) | \(run.forward.map(DurationText.precise) ?? "–") | \(run.id) |")
         }
+        // Differences a passing run's fingerprint showed and the plan accepts: said, not hidden.
+        for run in runs where run.status == .passed {
+            guard let comparison = run.fingerprintComparison, !comparison.accepted.isEmpty else { continue }
+            lines.append("")
+            for reason in Set(comparison.accepted.map(\.reason)).sorted() {
+                lines.append("- \(cell(run.planName)): accepted fingerprint difference: \(cell(reason))")
+            }
+        }
         for run in runs where run.status != .passed {
             lines.append("")
             lines.append("### \(cell(run.planName)): \(outcome(run.status))")
@@ -25,6 +33,9 @@ public enum MarkdownReport {
                 if !slowest.isEmpty { lines.append("- slowest rollback steps: " + slowest.joined(separator: ", ")) }
             }
             for reason in run.reasons { lines.append("- \(cell(reason.description))") }
+            if let comparison = run.fingerprintComparison, !comparison.accepted.isEmpty {
+                for reason in Set(comparison.accepted.map(\.reason)).sorted() { lines.append("- accepted fingerprint difference: \(cell(reason))") }
+            }
             if let comparison = run.fingerprintComparison, comparison.differs {
                 let diff = comparison.diff
                 lines.append("")

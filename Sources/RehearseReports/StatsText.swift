@@ -18,6 +18,25 @@ public struct StatsText: Sendable {
             : style.red("p95 over the \(DurationText.compact(stats.budget)) budget by \(DurationText.precise(.zero - stats.headroom))")
     }
 
+    /// `--repeat`: the outcomes, the worst rollback against the budget, median and p95.
+    ///
+    /// `checkout: 5 of 5 rehearsals (4 passed, 1 over-budget); worst rollback 4m12.0s of 4m (run 41, over-budget)`
+    public func repeated(plan: String, runs: [Run], asked: Int, budget: Duration) -> String? {
+        guard let worst = runs.max(by: { ($0.status.severity, $0.budgetShare ?? 0) < ($1.status.severity, $1.budgetShare ?? 0) }) else { return nil }
+        let counts = RunStatus.allCases.compactMap { status -> String? in
+            let count = runs.filter { $0.status == status }.count
+            return count > 0 ? "\(count) \(status.rawValue)" : nil
+        }
+        var line = style.bold(plan + ":") + " \(runs.count) of \(asked) rehearsals (\(counts.joined(separator: ", ")))"
+        if let rollback = worst.rollback {
+            line += "; worst rollback \(DurationText.precise(rollback)) of \(DurationText.compact(worst.budget)) (run \(worst.id), \(worst.status.rawValue))"
+        }
+        if let stats = RollbackStats(runs.filter { $0.status == .passed || $0.status == .overBudget }.compactMap(\.rollback), budget: budget) {
+            line += "\n  rollback " + summary(stats)
+        }
+        return line
+    }
+
     /// One row per plan and target, and with `steps`, each plan's rollback steps under it.
     public func table(_ rows: [(plan: String, target: String, stats: RollbackStats?, steps: [(step: String, stats: RollbackStats)])]) -> String {
         var table = TableText(headers: ["plan", "target", "runs", "median", "p95", "max", "budget", "headroom"], rightAligned: [2, 3, 4, 5, 6, 7])

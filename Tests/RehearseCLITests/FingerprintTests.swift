@@ -64,6 +64,11 @@ import Testing
             #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
             #expect(outcome.stdout.contains("fingerprint: 0 lines removed, 1 added (1 accepted)"))
             #expect(outcome.stdout.contains("accepted: 1 line: the down migration cannot drop a column default"))
+            // Said in the record and the summary too, not only on the terminal.
+            let show = try await RehearseBinary.run(["show"], in: folder.path)
+            #expect(show.stdout.contains("accepted fingerprint difference (1 line): the down migration cannot drop a column default"))
+            let summary = try await RehearseBinary.run(["report", "--format", "markdown"], in: folder.path)
+            #expect(summary.stdout.contains("accepted fingerprint difference: the down migration cannot drop a column default"))
             // Without the ignore, the random line alone fails it.
             try folder.write("Rehearsals/p.yml", Self.plan(fingerprint: """
                 fingerprint: ../digest
