@@ -39,16 +39,19 @@ public struct RollbackStats: Sendable, Hashable {
         (run.status == .passed || run.status == .overBudget) && run.isFull && !run.modes.contains("twice")
     }
 
-    /// Each rollback step's times over `runs`, by step, in the order the steps first appear.
+    /// Each rollback step's times over `runs`, by step, in the order the steps first appear: one
+    /// time per run (a round trip's slower pass).
     public static func perStep(_ runs: [Run], budget: Duration) -> [(step: String, stats: RollbackStats)] {
         var order: [String] = []
         var times: [String: [Duration]] = [:]
         for run in runs where counts(run) {
+            var slowest: [String: Duration] = [:]
             for activity in run.activities where activity.kind == .rollback {
                 guard let duration = activity.duration, activity.status == .passed else { continue }
-                if times[activity.name] == nil { order.append(activity.name) }
-                times[activity.name, default: []].append(duration)
+                if times[activity.name] == nil, slowest[activity.name] == nil { order.append(activity.name) }
+                slowest[activity.name] = Swift.max(slowest[activity.name] ?? .zero, duration)
             }
+            for (step, duration) in slowest { times[step, default: []].append(duration) }
         }
         return order.compactMap { step in RollbackStats(times[step] ?? [], budget: budget).map { (step, $0) } }
     }

@@ -219,6 +219,13 @@ public struct Run: Sendable, Hashable {
         return activities[first...].contains { $0.kind == .windowWrite && $0.ran }
     }
 
+    /// The fingerprint's probe changed the copy and its undo never completed (the harness died in
+    /// between, or the undo failed).
+    public var probeLeftApplied: Bool {
+        activities.contains { $0.kind == .preflight && $0.name == "fingerprint probe" && $0.ran }
+            && !activities.contains { $0.kind == .preflight && $0.name == "fingerprint probe undo" && $0.status == .passed }
+    }
+
     /// The signal that interrupted the run, if one did.
     public var signal: Int32? {
         if let signal = trigger?.reason.signal { return signal }

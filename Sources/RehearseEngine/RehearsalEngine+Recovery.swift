@@ -60,14 +60,14 @@ extension RehearsalEngine {
         if recorded.status == .running {
             return .refused(.stillRunning(run: recorded.id, pid: recorded.pid, host: recorded.host))
         }
-        if recorded.stillApplied.isEmpty { return .nothingToRecover(recorded) }
+        if recorded.stillApplied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
         let parsed = PlanParser().parse(recorded.planText, file: recorded.planFile, defaultName: recorded.planName)
         guard let plan = parsed.plan else {
             throw EngineError(.invalidPlan(parsed.diagnostics, source: recorded.planText),
                               message: "the plan recorded with run \(recorded.id) no longer parses")
         }
         let applied = recorded.stillApplied(atomic: Set(plan.steps.filter(\.isAtomic).map(\.id)))
-        if applied.isEmpty { return .nothingToRecover(recorded) }
+        if applied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
         // The teardown removed the copy: its rollbacks would run against nothing (or against a
         // new copy someone made since). What it left applied went with it.
         // (The run's own teardown is named after its target; a window's control copy has its own.)
@@ -95,7 +95,7 @@ extension RehearsalEngine {
         let windowRan = recorded.windowWritesRan
         let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt,
                                                 fingerprintBefore: (windowRan ? recorded.fingerprintControl : nil) ?? recorded.fingerprintBefore,
-                                                keptChecks: windowRan)
+                                                keptChecks: windowRan, undoProbe: recorded.probeLeftApplied)
         await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)

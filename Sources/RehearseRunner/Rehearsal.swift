@@ -288,11 +288,18 @@ extension Rehearsal {
     /// - Parameter startedAt: when the run began: the recovery's activities are timed on the
     ///   run's own time line (their offsets go on from the run's start).
     /// - Parameter keptChecks: the window's writes ran: its kept checks verify too.
-    public func rollBack(applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil, keptChecks: Bool = false) async -> Recovery {
+    /// - Parameter undoProbe: the fingerprint's probe changed the copy and was not undone (the
+    ///   harness died in between): its undo runs first.
+    public func rollBack(
+        applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil, keptChecks: Bool = false, undoProbe: Bool = false
+    ) async -> Recovery {
         control.adopt(clock)
         let elapsed = startedAt.map { Duration.seconds(max(0, clock.date.timeIntervalSince($0))) } ?? .zero
         let context = Context(rehearsal: self, origin: clock.now - elapsed)
         let graph = plan.graph
+        if undoProbe, let undo = plan.fingerprint?.probe?.undo {
+            _ = await context.stage(2) { await context.execute(Activity(.preflight, "fingerprint probe undo"), undo) }
+        }
         let indices = Set(applied.compactMap(graph.index(of:)))
         let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
         for check in plan.checks.restored where !control.isAbandoned {

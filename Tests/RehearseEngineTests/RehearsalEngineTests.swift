@@ -299,6 +299,31 @@ import Testing
         }
     }
 
+    /// Killed between the probe's change and its undo: recover undoes the probe too.
+    @Test func recoveryUndoesAProbeLeftApplied() async throws {
+        try await TemporaryFolder.with { folder in
+            let file = try folder.write("Rehearsals/p.yml", Self.text.replacingOccurrences(
+                of: "steps:", with: "fingerprint: { run: ./digest, probe: { run: ./probe change, undo: ./probe undo } }\nsteps:"))
+            let plan = try #require(PlanFile.load(file).plan)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            var run = Run(starting: plan, target: "copy", provenance: .current(toolVersion: "test"), startedAt: Date())
+            run = try await history.beginRun(run)
+            let row = try await history.activityStarted(run: run.id, Activity(.preflight, "fingerprint probe"), offset: .milliseconds(1))
+            try await history.activityFinished(run: run.id, row: row, ActivityRecord(
+                Activity(.preflight, "fingerprint probe"), outcome: ProcessOutcome(termination: .exited(0)), startOffset: .milliseconds(1), duration: .milliseconds(2)))
+            run.status = .interrupted
+            try await history.finishRun(run)
+            #expect(try await history.run(id: run.id)?.probeLeftApplied == true)
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock)
+            guard case .recovered = try await RehearsalEngine(executor: executor, clock: clock).recover(RecoveryRequest(runID: run.id), history: history) else {
+                Issue.record("expected a recovery")
+                return
+            }
+            #expect(executor.started.first == "preflight fingerprint probe undo")
+        }
+    }
+
     /// A run that cannot be recorded does not start: nothing runs, and the fault is the engine's.
     @Test func aRunThatCannotBeRecordedDoesNotStart() async throws {
         try await TemporaryFolder.with { folder in
