@@ -251,8 +251,12 @@ extension Rehearsal {
                 if let problem { problems.withLock { $0.append(problem) } }
                 // Journaled (whether or not its process could start): not to be recorded again below.
                 if record.startOffset != nil { ran.withLock { _ = $0.insert(index) } }
-                if record.passed { undone.withLock { _ = $0.insert(index) } }
-                return record.passed ? .succeeded : .failed
+                // Under --twice, a rollback whose first run passed did undo the step: what needs
+                // it undone goes on (the second run's failure is named as not safe twice).
+                var undid = record.passed
+                if case .notSafeTwice? = problem { undid = true }
+                if undid { undone.withLock { _ = $0.insert(index) } }
+                return undid ? .succeeded : .failed
             }
             let blocked = Set(outcome.blocked)
             for index in order where !ran.value.contains(index) && graph.steps[index].rollbackCommand != nil {

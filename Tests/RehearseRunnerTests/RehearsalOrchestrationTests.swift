@@ -190,6 +190,19 @@ import Testing
         #expect(run.leftApplied.isEmpty)
     }
 
+    /// --twice: a rollback whose first run passed did undo its step: what needs it undone goes on.
+    @Test func aRollbackThatFailsOnlyTheSecondTimeDoesNotBlockTheRest() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, onRepeat: ["rollback b": .fail(exit: 1, after: .milliseconds(5))])
+        var options = RehearsalOptions(runID: "7", target: "copy", logsFolder: "/nonexistent", processMark: "mark")
+        options.twice = true
+        let run = await Rehearsal(plan: try plan(), options: options, observer: ObserverGroup([]), executor: executor, clock: clock).run()
+        #expect(run.reasons.contains(.notSafeTwice(phase: .rollback, step: "b", how: "the second run failed (exit 1)")))
+        #expect(executor.started.filter { $0 == "rollback a" }.count == 2)
+        #expect(run.leftApplied.isEmpty)
+        #expect(run.stillApplied.isEmpty)
+    }
+
     /// Stopped by the harness (a timeout), an atomic step may have committed: it is rolled back.
     @Test func aTimedOutAtomicStepIsStillRolledBack() async throws {
         let text = Self.chain.replacingOccurrences(of: "b: { run: ./b, rollback: ./undo-b, needs: a }",
