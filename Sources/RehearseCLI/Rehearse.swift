@@ -28,7 +28,7 @@ public struct Rehearse: AsyncParsableCommand {
         version: version,
         subcommands: [
             RunCommand.self, CheckCommand.self, InitCommand.self, HistoryCommand.self, ShowCommand.self,
-            CompareCommand.self, GateCommand.self, RecoverCommand.self, ReportCommand.self,
+            CompareCommand.self, GateCommand.self, RecoverCommand.self, ReportCommand.self, RunbookCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

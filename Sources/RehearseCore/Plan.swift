@@ -28,11 +28,13 @@ public struct Plan: Sendable, Hashable {
     /// Writes made on the new version during the go-live window, and checks that they survive
     /// the rollback.
     public var window: Window?
+    /// The go-live document's facts, for `rehearse runbook`.
+    public var runbook: RunbookFacts?
 
     public init(
         name: String, file: String, strategy: Strategy, budget: Budget, targets: [Target],
         fingerprint: Fingerprint?, checks: Checks, steps: [Step], source: String, strategyLocation: SourceLocation,
-        inputs: [PlanInput] = [], window: Window? = nil
+        inputs: [PlanInput] = [], window: Window? = nil, runbook: RunbookFacts? = nil
     ) {
         self.name = name
         self.file = file
@@ -46,6 +48,7 @@ public struct Plan: Sendable, Hashable {
         self.strategyLocation = strategyLocation
         self.inputs = inputs
         self.window = window
+        self.runbook = runbook
     }
 
     /// The target with this name, if the plan has one.
@@ -172,10 +175,27 @@ public struct EnvironmentVariable: Sendable, Hashable {
 public struct Check: Sendable, Hashable {
     public var name: String
     public var command: Command
+    /// Who runs or watches it on the day (a role: `dba`, `release manager`), for the runbook.
+    public var owner: String?
 
-    public init(name: String, command: Command) {
+    public init(name: String, command: Command, owner: String? = nil) {
         self.name = name
         self.command = command
+        self.owner = owner
+    }
+}
+
+/// The go-live document's own facts (`runbook:`): when the go-live happens, who to call, and the
+/// go/no-go checklist (show-stoppers, plan B, sign-offs), rendered as tick boxes.
+public struct RunbookFacts: Sendable, Hashable {
+    public var window: String?
+    public var contacts: [String]
+    public var checklist: [String]
+
+    public init(window: String? = nil, contacts: [String] = [], checklist: [String] = []) {
+        self.window = window
+        self.contacts = contacts
+        self.checklist = checklist
     }
 }
 
@@ -217,6 +237,8 @@ public struct Step: Sendable, Hashable, Identifiable {
     /// `atomic: true`: the step applies fully or not at all (one transaction, say), so when it
     /// fails on its own it is not rolled back. Stopped or timed out by the harness, it still is.
     public var isAtomic: Bool
+    /// Who runs it on the day (a role), for the runbook.
+    public var owner: String?
     /// The strategy slot this step fills, if any.
     public var role: String?
     /// Where the step's id is written, and where its `needs` entries and `role` are.
@@ -235,6 +257,7 @@ public struct Step: Sendable, Hashable, Identifiable {
         self.needs = needs
         self.timeout = timeout
         self.isAtomic = isAtomic
+        self.owner = nil
         self.role = role
         self.location = location
         self.needsLocations = needsLocations ?? Array(repeating: location, count: needs.count)

@@ -18,10 +18,10 @@ public struct PlanParseResult: Sendable {
 /// Parsing never executes anything. Every diagnostic carries the `file:line:col` of the key or
 /// value it is about; the parser keeps going after a problem so that one run reports them all.
 public struct PlanParser: Sendable {
-    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "inputs", "fingerprint", "checks", "window", "steps"]
-    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "atomic", "timeout"]
+    public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "inputs", "fingerprint", "checks", "window", "runbook", "steps"]
+    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "atomic", "timeout", "owner"]
     public static let targetKeys = ["description", "env", "protected", "setup", "teardown"]
-    public static let checkKeys = ["name", "run", "timeout"]
+    public static let checkKeys = ["name", "run", "timeout", "owner"]
     public static let checkPhases = ["preflight", "smoke", "restored"]
     public static let budgetKeys = ["rollback", "step-timeout"]
 
@@ -70,6 +70,7 @@ public struct PlanParser: Sendable {
         var steps: [Step] = []
         var inputs: [PlanInput] = []
         var window: Window?
+        var runbook: RunbookFacts?
         var sawTargets = false, sawSteps = false, sawStrategy = false
 
         for entry in entries {
@@ -114,6 +115,18 @@ public struct PlanParser: Sendable {
                 fingerprint = readFingerprint(entry.value, reader: &reader)
             case "checks":
                 checks = readChecks(entry.value, reader: &reader)
+            case "runbook":
+                if let fields = reader.entries(of: entry.value, what: "'runbook'", allowed: ["window", "contacts", "checklist"]) {
+                    var facts = RunbookFacts()
+                    for field in fields {
+                        switch field.key {
+                        case "window": facts.window = reader.text(field.value, what: "'window' of 'runbook'")
+                        case "contacts": facts.contacts = reader.items(field.value).compactMap { reader.text($0, what: "a contact") }
+                        default: facts.checklist = reader.items(field.value).compactMap { reader.text($0, what: "an item of the checklist") }
+                        }
+                    }
+                    runbook = facts
+                }
             case "window":
                 if let fields = reader.entries(of: entry.value, what: "'window'", allowed: ["write", "kept"]) {
                     var writes: [Check] = [], kept: [Check] = []
@@ -159,7 +172,7 @@ public struct PlanParser: Sendable {
         return Plan(
             name: name, file: reader.file, strategy: strategy ?? .custom, budget: budget, targets: targets,
             fingerprint: fingerprint, checks: checks, steps: steps, source: text, strategyLocation: strategyLocation,
-            inputs: inputs, window: window)
+            inputs: inputs, window: window, runbook: runbook)
     }
 
     private func locationOfKey(_ key: String, in entries: [NodeReader.Entry], reader: NodeReader) -> SourceLocation {
@@ -345,9 +358,10 @@ public struct PlanParser: Sendable {
                     check = Check(name: run, command: Command(run: run, location: reader.location(item)))
                 }
             } else if let fields = reader.entries(of: item, what: "a \(phase) check", allowed: Self.checkKeys) {
-                var name: String?, run: String?, timeout: Duration?
+                var name: String?, run: String?, timeout: Duration?, owner: String?
                 for field in fields {
                     switch field.key {
+                    case "owner": owner = reader.text(field.value, what: "'owner' of a \(phase) check")
                     case "name":
                         name = reader.text(field.value, what: "'name' of a \(phase) check")
                         if let given = name, Self.hasControlCharacters(given) {
@@ -363,7 +377,7 @@ public struct PlanParser: Sendable {
                     reader.error(item, "a \(phase) check has no 'run' command", fix: "add 'run: <shell command>' (exit 0 passes)")
                 }
                 if let run {
-                    check = Check(name: name ?? run, command: Command(run: run, timeout: timeout, location: reader.location(item)))
+                    check = Check(name: name ?? run, command: Command(run: run, timeout: timeout, location: reader.location(item)), owner: owner)
                 }
             }
             guard let check else { continue }
@@ -411,6 +425,7 @@ public struct PlanParser: Sendable {
         var irreversible = false
         var irreversibleNode: Node?
         var atomic = false
+        var owner: String?
         var needs: [String] = []
         var needsLocations: [SourceLocation] = []
         var timeout: Duration?
@@ -429,6 +444,8 @@ public struct PlanParser: Sendable {
             case "irreversible":
                 irreversibleNode = field.value
                 irreversible = reader.bool(field.value, what: "'irreversible' of step '\(id)'") ?? false
+            case "owner":
+                owner = reader.text(field.value, what: "'owner' of step '\(id)'")
             case "atomic":
                 atomic = reader.bool(field.value, what: "'atomic' of step '\(id)'") ?? false
             case "needs":
@@ -473,8 +490,10 @@ public struct PlanParser: Sendable {
         }
         // A step with problems is still kept, so that 'needs' naming it is not reported as unknown;
         // the plan as a whole is rejected by the errors already recorded.
-        return Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, isAtomic: atomic, role: role,
+        var step = Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, isAtomic: atomic, role: role,
                     location: location, needsLocations: needsLocations, roleLocation: roleLocation)
+        step.owner = owner
+        return step
     }
 
     /// Control characters other than tab and newline (an escape sequence in a name would reach
