@@ -88,8 +88,10 @@ struct RunbookCommand: AsyncParsableCommand {
                 }
                 let decision = GateDecision.decide(hash: content.hash, text: plan.source, inputs: content.inputs, runs: runs,
                                                    target: from, now: Date(), within: within)
-                let gateLine = GateText().render(decision, plan: plan.name, target: goLive, from: from)
+                // The gate's headline, without its GO / NO-GO word (the runbook says it in bold).
+                let headline = GateText().render(decision, plan: plan.name, target: goLive, from: from)
                     .split(separator: "\n").first.map(String.init) ?? ""
+                let gateLine = headline.range(of: "  ").map { String(headline[$0.upperBound...]) } ?? headline
                 let facts = RunbookText.Facts(plan: plan, contentHash: content.hash, inputCount: content.inputs.count, target: goLive,
                                               from: from, decision: decision, gateLine: gateLine, runs: runs, generatedAt: Date())
                 documents.append(format == "html" ? RunbookText().html(facts) : RunbookText().markdown(facts))
