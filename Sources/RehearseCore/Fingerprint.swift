@@ -13,11 +13,6 @@ public struct Fingerprint: Sendable, Hashable {
             self.location = location
         }
 
-        /// True when the pattern matches somewhere in `line` (an invalid pattern never matches:
-        /// the parser refuses plans that have one).
-        public func matches(_ line: String) -> Bool {
-            LinePattern.withMatcher([source]) { $0(line) != nil }
-        }
     }
 
     /// A difference the team knows about and accepts: a differing line that matches is reported

@@ -37,10 +37,8 @@ extension RehearsalEngine {
         let cuts = CutPoints.of(plan, shard: shard)
         let group = RunGroup(id: UUID().uuidString.lowercased(), size: cuts.count, shard: shard?.description)
         var result = EveryCut(group: group, cuts: cuts, runs: [], fault: nil)
-        let problems = problems([plan], request, copies: copies)
-        if !problems.isEmpty {
-            result.fault = EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
-                                       fix: problems.first?.fix)
+        if let refusal = refusal(plan, request, copies: copies) {
+            result.fault = refusal
             return result
         }
         let content: PlanContent

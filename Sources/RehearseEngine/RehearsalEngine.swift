@@ -122,19 +122,27 @@ public struct RehearsalEngine: Sendable {
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> Run {
-        // A request that names no step of this plan as the cut is fine here: another plan of a
-        // series may have it (``problems(_:_:)`` checks that across the series).
-        let problems = problems([plan], request).filter {
+        if let refusal = refusal(plan, request) { throw refusal }
+        return try await rehearseOne(plan, request, cut: cut(of: request, in: plan), group: nil, copy: nil,
+                                     content: try content(of: plan), history: history, observer: observer, control: control, warn: warn)
+    }
+
+    /// Why `request` cannot run on `plan` alone, as the error a refused rehearsal raises; nil when
+    /// it may. A cut naming no step of this plan is fine here: another plan of a series may have
+    /// it (``problems(_:_:copies:)`` checks that across the series).
+    func refusal(_ plan: Plan, _ request: RehearsalRequest, copies: Int = 1) -> EngineError? {
+        let problems = problems([plan], request, copies: copies).filter {
             if case .noStepForCut = $0 { return false }
             return true
         }
-        if !problems.isEmpty {
-            throw EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
-                              fix: problems.first?.fix)
-        }
-        let cut = request.cut.flatMap { plan.step(withID: $0.step) != nil ? $0 : nil }
-        return try await rehearseOne(plan, request, cut: cut, group: nil, copy: nil, content: try content(of: plan),
-                                     history: history, observer: observer, control: control, warn: warn)
+        guard !problems.isEmpty else { return nil }
+        return EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
+                           fix: problems.first?.fix)
+    }
+
+    /// The request's cut, when `plan` has its step.
+    func cut(of request: RehearsalRequest, in plan: Plan) -> Cut? {
+        request.cut.flatMap { plan.step(withID: $0.step) != nil ? $0 : nil }
     }
 
     /// The plan's content hash (its text and its inputs' contents) as the history records it.
@@ -205,17 +213,12 @@ public struct RehearsalEngine: Sendable {
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async -> Series {
         var series = Series()
-        let problems = problems([plan], request).filter {
-            if case .noStepForCut = $0 { return false }
-            return true
-        }
-        if !problems.isEmpty {
-            series.fault = EngineError(.refused(problems), message: problems.map(\.description).joined(separator: "; ") + ": nothing was run",
-                                       fix: problems.first?.fix)
+        if let refusal = refusal(plan, request) {
+            series.fault = refusal
             return series
         }
         let group = RunGroup(id: UUID().uuidString.lowercased(), size: times, kind: .repeat)
-        let cut = request.cut.flatMap { plan.step(withID: $0.step) != nil ? $0 : nil }
+        let cut = cut(of: request, in: plan)
         for _ in 0..<times where control.signalCount == 0 {
             do throws(EngineError) {
                 let run = try await rehearseOne(plan, request, cut: cut, group: group, copy: nil, content: try content(of: plan),

@@ -22,7 +22,7 @@ public struct StatsText: Sendable {
     ///
     /// `checkout: 5 of 5 rehearsals (4 passed, 1 over-budget); worst rollback 4m12.0s of 4m (run 41, over-budget)`
     public func repeated(plan: String, runs: [Run], asked: Int, budget: Duration) -> String? {
-        guard let worst = runs.max(by: { ($0.status.severity, $0.budgetShare ?? 0) < ($1.status.severity, $1.budgetShare ?? 0) }) else { return nil }
+        guard let worst = CutMatrixText.worst(runs) else { return nil }
         let counts = RunStatus.allCases.compactMap { status -> String? in
             let count = runs.filter { $0.status == status }.count
             return count > 0 ? "\(count) \(status.rawValue)" : nil
