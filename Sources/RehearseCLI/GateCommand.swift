@@ -45,18 +45,24 @@ struct GateCommand: AsyncParsableCommand {
 
     @OptionGroup var historyOptions: HistoryOptions
 
+    /// Loads the plan of a go-live, its diagnostics printed; an invalid plan is refused (65).
+    static func loadPlan(_ path: String, console: Console, consequence: String) throws(CLIError) -> Plan {
+        let result = PlanFile.load(path)
+        if !result.diagnostics.isEmpty {
+            let source = result.plan?.source ?? (try? PlanFile.read(path).get())
+            console.err(DiagnosticText(style: console.errStyle).render(result.diagnostics, source: source))
+        }
+        guard let loaded = result.plan else {
+            throw CLIError(kind: .invalidPlan, message: "invalid plan: \(consequence)", fix: "fix the problems above, rehearse it, then ask again")
+        }
+        return loaded
+    }
+
     func run() async throws {
         let console = Console()
         var isGo = false
         try await console.reportingErrors {
-            let result = PlanFile.load(plan)
-            if !result.diagnostics.isEmpty {
-                let source = result.plan?.source ?? (try? PlanFile.read(plan).get())
-                console.err(DiagnosticText(style: console.errStyle).render(result.diagnostics, source: source))
-            }
-            guard let loaded = result.plan else {
-                throw CLIError(kind: .invalidPlan, message: "invalid plan: no-go", fix: "fix the problems above, rehearse it, then ask again")
-            }
+            let loaded = try Self.loadPlan(plan, console: console, consequence: "no-go")
             guard loaded.target(named: target) != nil else {
                 throw CLIError.usage("plan '\(loaded.name)' has no target '\(target)'; its targets are \(loaded.targets.map(\.name).joined(separator: ", "))")
             }

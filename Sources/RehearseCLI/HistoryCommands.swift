@@ -244,10 +244,19 @@ struct CompareCommand: AsyncParsableCommand {
             return RunComparison(before: .init(medianOf: previous.reversed()), after: .init(run: later), thresholds: thresholds, includeForward: includeForward)
         }
         if let a, let b {
-            return RunComparison(before: .init(run: try await load(a)), after: .init(run: try await load(b)), thresholds: thresholds, includeForward: includeForward)
+            var (first, second) = (try await load(a), try await load(b))
+            // A go-live against a rehearsal: the rehearsal first, so that the changes say how
+            // much slower (or faster) the day was than the copy foretold.
+            if first.isLive, !second.isLive { (first, second) = (second, first) }
+            return RunComparison(before: .init(run: first), after: .init(run: second), thresholds: thresholds, includeForward: includeForward)
         }
         if let a {
             let earlier = try await load(a)
+            // A go-live alone: against the rehearsal its gate rested on.
+            if earlier.isLive, let rehearsed = earlier.evidenceRun {
+                return RunComparison(before: .init(run: try await load(rehearsed)), after: .init(run: earlier), thresholds: thresholds,
+                                     includeForward: includeForward)
+            }
             guard let newest = try await store.finishedRuns(plan: earlier.planName, target: earlier.target, cut: .only(earlier.cut), limit: 1).first,
                   newest.id > earlier.id
             else { throw CLIError.usage("run \(a) is the latest run of \(earlier.planName) on \(earlier.target): nothing to compare it with") }

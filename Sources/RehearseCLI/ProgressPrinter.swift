@@ -49,9 +49,9 @@ final class ProgressPrinter: RunObserver {
             live?.start()
             live?.runStarted(budget: plan.budget.rollback)
             let rehearsed = plan.graph.rehearsable().count
-            var line = style.bold(plan.name) + " on \(run.target) (run \(run.id)): "
+            var line = (run.isLive ? style.red(style.bold("LIVE")) + " " : "") + style.bold(plan.name) + " on \(run.target) (run \(run.id)): "
             // With a cut, only the steps before it run: the verdict counts them.
-            line += run.cut.map { "\($0.phrase) (up to \(rehearsed) of \(plan.steps.count) steps)" }
+            line += run.isLive ? "\(rehearsed) of \(plan.steps.count) steps, up to the point of no return" : run.cut.map { "\($0.phrase) (up to \(rehearsed) of \(plan.steps.count) steps)" }
                 ?? "\(rehearsed) of \(plan.steps.count) steps rehearsed"
             line += ", rollback budget \(DurationText.compact(plan.budget.rollback))"
             self.line(line)

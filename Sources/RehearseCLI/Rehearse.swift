@@ -24,11 +24,14 @@ public struct Rehearse: AsyncParsableCommand {
               rehearse history                               # recent runs
               rehearse compare                               # the latest two runs
               rehearse gate Rehearsals/checkout.yml --target production
+              rehearse go Rehearsals/checkout.yml --target prod --approve prod
+              rehearse rollback 42 --approve production
             """,
         version: version,
         subcommands: [
             RunCommand.self, CheckCommand.self, InitCommand.self, HistoryCommand.self, ShowCommand.self,
-            CompareCommand.self, GateCommand.self, RecoverCommand.self, ReportCommand.self, RunbookCommand.self,
+            CompareCommand.self, GateCommand.self, GoCommand.self, RollbackCommand.self, RecoverCommand.self, ReportCommand.self,
+            RunbookCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -250,9 +250,9 @@ struct RunCommand: AsyncParsableCommand {
     static func exitCode(for runs: [Run]) -> ExitCode {
         guard let worst = runs.max(by: { $0.status.severity < $1.status.severity }) else { return ExitCodes.passed }
         return switch worst.status {
-        case .passed: ExitCodes.passed
+        case .passed, .applied, .completed: ExitCodes.passed
         case .overBudget: ExitCodes.overBudget
-        case .failed, .running, .abandoned: ExitCodes.failed
+        case .failed, .running, .abandoned, .rolledBack: ExitCodes.failed
         case .interrupted: exitCode(forSignal: worst.signal ?? SIGINT)
         }
     }

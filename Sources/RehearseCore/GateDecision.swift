@@ -86,6 +86,8 @@ public struct GateDecision: Sendable, Hashable {
         hash: String, text: String, inputs: [String: String] = [:], runs: [Run], target: String, now: Date,
         within window: Duration, requiring requirement: Requirement = .rehearsal
     ) -> GateDecision {
+        // Only rehearsals are evidence: a live run (even one that went well) proves no rollback.
+        let runs = runs.filter { $0.kind == .rehearsal }
         let finished = runs.filter { $0.status != .running }
         guard let newest = finished.first else {
             return GateDecision(isGo: false, run: nil, reason: .neverRehearsed(target: target))

@@ -36,7 +36,7 @@ public struct RollbackStats: Sendable, Hashable {
 
     /// A run whose rollback time says how long the rollback takes.
     public static func counts(_ run: Run) -> Bool {
-        (run.status == .passed || run.status == .overBudget) && run.isFull && !run.modes.contains("twice")
+        run.kind == .rehearsal && (run.status == .passed || run.status == .overBudget) && run.isFull && !run.modes.contains("twice")
     }
 
     /// Each rollback step's times over `runs`, by step, in the order the steps first appear: one

@@ -13,6 +13,10 @@ public struct RollbackTrigger: Sendable, Hashable {
         case smokeFailed(check: String)
         /// A signal (SIGINT, SIGTERM) reached the harness.
         case interrupted(signal: Int32)
+        /// A live run: a smoke check failed while the new version was watched (`go --watch`).
+        case watchFailed(check: String)
+        /// A live run: the operator rolled it back (`rehearse rollback RUN`).
+        case operatorDecision
     }
 
     public var reason: Reason
@@ -37,6 +41,8 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         case .stepFailed(let step): "forward step '\(step)' failed"
         case .smokeFailed(let check): "smoke check '\(check)' failed"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
+        case .watchFailed(let check): "smoke check '\(check)' failed during the watch"
+        case .operatorDecision: "the operator's decision (rehearse rollback)"
         }
     }
 
@@ -50,6 +56,8 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         case .stepFailed(let step): "step-failed:" + step
         case .smokeFailed(let check): "smoke-failed:" + check
         case .interrupted(let signal): "interrupted:\(signal)"
+        case .watchFailed(let check): "watch-failed:" + check
+        case .operatorDecision: "operator"
         }
     }
 
@@ -57,6 +65,10 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
     public init?(code: String) {
         if code == "rehearsal" {
             self = .rehearsal
+            return
+        }
+        if code == "operator" {
+            self = .operatorDecision
             return
         }
         guard let colon = code.firstIndex(of: ":") else { return nil }
@@ -67,6 +79,7 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         case "cut-before": self = .cutBefore(step: subject)
         case "step-failed": self = .stepFailed(step: subject)
         case "smoke-failed": self = .smokeFailed(check: subject)
+        case "watch-failed": self = .watchFailed(check: subject)
         case "interrupted":
             guard let signal = Int32(subject) else { return nil }
             self = .interrupted(signal: signal)

@@ -13,15 +13,45 @@ public enum RunStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case interrupted
     /// The harness died while the run was `running` (killed, machine rebooted).
     case abandoned
+    /// A live go-live (`rehearse go`): the forward steps up to the point of no return are applied
+    /// and the smoke checks (and the watch) passed. The new version is live.
+    case applied
+    /// A live go-live rolled back completely, within its budget, with the restored checks passing.
+    /// Not a success: the go-live did not happen.
+    case rolledBack = "rolled-back"
+    /// A live go-live past its point of no return (`rehearse go --finish`): the irreversible steps ran.
+    case completed
 
     /// How bad an outcome is, for "the worst outcome sets the exit code".
     public var severity: Int {
         switch self {
-        case .passed: 0
+        case .passed, .applied, .completed: 0
         case .overBudget: 1
-        case .failed, .running, .abandoned: 2
+        case .failed, .running, .abandoned, .rolledBack: 2
         case .interrupted: 3
         }
+    }
+}
+
+/// What a run is: a rehearsal on a copy, or the go-live itself (`rehearse go`). The raw values are
+/// the stable codes of the history and the JSON.
+public enum RunKind: String, Sendable, Hashable, CaseIterable, Codable {
+    case rehearsal
+    case live
+}
+
+/// The operator's approval of a live run: which target, who, from where, when.
+public struct Approval: Sendable, Hashable, Codable {
+    public var target: String
+    public var user: String
+    public var host: String
+    public var at: Date
+
+    public init(target: String, user: String, host: String, at: Date) {
+        self.target = target
+        self.user = user
+        self.host = host
+        self.at = at
     }
 }
 
@@ -98,6 +128,14 @@ public struct Run: Sendable, Hashable {
     public var activities: [ActivityRecord]
     /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.
     public var processMark: String?
+    /// A rehearsal, or the go-live itself.
+    public var kind: RunKind = .rehearsal
+    /// A live run: the operator's approval (`--approve`), recorded before anything ran.
+    public var approval: Approval?
+    /// A live run: what the gate's GO rested on (`run 12`, `every-cut group 3f2a…`).
+    public var evidence: String?
+    /// A live run: the rehearsal run the gate's GO rested on (a group's worst run).
+    public var evidenceRun: Int64?
     /// Where its commands' logs (and, when the fingerprints differ, both fingerprints and their
     /// diff) are.
     public var logsFolder: String?
@@ -194,6 +232,8 @@ public struct Run: Sendable, Hashable {
     /// passed) count as a pass for the gate.
     public var isFull: Bool { cut == nil }
 
+    public var isLive: Bool { kind == .live }
+
     /// How many distinct forward steps started (and so may have been applied).
     public var appliedStepCount: Int { Set(startedForwardSteps).count }
 
@@ -207,6 +247,8 @@ public struct Run: Sendable, Hashable {
     /// The two fingerprints compared under the plan's settings as recorded with the run (its
     /// `ignore` and `accept`), when both were taken.
     public var fingerprintComparison: FingerprintComparison? {
+        // Live data moves on: a live run's fingerprints are a record, never a verdict.
+        guard kind == .rehearsal else { return nil }
         guard let before = fingerprintControl ?? fingerprintBefore, let after = fingerprintAfter else { return nil }
         let settings = PlanParser().parse(planText, file: planFile, defaultName: planName).plan?.fingerprint
         return FingerprintComparison(before: before, after: after, settings: settings)

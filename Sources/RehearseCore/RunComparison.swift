@@ -17,9 +17,12 @@ public struct RunComparison: Sendable {
         public var outcomes: [String]
         /// What the side's runs rehearsed: a cut, or `nil` for full rehearsals (of the newest run).
         public var cut: Cut?
+        /// A rehearsal, or the go-live itself (a median is of rehearsals).
+        public var kind: RunKind = .rehearsal
 
         public init(run: Run) {
-            label = "run \(run.id)"
+            label = run.isLive ? "run \(run.id) (live)" : "run \(run.id)"
+            kind = run.kind
             planName = run.planName
             outcomes = [Self.outcome(run)]
             cut = run.cut
@@ -46,7 +49,8 @@ public struct RunComparison: Sendable {
         }
 
         static func outcome(_ run: Run) -> String {
-            "run \(run.id) \(run.status.rawValue) (\(run.cut?.phrase ?? "full rehearsal"))"
+            if run.isLive { return "run \(run.id) \(run.status.rawValue) (live on \(run.target))" }
+            return "run \(run.id) \(run.status.rawValue) (\(run.cut?.phrase ?? "full rehearsal"))"
         }
 
         static func durations(_ run: Run, _ kind: Activity.Kind) -> [String: Duration] {

@@ -63,3 +63,33 @@ public struct Verdict: Sendable, Hashable {
         return Verdict(status: .passed)
     }
 }
+
+extension Verdict {
+    /// Judges a live run (`rehearse go`, `rehearse rollback`). Its fingerprints are a record and
+    /// are never compared (live data moves on): the restored checks decide.
+    ///
+    /// Not rolled back: `applied` when nothing failed (the new version is live and healthy),
+    /// else `failed` (a preflight check failed: nothing was applied). Rolled back: `failed` when the
+    /// rollback did not complete or a restored check failed, `over-budget` when it completed but
+    /// took longer than its budget, `rolled-back` otherwise. The trigger's cause is among the
+    /// reasons either way. A signal makes it `interrupted`, as in a rehearsal.
+    public static func judgeLive(
+        activities: [ActivityRecord], rolledBack: Bool, rollback: Duration?, budget: Duration, leftApplied: [String],
+        interruptedBy signal: Int32?, trigger: RollbackTrigger?, also: [RunReason] = []
+    ) -> Verdict {
+        let base = judge(activities: activities, rollback: nil, budget: budget, fingerprintBefore: nil, fingerprintAfter: nil,
+                         leftApplied: leftApplied, interruptedBy: signal, trigger: trigger, also: also)
+        if base.status == .interrupted { return base }
+        guard rolledBack else { return base.reasons.isEmpty ? Verdict(status: .applied) : base }
+        let rollbackWentWrong = base.reasons.contains { reason in
+            switch reason {
+            case .rollbackFailed, .rollbackBlocked, .rollbackAbandoned, .leftApplied: true
+            case .checkFailed(let phase, _, _): phase == .restored
+            default: false
+            }
+        }
+        if rollbackWentWrong || !also.isEmpty { return Verdict(status: .failed, reasons: base.reasons) }
+        if let rollback, rollback > budget { return Verdict(status: .overBudget, reasons: base.reasons) }
+        return Verdict(status: .rolledBack, reasons: base.reasons)
+    }
+}

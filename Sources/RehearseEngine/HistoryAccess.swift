@@ -1,9 +1,14 @@
+import RehearseCore
 public import RehearseRunner
 public import RehearseStore
 
 /// Opening a history the way every command must: refuse what cannot be used, then mark runs whose
 /// harness died as abandoned and stop the processes their steps left running (a harness killed
 /// with SIGKILL cannot do that itself).
+///
+/// Never for a live run or a run on a protected target: what their steps started may be the
+/// service itself, and opening a history never touches such a target (`recover` with
+/// `--approve` rolls them back).
 public enum HistoryAccess {
     /// A run found abandoned on opening, and how many of its processes were stopped.
     public struct Reaped: Sendable {
@@ -19,7 +24,7 @@ public enum HistoryAccess {
             var reaped: [Reaped] = []
             for run in try await store.markAbandoned() {
                 var stopped = 0
-                if let mark = run.processMark {
+                if let mark = run.processMark, run.kind == .rehearsal, !run.protectedTarget {
                     stopped = await executor.stopLeftovers(marked: mark, grace: .seconds(1)).count
                 }
                 reaped.append(Reaped(run: run.id, stoppedProcesses: stopped))

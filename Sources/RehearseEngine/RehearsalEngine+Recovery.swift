@@ -60,7 +60,11 @@ extension RehearsalEngine {
         if recorded.status == .running {
             return .refused(.stillRunning(run: recorded.id, pid: recorded.pid, host: recorded.host))
         }
-        if recorded.stillApplied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
+        // A live run that went well is live on purpose: undoing it is `rehearse rollback`'s
+        // decision, and past its point of no return it cannot be undone at all.
+        if recorded.kind == .live, recorded.status == .applied { return .refused(.liveRunIsApplied(run: recorded.id, target: recorded.target)) }
+        if recorded.kind == .live, recorded.status == .completed { return .refused(.pastPointOfNoReturn(run: recorded.id)) }
+                if recorded.stillApplied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
         let parsed = PlanParser().parse(recorded.planText, file: recorded.planFile, defaultName: recorded.planName)
         guard let plan = parsed.plan else {
             throw EngineError(.invalidPlan(parsed.diagnostics, source: recorded.planText),
@@ -79,23 +83,28 @@ extension RehearsalEngine {
             }
             return .copyGone(recorded)
         }
-        if let target = plan.target(named: recorded.target), target.isProtected, request.approve != target.name {
+        if let target = plan.target(named: recorded.target), target.isProtected || recorded.kind == .live, request.approve != target.name {
             return .refused(.protectedTarget(plan: plan.name, target: target.name))
         }
 
         // Steps with `rollback: none` have nothing to undo: not announced as rolled back.
         willRollBack(recorded, applied.filter { plan.step(withID: $0)?.rollbackCommand != nil })
         let logs = try logsFolder(for: recorded.id, in: history)
-        let options = RehearsalOptions(
+        var options = RehearsalOptions(
             runID: String(recorded.id), target: recorded.target, jobs: request.jobs, copy: recorded.copy, killGrace: request.killGrace,
             logsFolder: logs, processMark: recorded.processMark)
+        options.live = recorded.kind == .live
+        options.stopStrayProcesses = recorded.kind == .rehearsal
         let (rehearsal, journal) = journaled(plan, options, run: recorded.id, history: history, observer: observer,
                                              control: control, warn: warn)
         // With a window, the copy is back when it equals the control (the window's writes kept).
         let windowRan = recorded.windowWritesRan
+        // (Live data moves on: a live run's fingerprint is recorded, never compared.)
+        let live = recorded.kind == .live
         let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt,
-                                                fingerprintBefore: (windowRan ? recorded.fingerprintControl : nil) ?? recorded.fingerprintBefore,
-                                                keptChecks: windowRan, undoProbe: recorded.probeLeftApplied)
+                                                fingerprintBefore: live ? nil : (windowRan ? recorded.fingerprintControl : nil) ?? recorded.fingerprintBefore,
+                                                keptChecks: windowRan && !live, undoProbe: recorded.probeLeftApplied && !live,
+                                                recordFingerprint: live)
         await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)

@@ -158,7 +158,8 @@ public struct RehearsalEngine: Sendable {
     /// One recorded rehearsal of `plan` with this cut, in this group, on this copy.
     func rehearseOne(
         _ plan: Plan, _ request: RehearsalRequest, cut: Cut?, group: RunGroup?, copy: Int?, content: PlanContent,
-        history: HistoryStore, observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void
+        history: HistoryStore, observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void,
+        live: LiveRun? = nil
     ) async throws(EngineError) -> Run {
         let mark = UUID().uuidString
         var run = Run(starting: plan, target: request.target, planHash: content.hash,
@@ -166,6 +167,12 @@ public struct RehearsalEngine: Sendable {
                       cut: cut, group: group, copy: copy, inputHashes: content.inputs, jobs: request.jobs, startedAt: clock.date,
                       processMark: mark)
         run.modes = (request.roundTrip ? ["round-trip"] : []) + (request.twice ? ["twice"] : [])
+        if let live {
+            run.kind = .live
+            run.approval = live.approval
+            run.evidence = live.evidence
+            run.evidenceRun = live.evidenceRun
+        }
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {
@@ -190,6 +197,12 @@ public struct RehearsalEngine: Sendable {
         var configured = options
         configured.roundTrip = request.roundTrip
         configured.twice = request.twice
+        if let live {
+            configured.live = true
+            configured.watch = live.watch
+            // What a live run's steps start is the go-live itself: it stays running.
+            configured.stopStrayProcesses = false
+        }
         let (rehearsal, _) = journaled(plan, configured, run: run.id, history: history, observer: observer, control: control, warn: warn)
         return await rehearsal.run(run)
     }

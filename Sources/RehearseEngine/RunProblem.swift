@@ -21,6 +21,19 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     case stillRunning(run: Int64, pid: Int32, host: String)
     /// `recover` or a lookup named a run the history does not have.
     case noSuchRun(run: Int64, history: String)
+    /// `go`, `go --finish` and `rollback` act on a live target: `--approve` must name it, protected or not.
+    case liveNeedsApproval(plan: String, target: String)
+    /// `go --finish` or `rollback` of a run that is a rehearsal.
+    case notALiveRun(run: Int64)
+    /// `go --finish` or `rollback` of a live run that is not applied and healthy.
+    case liveRunNotApplied(run: Int64, status: RunStatus)
+    /// `rollback` (or `recover`) of a live run whose irreversible steps ran.
+    case pastPointOfNoReturn(run: Int64)
+    /// `go --finish` of a plan with no step beyond its point of no return.
+    case nothingIrreversible(run: Int64, plan: String)
+    /// `recover` of a live run that is applied and healthy: rolling it back is the operator's
+    /// decision, with `rehearse rollback`.
+    case liveRunIsApplied(run: Int64, target: String)
 
     public var description: String {
         switch self {
@@ -40,6 +53,18 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "run \(run) is still running (pid \(pid) on \(host))"
         case .noSuchRun(let run, let history):
             "there is no run \(run) in \(history)"
+        case .liveNeedsApproval(let plan, let target):
+            "plan '\(plan)' would run live on target '\(target)', which needs the operator's approval by name"
+        case .notALiveRun(let run):
+            "run \(run) is a rehearsal, not a go-live"
+        case .liveRunNotApplied(let run, let status):
+            "run \(run) is \(status.rawValue): only a go-live that is applied and healthy can be finished or rolled back"
+        case .pastPointOfNoReturn(let run):
+            "run \(run) went past its point of no return (its irreversible steps ran): it cannot be rolled back"
+        case .nothingIrreversible(let run, let plan):
+            "plan '\(plan)' of run \(run) has no step beyond its point of no return: there is nothing to finish"
+        case .liveRunIsApplied(let run, _):
+            "run \(run) is a go-live that is applied and healthy: rolling it back is the operator's decision"
         }
     }
 
@@ -54,6 +79,12 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .controlNotKeptApart: "give the target a setup that makes a fresh copy, placed by $REHEARSE_COPY (e.g. env: { APP_ROOT: '../.rehearse/copy-$REHEARSE_COPY' })"
         case .stillRunning: "interrupt it (Ctrl-C rolls it back), or wait for it to end"
         case .noSuchRun: "'rehearse history' lists the runs"
+        case .liveNeedsApproval(_, let target): "pass --approve \(target) to go live on it"
+        case .notALiveRun(let run): "'rehearse history' lists live runs; 'rehearse recover \(run)' rolls back what a rehearsal left applied"
+        case .liveRunNotApplied: "'rehearse show RUN' says what happened to it"
+        case .pastPointOfNoReturn: "roll forward: fix the new version, or follow the plan B of the runbook"
+        case .nothingIrreversible: "nothing to do: the go-live is complete as it is"
+        case .liveRunIsApplied(let run, let target): "rehearse rollback \(run) --approve \(target), if that is what you decide"
         }
     }
 }

@@ -12,6 +12,10 @@ public struct ComparisonText: Sendable {
         var lines = [style.bold("\(a.label)  ->  \(b.label)")]
         lines.append("  A: " + a.outcomes.joined(separator: "; "))
         lines.append("  B: " + b.outcomes.joined(separator: "; "))
+        if a.kind != b.kind {
+            let (rehearsed, live) = a.kind == .live ? ("B", "A") : ("A", "B")
+            lines.append("  the go-live against its rehearsal: \(rehearsed) is the rehearsed time, \(live) the actual one (how well the copy predicted the day)")
+        }
         if comparison.comparesDifferentPlans {
             lines.append("  " + style.yellow("warning:") + " these are runs of different plans ('\(a.planName)' and '\(b.planName)')")
         }

@@ -72,6 +72,9 @@ public struct CutMatrixText: Sendable {
         case .interrupted: style.yellow("INTERRUPTED")
         case .abandoned: style.yellow("ABANDONED")
         case .running: style.cyan("RUNNING")
+        case .applied: style.green("APPLIED")
+        case .rolledBack: style.yellow("ROLLED BACK")
+        case .completed: style.green("COMPLETED")
         }
     }
 }

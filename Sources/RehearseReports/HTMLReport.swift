@@ -13,7 +13,7 @@ public enum HTMLReport {
             <title>\(escape(run.planName)) – rehearsal \(run.id)</title>
             <style>\n\(css)</style></head><body>
             <h1>\(escape(run.planName)) <span class="verdict \(run.status.rawValue)">\(status)</span></h1>
-            <div class="muted">run \(run.id) · \(escape(run.strategy)) · target \(escape(run.target)) · \(TimestampText.local(run.startedAt, seconds: true)) · \(escape(run.user))@\(escape(run.host))\(run.gitCommit.map { " · commit " + $0.prefix(10) } ?? "")</div>
+            <div class="muted">run \(run.id)\(run.isLive ? " · <strong>live go-live</strong>" : "") · \(escape(run.strategy)) · target \(escape(run.target)) · \(TimestampText.local(run.startedAt, seconds: true)) · \(escape(run.user))@\(escape(run.host))\(run.gitCommit.map { " · commit " + $0.prefix(10) } ?? "")</div>
 
             """
         html += "<div class=\"figures\">"
@@ -201,6 +201,9 @@ public enum HTMLReport {
         case .interrupted: "INTERRUPTED"
         case .abandoned: "ABANDONED"
         case .running: "RUNNING"
+        case .applied: "APPLIED"
+        case .rolledBack: "ROLLED BACK"
+        case .completed: "COMPLETED"
         }
     }
 

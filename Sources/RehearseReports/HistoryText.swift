@@ -35,6 +35,14 @@ public struct HistoryText: Sendable {
                          + (group.shard.map { " (shard \($0))" } ?? "") + "  (rehearse show --group \(group.id.prefix(8)))")
         }
         if run.stepCount != nil { lines.append("  applied   \(run.coverage)") }
+        if run.isLive {
+            var live = "  live      the go-live itself"
+            if let approval = run.approval {
+                live += ", approved (--approve \(approval.target)) by \(approval.user) on \(approval.host) at \(TimestampText.local(approval.at, seconds: true))"
+            }
+            lines.append(live)
+            if let evidence = run.evidence { lines.append("  gate      GO on the rehearsal \(evidence)") }
+        }
         if !run.inputHashes.isEmpty {
             lines.append("  inputs    \(run.inputHashes.count) file\(run.inputHashes.count == 1 ? "" : "s") in the content hash: "
                          + run.inputHashes.keys.sorted().prefix(5).joined(separator: ", ") + (run.inputHashes.count > 5 ? ", …" : ""))
@@ -78,6 +86,7 @@ public struct HistoryText: Sendable {
 
     /// `full`, `fail at migrate`, `cut before switch`, and the every-cut group it belongs to.
     static func rehearsed(_ run: Run) -> String {
+        if run.isLive { return "live go-live" }
         var text = run.cut?.phrase ?? "full"
         if !run.modes.isEmpty { text += ", " + run.modes.joined(separator: ", ") }
         if let group = run.group { text += " (group \(group.id.prefix(8)))" }
@@ -92,6 +101,9 @@ public struct HistoryText: Sendable {
         case .interrupted: style.yellow("interrupted")
         case .abandoned: style.yellow("abandoned")
         case .running: style.cyan("running")
+        case .applied: style.green("applied")
+        case .rolledBack: style.yellow("rolled back")
+        case .completed: style.green("completed")
         }
     }
 

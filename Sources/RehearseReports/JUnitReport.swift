@@ -100,7 +100,9 @@ public enum JUnitReport {
         var properties: [(String, String)] = [
             ("run", String(run.id)), ("target", run.target), ("strategy", run.strategy), ("plan", run.planFile),
             ("plan-hash", run.planHash), ("outcome", run.status.rawValue), ("budget", DurationText.compact(run.budget)),
+            ("kind", run.kind.rawValue),
         ]
+        if let approval = run.approval { properties.append(("approved-by", "\(approval.user)@\(approval.host)")) }
         if let rollback = run.rollback { properties.append(("rollback", DurationText.precise(rollback))) }
         if let trigger = run.trigger { properties.append(("trigger", trigger.description)) }
         if let commit = run.gitCommit { properties.append(("git-commit", commit)) }

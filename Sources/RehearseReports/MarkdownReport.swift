@@ -11,7 +11,7 @@ public enum MarkdownReport {
         for run in runs {
             let rollback = run.rollback.map(DurationText.precise) ?? "–"
             let budget = DurationText.compact(run.budget) + (run.rollback.map { " (\(HistoryText.percent($0, of: run.budget)))" } ?? "")
-            lines.append("| \(cell(run.planName)) | \(cell(run.target)) | \(outcome(run.status)) | \(rollback) | \(budget) | \(run.forward.map(DurationText.precise) ?? "–") | \(run.id) |")
+            lines.append("| \(cell(run.planName)) | \(cell(run.target))\(run.isLive ? " (live)" : "") | \(outcome(run.status)) | \(rollback) | \(budget) | \(run.forward.map(DurationText.precise) ?? "–") | \(run.id) |")
         }
         // Differences a passing run's fingerprint showed and the plan accepts: said, not hidden.
         for run in runs where run.status == .passed {
@@ -76,6 +76,9 @@ public enum MarkdownReport {
         case .interrupted: "⚠️ interrupted"
         case .abandoned: "⚠️ abandoned"
         case .running: "running"
+        case .applied: "✅ applied (live)"
+        case .rolledBack: "↩️ rolled back (live)"
+        case .completed: "✅ completed (live)"
         }
     }
 

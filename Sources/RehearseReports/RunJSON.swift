@@ -16,6 +16,8 @@ public struct RunJSON: Codable, Sendable, Hashable {
     public var budgetNs: Int64?
     /// The every-cut group the run is one cut of, if any.
     public var groupID: String?
+    /// `rehearsal` or `live` (a go-live, `rehearse go`).
+    public var kind: String = RunKind.rehearsal.rawValue
     /// The rest are in the complete record only (nil in a summary).
     public var details: Details?
 
@@ -49,6 +51,18 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var fingerprintAfter: String?
         public var fingerprintControl: String?
         public var activities: [ActivityJSON]
+        /// A live run: the operator's approval, and the rehearsal the gate's GO rested on.
+        public var approval: ApprovalJSON?
+        public var evidence: String?
+        public var evidenceRun: Int64?
+    }
+
+    public struct ApprovalJSON: Codable, Sendable, Hashable {
+        public var target: String
+        public var user: String
+        public var host: String
+        /// ISO 8601, UTC.
+        public var at: String
     }
 
     public struct ActivityJSON: Codable, Sendable, Hashable {
@@ -108,6 +122,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         rollbackNs = run.rollback?.nanoseconds
         budgetNs = run.budget.nanoseconds
         groupID = run.group?.id
+        kind = run.kind.rawValue
         guard complete else { return }
         details = Details(
             planFile: run.planFile, planHash: run.planHash, strategy: run.strategy, host: run.host, user: run.user,
@@ -117,7 +132,9 @@ public struct RunJSON: Codable, Sendable, Hashable {
             triggerOffsetNs: run.trigger?.offset.nanoseconds, forwardNs: run.forward?.nanoseconds,
             reasons: run.reasons.map(\.description), reasonCodes: run.reasons.map(\.code), leftApplied: run.leftApplied,
             strayProcesses: run.strayProcesses, fingerprintBefore: run.fingerprintBefore,
-            fingerprintAfter: run.fingerprintAfter, fingerprintControl: run.fingerprintControl, activities: run.activities.map(ActivityJSON.init))
+            fingerprintAfter: run.fingerprintAfter, fingerprintControl: run.fingerprintControl, activities: run.activities.map(ActivityJSON.init),
+            approval: run.approval.map { ApprovalJSON(target: $0.target, user: $0.user, host: $0.host, at: Self.iso($0.at)) },
+            evidence: run.evidence, evidenceRun: run.evidenceRun)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -129,6 +146,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", fingerprintControl = "fingerprint_control", groupID = "group_id", cutBefore = "cut_before"
         case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs, copy
+        case kind, approval, evidence, evidenceRun = "evidence_run"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -142,6 +160,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(rollbackNs, forKey: .rollbackNs)
         try container.encode(budgetNs, forKey: .budgetNs)
         try container.encode(groupID, forKey: .groupID)
+        try container.encode(kind, forKey: .kind)
         guard let details else { return }
         try container.encode(details.planFile, forKey: .planFile)
         try container.encode(details.planHash, forKey: .planHash)
@@ -170,6 +189,9 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.fingerprintAfter, forKey: .fingerprintAfter)
         try container.encode(details.fingerprintControl, forKey: .fingerprintControl)
         try container.encode(details.activities, forKey: .activities)
+        try container.encode(details.approval, forKey: .approval)
+        try container.encode(details.evidence, forKey: .evidence)
+        try container.encode(details.evidenceRun, forKey: .evidenceRun)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -183,6 +205,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         rollbackNs = try container.decodeIfPresent(Int64.self, forKey: .rollbackNs)
         budgetNs = try container.decodeIfPresent(Int64.self, forKey: .budgetNs)
         groupID = try container.decodeIfPresent(String.self, forKey: .groupID)
+        kind = try container.decodeIfPresent(String.self, forKey: .kind) ?? RunKind.rehearsal.rawValue
         guard container.contains(.planHash) else { return }
         details = Details(
             planFile: try container.decode(String.self, forKey: .planFile),
@@ -211,7 +234,10 @@ public struct RunJSON: Codable, Sendable, Hashable {
             fingerprintBefore: try container.decodeIfPresent(String.self, forKey: .fingerprintBefore),
             fingerprintAfter: try container.decodeIfPresent(String.self, forKey: .fingerprintAfter),
             fingerprintControl: try container.decodeIfPresent(String.self, forKey: .fingerprintControl),
-            activities: try container.decode([ActivityJSON].self, forKey: .activities))
+            activities: try container.decode([ActivityJSON].self, forKey: .activities),
+            approval: try container.decodeIfPresent(ApprovalJSON.self, forKey: .approval),
+            evidence: try container.decodeIfPresent(String.self, forKey: .evidence),
+            evidenceRun: try container.decodeIfPresent(Int64.self, forKey: .evidenceRun))
     }
 
     static func iso(_ date: Date) -> String {

@@ -20,6 +20,7 @@ public struct VerdictText: Sendable {
         }
         if let forward = run.forward { head += "  forward \(DurationText.precise(forward))" }
         var lines = [head]
+        if run.isLive { lines += liveLines(run) }
         if run.modes.contains("twice") {
             lines.append("  --twice: every step ran twice, with a fingerprint after each run; this rollback time is not held against the budget")
         }
@@ -52,7 +53,7 @@ public struct VerdictText: Sendable {
         }
         if !run.leftApplied.isEmpty {
             lines.append("  " + style.red("left applied:") + " " + run.leftApplied.joined(separator: ", ")
-                         + "  (the copy is not back where it was)")
+                         + (run.isLive ? "  (the target is not back where it was)" : "  (the copy is not back where it was)"))
         }
         if !run.strayProcesses.isEmpty {
             lines.append("  " + style.yellow("warning:") + " stopped \(run.strayProcesses.count) process(es) that steps left running: "
@@ -69,7 +70,39 @@ public struct VerdictText: Sendable {
         case .interrupted: style.yellow(style.bold("INTERRUPTED")) + " by " + SignalName.of(run.signal ?? 2)
         case .abandoned: style.yellow(style.bold("ABANDONED"))
         case .running: style.cyan(style.bold("RUNNING"))
+        case .applied: style.green(style.bold("APPLIED"))
+        case .rolledBack: style.yellow(style.bold("ROLLED BACK"))
+        case .completed: style.green(style.bold("COMPLETED"))
         }
+    }
+
+    /// A live run: who approved it and on what evidence, and what the operator can do next.
+    private func liveLines(_ run: Run) -> [String] {
+        var lines: [String] = []
+        if let approval = run.approval {
+            lines.append("  live: approved by \(approval.user) on \(approval.host) at \(TimestampText.utc(approval.at)) UTC"
+                         + (run.evidence.map { ", resting on the rehearsal \($0)" } ?? ""))
+        }
+        let plan = PlanParser().parse(run.planText, file: run.planFile, defaultName: run.planName).plan
+        switch run.status {
+        case .applied:
+            let beyond = plan.map { $0.graph.ids($0.graph.forwardOrder(of: $0.graph.beyondPointOfNoReturn())) } ?? []
+            lines.append("  the new version is live and healthy; nothing was rolled back")
+            if !beyond.isEmpty {
+                lines.append("  beyond the point of no return, not run: \(beyond.joined(separator: ", "))")
+                lines.append("  next: 'rehearse go --finish \(run.id) --approve \(run.target)' to run them,"
+                             + " or 'rehearse rollback \(run.id) --approve \(run.target)' to go back")
+            } else {
+                lines.append("  to go back later: 'rehearse rollback \(run.id) --approve \(run.target)'")
+            }
+        case .completed:
+            lines.append("  the go-live is complete: its point of no return is passed")
+        case .rolledBack:
+            lines.append("  rolled back completely, within budget, and the restored checks passed: the old version is live")
+        default:
+            break
+        }
+        return lines
     }
 
     private func budgetNote(_ rollback: Duration, budget: Duration) -> String {

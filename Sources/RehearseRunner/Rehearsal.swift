@@ -57,13 +57,14 @@ public struct Rehearsal: Sendable {
         // (A cut comes before the window: its writes never run, and the copy must come back to
         // where it was.)
         var controlReasons: [RunReason] = []
-        if let window = plan.window, let fingerprint = plan.fingerprint, options.cut == nil, control.signalCount == 0 {
+        if !options.live, let window = plan.window, let fingerprint = plan.fingerprint, options.cut == nil, control.signalCount == 0 {
             (run.fingerprintControl, controlReasons) = await runControl(context, window: window, fingerprint: fingerprint)
         }
 
         // Before anything is applied: a failure here aborts with nothing to roll back.
         var ready = controlReasons.isEmpty
-        if ready, let setup = target?.setup {
+        // (A live target is not a copy: nothing makes it or removes it.)
+        if ready, !options.live, let setup = target?.setup {
             ready = await context.stage(1) { await context.execute(Activity(.setup, options.target), setup) }.passed
         }
         for check in plan.checks.preflight where ready {
@@ -76,7 +77,8 @@ public struct Rehearsal: Sendable {
             fingerprintBefore = value
             ready = record.passed
             if let value { await context.log.emit(.fingerprintTaken(before: value)) }
-            if ready, let probe = fingerprint.probe, let before = value {
+            // (The probe changes data: never on a live target.)
+            if ready, !options.live, let probe = fingerprint.probe, let before = value {
                 probeReasons = await context.stage(1) { await context.runProbe(probe, fingerprint: fingerprint, before: before) }
                 ready = probeReasons.isEmpty && !context.log.records.contains { !$0.passed }
             }
@@ -120,7 +122,7 @@ public struct Rehearsal: Sendable {
         if !windowRan { run.fingerprintControl = nil }
 
         // Teardown, unless the rollback was abandoned: then the copy is left as it is, for `recover`.
-        if let teardown = target?.teardown, !control.isAbandoned {
+        if let teardown = target?.teardown, !control.isAbandoned, !options.live {
             _ = await context.stage(2) { await context.execute(Activity(.teardown, options.target), teardown) }
         }
         run.strayProcesses = await stopStrayProcesses()
@@ -128,7 +130,7 @@ public struct Rehearsal: Sendable {
         run.activities = context.log.records
         // Compared once: the verdict and the files use the same diff.
         var comparison: FingerprintComparison?
-        if let before = run.fingerprintControl ?? run.fingerprintBefore, let after = run.fingerprintAfter {
+        if !options.live, let before = run.fingerprintControl ?? run.fingerprintBefore, let after = run.fingerprintAfter {
             let compared = FingerprintComparison(before: before, after: after, settings: plan.fingerprint)
             if !compared.diff.isEmpty { context.writeFingerprintFiles(before: before, after: after, diff: compared.diff) }
             comparison = compared
@@ -136,11 +138,15 @@ public struct Rehearsal: Sendable {
         let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
         // Under --twice each rollback step runs twice, with fingerprints: that time says nothing
         // about the budget.
-        let verdict = Verdict.judge(
-            activities: run.activities, rollback: options.twice ? nil : run.rollback, budget: plan.budget.rollback,
-            fingerprintBefore: run.fingerprintControl ?? run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
-            interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
-            also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []))
+        let verdict = options.live
+            ? Verdict.judgeLive(activities: run.activities, rolledBack: run.trigger != nil, rollback: run.rollback, budget: plan.budget.rollback,
+                                leftApplied: run.leftApplied, interruptedBy: control.firstSignal, trigger: run.trigger,
+                                also: changed.map { [$0] } ?? [])
+            : Verdict.judge(
+                activities: run.activities, rollback: options.twice ? nil : run.rollback, budget: plan.budget.rollback,
+                fingerprintBefore: run.fingerprintControl ?? run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
+                interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
+                also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []))
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset
@@ -164,6 +170,25 @@ extension Rehearsal {
         var twiceProblems: [RunReason] = []
         /// The window's writes ran in this pass.
         var windowRan = false
+        /// False for a live run that stayed healthy: no trigger, no rollback.
+        var rolledBack = true
+    }
+
+    /// A live run's watch: after each interval, the smoke checks again. The trigger when one
+    /// fails (or a signal comes), nil when the new version stayed healthy throughout.
+    func runWatch(_ context: Context, _ watch: RehearsalOptions.Watch) async -> RollbackTrigger? {
+        let rounds = watch.rounds
+        for round in 1...rounds {
+            await context.stage(1) { await clock.sleep(for: watch.every) }
+            if let interrupted = context.interruption() { return interrupted }
+            for check in plan.checks.smoke {
+                let activity = Activity(.smoke, "\(check.name) (watch \(round)/\(rounds))")
+                let record = await context.stage(1) { await context.execute(activity, check.command) }
+                if let interrupted = context.interruption() { return interrupted }
+                if !record.passed { return RollbackTrigger(reason: .watchFailed(check: check.name), offset: context.offset) }
+            }
+        }
+        return nil
     }
 
     /// - Parameter control: the control copy's fingerprint: the base to compare with once the
@@ -191,10 +216,18 @@ extension Rehearsal {
                 if trigger != nil { break }
             }
         }
+        // Live: the new version is watched; healthy to the end, it stays (nothing is rolled back).
+        if options.live {
+            if trigger == nil, let watch = options.watch { trigger = await runWatch(context, watch) }
+            if trigger == nil {
+                pass.rolledBack = false
+                return pass
+            }
+        }
         // The window: the new version takes its writes before the rollback. A write that fails is
         // a failure of the go-live, like a smoke check's.
         var windowRan = earlier
-        if trigger == nil, makeWrites, let window = plan.window {
+        if trigger == nil, makeWrites, !options.live, let window = plan.window {
             var completed = 0
             defer {
                 // The window counts as made only when every write went through: otherwise neither
@@ -278,6 +311,10 @@ extension Rehearsal {
         /// Why the copy cannot be shown to be back: a rollback that did not complete, a restored
         /// check that failed, a fingerprint that differs from the run's own before. Empty: verified.
         public var problems: [RunReason]
+        /// From the start of the first rollback step to the end of the last restored check.
+        public var rollback: Duration = .zero
+        /// When the rollback began, on the run's time line.
+        public var startOffset: Duration = .zero
     }
 
     /// Rolls back `applied` steps only, in reverse dependency order, as a rehearsal's rollback
@@ -290,8 +327,11 @@ extension Rehearsal {
     /// - Parameter keptChecks: the window's writes ran: its kept checks verify too.
     /// - Parameter undoProbe: the fingerprint's probe changed the copy and was not undone (the
     ///   harness died in between): its undo runs first.
+    /// - Parameter recordFingerprint: take the fingerprint after the rollback even without one to
+    ///   compare it with (a live run keeps it as a record).
     public func rollBack(
-        applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil, keptChecks: Bool = false, undoProbe: Bool = false
+        applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil, keptChecks: Bool = false, undoProbe: Bool = false,
+        recordFingerprint: Bool = false
     ) async -> Recovery {
         control.adopt(clock)
         let elapsed = startedAt.map { Duration.seconds(max(0, clock.date.timeIntervalSince($0))) } ?? .zero
@@ -301,16 +341,22 @@ extension Rehearsal {
             _ = await context.stage(2) { await context.execute(Activity(.preflight, "fingerprint probe undo"), undo) }
         }
         let indices = Set(applied.compactMap(graph.index(of:)))
+        let rollbackStart = context.offset
         let result = await context.stage(2) { await context.runRollback(graph, applied: indices) }
         for check in plan.checks.restored where !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.restored, check.name), check.command) }
         }
+        let rollbackTime = context.offset - rollbackStart
         for check in keptChecks ? plan.window?.kept ?? [] : [] where !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.kept, check.name), check.command) }
         }
         var fingerprintAfter: String?
         var comparison: FingerprintComparison?
-        if let fingerprint = plan.fingerprint, let before = fingerprintBefore, !control.isAbandoned {
+        if recordFingerprint, fingerprintBefore == nil, let fingerprint = plan.fingerprint, !control.isAbandoned {
+            fingerprintAfter = await context.stage(2) {
+                await context.fingerprint(.fingerprintAfter, fingerprint.command, name: "fingerprint after the rollback")
+            }.1
+        } else if let fingerprint = plan.fingerprint, let before = fingerprintBefore, !control.isAbandoned {
             fingerprintAfter = await context.stage(2) {
                 await context.fingerprint(.fingerprintAfter, fingerprint.command, name: "fingerprint after recovery")
             }.1
@@ -326,7 +372,44 @@ extension Rehearsal {
             activities: records, rollback: nil, budget: plan.budget.rollback, fingerprintBefore: fingerprintBefore,
             fingerprintAfter: fingerprintAfter, leftApplied: result.leftApplied, interruptedBy: control.firstSignal,
             fingerprint: plan.fingerprint, comparison: comparison)
-        return Recovery(activities: records, stillApplied: result.leftApplied, fingerprintAfter: fingerprintAfter, problems: verdict.reasons)
+        return Recovery(activities: records, stillApplied: result.leftApplied, fingerprintAfter: fingerprintAfter, problems: verdict.reasons,
+                        rollback: rollbackTime, startOffset: rollbackStart)
+    }
+
+    /// What `go --finish` achieved: the irreversible steps and the smoke checks after them.
+    public struct Finish: Sendable {
+        public var activities: [ActivityRecord]
+        /// What failed (a step, a smoke check) or stopped it. Empty: the go-live is complete.
+        public var problems: [RunReason]
+    }
+
+    /// A live run past its point of no return: runs the steps beyond it (the irreversible ones
+    /// and what needs them) one at a time in dependency order, stopping at the first that fails,
+    /// then the smoke checks once more. Nothing here is rolled back: these steps have no undo.
+    ///
+    /// - Parameter startedAt: when the live run began: the activities go on its time line.
+    public func finishLive(startedAt: Date? = nil) async -> Finish {
+        control.adopt(clock)
+        let elapsed = startedAt.map { Duration.seconds(max(0, clock.date.timeIntervalSince($0))) } ?? .zero
+        let context = Context(rehearsal: self, origin: clock.now - elapsed)
+        let graph = plan.graph
+        var healthy = true
+        for index in graph.forwardOrder(of: graph.beyondPointOfNoReturn()) {
+            let step = graph.steps[index]
+            guard healthy, control.signalCount == 0 else {
+                // Never started: recorded so that the run shows what did not happen.
+                await context.log.activityFinished(ActivityRecord(Activity(.forward, step.id), status: .stopped))
+                continue
+            }
+            healthy = await context.stage(1) { await context.execute(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step)) }.passed
+        }
+        for check in plan.checks.smoke where healthy && control.signalCount == 0 {
+            healthy = await context.stage(1) { await context.execute(Activity(.smoke, check.name + " (after finish)"), check.command) }.passed
+        }
+        let records = context.log.records
+        let verdict = Verdict.judge(activities: records, rollback: nil, budget: plan.budget.rollback, fingerprintBefore: nil,
+                                    fingerprintAfter: nil, leftApplied: [], interruptedBy: control.firstSignal)
+        return Finish(activities: records, problems: verdict.reasons)
     }
 
     /// Stops what this run's commands left running outside their process groups, and returns

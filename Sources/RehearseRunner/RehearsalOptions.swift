@@ -35,6 +35,31 @@ public struct RehearsalOptions: Sendable {
     /// (its inputs) while the run went on, or nil. A change fails the run.
     public var contentChanged: (@Sendable () -> String?)?
 
+    /// A live go-live (`rehearse go`) rather than a rehearsal: the target's setup and teardown,
+    /// the fingerprint's probe, the window and its control copy do not run; the fingerprint is
+    /// recorded and never compared; when the smoke checks (and the watch) pass, nothing is rolled
+    /// back and the run ends `applied`.
+    public var live = false
+    /// A live run: re-run the smoke checks for a while after they first pass (`go --watch`).
+    public var watch: Watch?
+
+    /// `--watch DURATION --every INTERVAL`: the smoke checks again after each interval, for as
+    /// many whole intervals as fit in the duration (at least one).
+    public struct Watch: Sendable, Hashable {
+        public var duration: Duration
+        public var every: Duration
+
+        public init(duration: Duration, every: Duration) {
+            self.duration = duration
+            self.every = every
+        }
+
+        public var rounds: Int {
+            guard every > .zero else { return 1 }
+            return max(1, Int((duration / every).rounded(.down)))
+        }
+    }
+
     public static let defaultJobs = 4
 
     public init(

@@ -8,6 +8,15 @@ public protocol RunClock: Sendable {
     var now: Duration { get }
     /// The wall-clock time, for when a run started and ended.
     var date: Date { get }
+    /// Waits `duration` (a live run's watch between two rounds of smoke checks); returns early
+    /// when the task is cancelled.
+    func sleep(for duration: Duration) async
+}
+
+extension RunClock {
+    public func sleep(for duration: Duration) async {
+        try? await Task.sleep(for: duration)
+    }
 }
 
 /// The machine's clocks: `ContinuousClock` (monotonic, counts suspended time) and `Date`.

@@ -153,6 +153,10 @@ extension HistoryStore {
         run.logsFolder = row.logsFolder
         run.fingerprintControl = row.fingerprintControl
         run.modes = lines(row.modes)
+        run.kind = RunKind(rawValue: row.kind) ?? .rehearsal
+        run.approval = row.approvalJSON.flatMap(Self.decodeApproval)
+        run.evidence = row.evidence
+        run.evidenceRun = row.evidenceRun
         return run
     }
 

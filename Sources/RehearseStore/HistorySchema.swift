@@ -105,6 +105,14 @@ enum HistorySchema {
                 ALTER TABLE run ADD COLUMN modes TEXT NOT NULL DEFAULT '';
                 """)
         }
+        migrator.registerMigration("v7: live runs, their approval and evidence") { db in
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN kind TEXT NOT NULL DEFAULT 'rehearsal';
+                ALTER TABLE run ADD COLUMN approval_json TEXT;
+                ALTER TABLE run ADD COLUMN evidence TEXT;
+                ALTER TABLE run ADD COLUMN evidence_run INTEGER;
+                """)
+        }
         return migrator
     }
 

@@ -28,7 +28,8 @@ extension HistoryStore {
             processMark: run.processMark, strayProcesses: "", cutBefore: run.cut?.kind == .before ? run.cut?.step : nil,
             stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy, fingerprintControl: nil,
             groupKind: run.group?.kind.rawValue, modes: run.modes.joined(separator: "\n"),
-            inputsJSON: Self.encodeInputs(run.inputHashes))
+            inputsJSON: Self.encodeInputs(run.inputHashes), kind: run.kind.rawValue,
+            approvalJSON: run.approval.flatMap(Self.encodeApproval), evidence: run.evidence, evidenceRun: run.evidenceRun)
         run.id = try await write { [row] db in
             var row = row
             try row.insert(db)
@@ -95,6 +96,25 @@ extension HistoryStore {
         }
     }
 
+    static func encodeApproval(_ approval: Approval) -> String? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Whole microseconds since 1970, as every recorded time: survives the round trip exactly.
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Run.microseconds(date))
+        }
+        return (try? encoder.encode(approval)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func decodeApproval(_ json: String) -> Approval? {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            Run.recordedTime(microseconds: try decoder.singleValueContainer().decode(Int64.self))
+        }
+        return try? decoder.decode(Approval.self, from: Data(json.utf8))
+    }
+
     static func encodeInputs(_ hashes: [String: String]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -144,6 +164,19 @@ extension HistoryStore {
         }
     }
 
+    /// A finished run goes on in this process (a live run's `go --finish` or `rollback`): it is
+    /// `running` again, held by this process, so that a second one is refused and a harness killed
+    /// meanwhile leaves it abandoned. Returns false when it is no longer `expected` (another
+    /// process took it first).
+    public func reopenRun(_ run: Int64, expected: RunStatus, by provenance: RunProvenance) async throws(HistoryError) -> Bool {
+        let identity = ProcessIdentity.current
+        return try await write { db in
+            try db.execute(sql: "UPDATE run SET status = 'running', host = ?, pid = ?, pid_start = ? WHERE id = ? AND status = ?",
+                           arguments: [provenance.host, provenance.pid, identity.pid == provenance.pid ? identity.start : "", run, expected.rawValue])
+            return db.changesCount == 1
+        }
+    }
+
     /// After `recover`: what is still applied.
     public func recordRecovery(run: Int64, stillApplied: [String]) async throws(HistoryError) {
         try await write { db in
@@ -156,6 +189,9 @@ extension HistoryStore {
     public struct AbandonedRun: Sendable {
         public var id: Int64
         public var processMark: String?
+        public var kind: RunKind
+        /// Whether the run's target is protected in the plan recorded with it.
+        public var protectedTarget: Bool
     }
 
     /// Marks `running` runs whose harness no longer exists as `abandoned` (their in-flight
@@ -179,7 +215,11 @@ extension HistoryStore {
                 try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
             }
         }
-        return deadRows.map { AbandonedRun(id: $0.id ?? 0, processMark: $0.processMark) }
+        return deadRows.map { row in
+            let plan = PlanParser().parse(row.planText, file: row.planFile, defaultName: row.planName).plan
+            return AbandonedRun(id: row.id ?? 0, processMark: row.processMark, kind: RunKind(rawValue: row.kind) ?? .rehearsal,
+                                protectedTarget: plan?.target(named: row.target)?.isProtected ?? true)
+        }
     }
 
     /// Wall-clock times are kept as integer nanoseconds, in whole microseconds (``Run/recordedTime(_:)``).

@@ -59,6 +59,13 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     var modes: String
     /// `{"path": "sha256:…"}` of the plan's inputs.
     var inputsJSON: String
+    /// `rehearsal` or `live`.
+    var kind: String
+    /// A live run's approval: `{"target", "user", "host", "at"}`.
+    var approvalJSON: String?
+    /// A live run: what the gate's GO rested on.
+    var evidence: String?
+    var evidenceRun: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, strategy, target, host, user, pid, jobs, status, trigger, reasons
@@ -71,6 +78,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case processMark = "process_mark", triggerCode = "trigger_code", reasonsJSON = "reasons_json"
         case strayProcesses = "stray_processes", cutBefore = "cut_before", stepCount = "step_count"
         case groupId = "group_id", groupSize = "group_size", groupShard = "group_shard", inputsJSON = "inputs_json", copy, fingerprintControl = "fingerprint_control", groupKind = "group_kind", modes
+        case kind, approvalJSON = "approval_json", evidence, evidenceRun = "evidence_run"
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

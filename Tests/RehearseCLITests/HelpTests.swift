@@ -9,7 +9,7 @@ import Testing
     static let commands: [(name: String, type: any ParsableCommand.Type)] = [
         ("rehearse", Rehearse.self), ("run", RunCommand.self), ("check", CheckCommand.self), ("init", InitCommand.self),
         ("history", HistoryCommand.self), ("show", ShowCommand.self), ("compare", CompareCommand.self),
-        ("gate", GateCommand.self), ("recover", RecoverCommand.self), ("report", ReportCommand.self), ("runbook", RunbookCommand.self),
+        ("gate", GateCommand.self), ("go", GoCommand.self), ("rollback", RollbackCommand.self), ("recover", RecoverCommand.self), ("report", ReportCommand.self), ("runbook", RunbookCommand.self),
     ]
 
     @Test func everyCommandIsReachable() {

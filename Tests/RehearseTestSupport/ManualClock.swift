@@ -14,6 +14,11 @@ public final class ManualClock: RunClock {
     public var now: Duration { state.withLock { $0.reading } }
     public var date: Date { state.withLock { $0.date } }
 
+    /// Waiting moves the clock: a watch of an hour passes at once.
+    public func sleep(for duration: Duration) async {
+        advance(by: duration)
+    }
+
     /// Moves both the monotonic reading and the wall clock forward.
     public func advance(by duration: Duration) {
         state.withLock { state in
