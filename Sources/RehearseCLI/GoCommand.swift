@@ -38,7 +38,7 @@ struct GoCommand: AsyncParsableCommand {
             Examples:
               rehearse go Rehearsals/shop.yml --target production --approve production
               rehearse go Rehearsals/checkout.yml --target prod --approve prod --watch 10m
-              rehearse go Rehearsals/x.yml --target prod --approve prod --watch 1h --every 1m
+              rehearse go x.yml --target prod --approve prod --watch 1h --every 1m
               rehearse go --finish 42 --approve production
               rehearse go --finish 42 --approve production --yes
             """)
