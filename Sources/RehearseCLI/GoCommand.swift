@@ -126,8 +126,13 @@ struct GoCommand: AsyncParsableCommand {
             let loaded = try GateCommand.loadPlan(planPath, console: console, consequence: "nothing was run")
             let path = historyOptions.path(forPlan: loaded.file)
             guard FileManager.default.fileExists(atPath: path) else {
+                // (The engine refuses these too: said first, as it would with a history.)
                 guard loaded.target(named: target) != nil else {
-                    throw CLIError.usage("plan '\(loaded.name)' has no target '\(target)'; its targets are \(loaded.targets.map(\.name).joined(separator: ", ")): nothing was run")
+                    throw CLIError(RunProblem.noSuchTarget(plan: loaded.name, file: loaded.file, target: target, available: loaded.targets.map(\.name)),
+                                   consequence: "nothing was run")
+                }
+                guard approve == target else {
+                    throw CLIError(RunProblem.liveNeedsApproval(plan: loaded.name, target: target), consequence: "nothing was run")
                 }
                 let decision = GateDecision(isGo: false, run: nil, reason: .neverRehearsed(target: from))
                 console.out(GateText(style: style).render(decision, plan: loaded.name, target: target, from: from) + "\n  nothing was run")
