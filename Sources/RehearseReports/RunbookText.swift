@@ -75,6 +75,17 @@ public struct RunbookText: Sendable {
             }
         }
 
+        // The commands of the day: only the rehearsed content runs, and the gate is asked again.
+        let file = code("Rehearsals/" + URL(fileURLWithPath: plan.file).lastPathComponent)
+        let target = code(facts.target)
+        lines.append("")
+        lines.append("## On the day")
+        lines.append("")
+        lines.append("1. `rehearse go \(file) --target \(target) --approve \(target) --watch 10m` runs the forward steps up to the point of no return, "
+                     + "then the smoke checks every 30 s for 10 minutes; it refuses unless the gate says GO for this exact content, and rolls back on any trigger below.")
+        lines.append("2. Healthy after the watch: `rehearse go --finish RUN --approve \(target)` runs the steps beyond the point of no return (it asks for the plan's name).")
+        lines.append("3. Or, at any moment before that: `rehearse rollback RUN --approve \(target)` rolls the go-live back, timed against the budget.")
+
         lines.append("")
         lines.append("## Forward steps")
         lines.append("")
@@ -103,7 +114,8 @@ public struct RunbookText: Sendable {
         lines.append("- a forward step fails, or runs longer than its timeout (default \(DurationText.compact(plan.budget.stepTimeout)))")
         for check in plan.checks.smoke { lines.append("- smoke check fails: \(cell(check.name))\(check.owner.map { " (\(cell($0)))" } ?? "")") }
         for write in plan.window?.writes ?? [] { lines.append("- a write of the window fails: \(cell(write.name))") }
-        lines.append("- the operator decides (Ctrl-C stops the forward steps and rolls back what was applied)")
+        lines.append("- a smoke check fails during the watch (`rehearse go --watch`)")
+        lines.append("- the operator decides (Ctrl-C stops the forward steps and rolls back what was applied; later, `rehearse rollback RUN`)")
 
         lines.append("")
         lines.append("## Rollback procedure")

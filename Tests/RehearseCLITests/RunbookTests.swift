@@ -35,6 +35,9 @@ import Testing
             let after = try await RehearseBinary.run(["runbook", "Rehearsals/p.yml"], in: folder.path)
             #expect(after.stdout.contains("**gate right now: GO**"))
             #expect(after.stdout.contains("go-live target: production"))
+            #expect(after.stdout.contains("## On the day"))
+            #expect(after.stdout.contains("`rehearse go Rehearsals/p.yml --target production --approve production --watch 10m`"))
+            #expect(after.stdout.contains("- a smoke check fails during the watch"))
             #expect(after.stdout.contains("- [ ] plan B agreed"))
             #expect(after.stdout.contains("- window: Saturday 06:00 UTC"))
             // Every forward step with its rehearsed median / p95 and cumulative time.
