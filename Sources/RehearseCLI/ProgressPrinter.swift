@@ -99,7 +99,9 @@ final class ProgressPrinter: RunObserver {
         case .failed, .timedOut, .stopped, .running, .inFlight:
             let took = record.duration.map { " after \(DurationText.precise($0))" } ?? ""
             let word = record.status == .stopped ? "STOP" : "FAIL"
-            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(record.summary)\(took)")
+            // Stopped before its process existed (a signal, or a start the journal could not record).
+            let summary = record.status == .stopped && record.termination == nil ? "stopped before it started" : record.summary
+            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(summary)\(took)")
             if record.status != .stopped, record.ran {
                 if let tail = record.outputTail, !tail.isEmpty {
                     for text in tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {

@@ -41,6 +41,7 @@ struct RecoverCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console()
         var failed = false
+        var harnessFault = false
         try await console.reportingErrors {
             guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
             let control = RunControl()
@@ -77,6 +78,7 @@ struct RecoverCommand: AsyncParsableCommand {
                 console.out("  left applied then: \(run.leftApplied.joined(separator: ", ")); rehearse again on a fresh copy once the rollback is fixed")
             case .recovered(let run, let left, let problems):
                 failed = !left.isEmpty || !problems.isEmpty
+                harnessFault = problems.contains { if case .historyUnwritable = $0 { true } else { false } }
                 if left.isEmpty {
                     console.out("run \(run.id): recovered; nothing is left applied")
                 } else {
@@ -97,6 +99,7 @@ struct RecoverCommand: AsyncParsableCommand {
                 }
             }
         }
+        if harnessFault { throw ExitCodes.internalError }
         if failed { throw ExitCodes.failed }
     }
 }

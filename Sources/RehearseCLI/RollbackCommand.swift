@@ -78,6 +78,7 @@ struct RollbackCommand: AsyncParsableCommand {
                 case .interrupted: RunCommand.exitCode(forSignal: run.signal ?? SIGINT)
                 default: ExitCodes.failed
                 }
+                if run.hasHarnessFault { code = ExitCodes.internalError }
             }
         }
         if code != ExitCodes.passed { throw code }

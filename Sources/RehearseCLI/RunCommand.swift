@@ -248,6 +248,8 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The worst outcome of the runs decides.
     static func exitCode(for runs: [Run]) -> ExitCode {
+        // A run the harness could not record is its own fault, whatever else happened.
+        if runs.contains(where: \.hasHarnessFault) { return ExitCodes.internalError }
         guard let worst = runs.max(by: { $0.status.severity < $1.status.severity }) else { return ExitCodes.passed }
         return switch worst.status {
         case .passed, .applied, .completed: ExitCodes.passed

@@ -17,6 +17,8 @@ public struct RollbackTrigger: Sendable, Hashable {
         case watchFailed(check: String)
         /// A live run: the operator rolled it back (`rehearse rollback RUN`).
         case operatorDecision
+        /// The history could not be written: nothing more may start unrecorded.
+        case historyUnwritable
     }
 
     public var reason: Reason
@@ -43,6 +45,7 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         case .watchFailed(let check): "smoke check '\(check)' failed during the watch"
         case .operatorDecision: "the operator's decision (rehearse rollback)"
+        case .historyUnwritable: "the history could not be written (nothing may run unrecorded)"
         }
     }
 
@@ -58,6 +61,7 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         case .interrupted(let signal): "interrupted:\(signal)"
         case .watchFailed(let check): "watch-failed:" + check
         case .operatorDecision: "operator"
+        case .historyUnwritable: "history-unwritable"
         }
     }
 
@@ -69,6 +73,10 @@ extension RollbackTrigger.Reason: CustomStringConvertible {
         }
         if code == "operator" {
             self = .operatorDecision
+            return
+        }
+        if code == "history-unwritable" {
+            self = .historyUnwritable
             return
         }
         guard let colon = code.firstIndex(of: ":") else { return nil }

@@ -234,6 +234,11 @@ public struct Run: Sendable, Hashable {
 
     public var isLive: Bool { kind == .live }
 
+    /// The harness itself failed during the run (its history could not be written): exit 70.
+    public var hasHarnessFault: Bool {
+        reasons.contains { if case .historyUnwritable = $0 { true } else { false } }
+    }
+
     /// How many distinct forward steps started (and so may have been applied).
     public var appliedStepCount: Int { Set(startedForwardSteps).count }
 

@@ -34,6 +34,9 @@ public enum RunReason: Sendable, Hashable {
     /// A signal stopped the run after its rollback trigger (during the rollback, or before any
     /// step ran): the run is interrupted by it, though it was not the trigger.
     case interrupted(signal: Int32)
+    /// The history could not be written during the run (a full disk, a damaged database): the
+    /// harness started nothing more and rolled back what was applied. A fault of the harness.
+    case historyUnwritable(String)
 }
 
 extension RunReason: CustomStringConvertible {
@@ -57,6 +60,8 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintBlind: "the fingerprint cannot see the probe's change: it would not notice a rollback that loses data either"
         case .probeNotUndone: "the probe's undo did not bring the fingerprint back: the copy was changed before the rehearsal"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
+        case .historyUnwritable(let why):
+            "the history could not be written (\(why)): nothing more was started, what was applied was rolled back, and this run may be recorded only in part"
         }
     }
 
@@ -79,6 +84,7 @@ extension RunReason: CustomStringConvertible {
         case .fingerprintBlind: "fingerprint-blind"
         case .probeNotUndone: "probe-not-undone"
         case .interrupted: "interrupted"
+        case .historyUnwritable: "history-unwritable"
         }
     }
 
@@ -123,6 +129,8 @@ extension RunReason: Codable {
             try container.encode(text, forKey: .detail)
         case .interrupted(let signal):
             try container.encode(String(signal), forKey: .subject)
+        case .historyUnwritable(let why):
+            try container.encode(why, forKey: .detail)
         }
     }
 
@@ -149,6 +157,7 @@ extension RunReason: Codable {
         case "round-trip-failed": self = .roundTripFailed(how: try detail())
         case "probe-not-undone": self = .probeNotUndone
         case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
+        case "history-unwritable": self = .historyUnwritable(try detail())
         case "interrupted":
             guard let signal = Int32(try subject()) else { self = .text("interrupted"); return }
             self = .interrupted(signal: signal)

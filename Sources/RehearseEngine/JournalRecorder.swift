@@ -14,8 +14,11 @@ import Synchronization
 /// window stays as short as the gap between two commands. No step that may have been applied is
 /// ever missing from the journal.
 ///
-/// A write that fails mid-run does not stop the rehearsal (its rollback matters more than its
-/// record): the first failure is reported once through `warn`, and the run goes on.
+/// Fail closed: no command starts unless its start is in the journal. A write that fails mid-run
+/// is a fault of the harness handed to the run's ``RunControl``: the command whose start could not
+/// be written does not run, nothing more starts on the forward side, and what was applied is
+/// rolled back (its rollback matters more than its record; what can still be written is). The
+/// first failure is reported once through `warn`.
 final class JournalRecorder: RunObserver {
     private struct State {
         var rows: [Activity: Int64] = [:]
@@ -29,11 +32,13 @@ final class JournalRecorder: RunObserver {
     private let store: HistoryStore
     private let runID: Int64
     private let warn: @Sendable (String) -> Void
+    private let control: RunControl
     private let state = Mutex(State())
 
-    init(store: HistoryStore, runID: Int64, warn: @escaping @Sendable (String) -> Void) {
+    init(store: HistoryStore, runID: Int64, control: RunControl, warn: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.runID = runID
+        self.control = control
         self.warn = warn
     }
 
@@ -117,8 +122,10 @@ final class JournalRecorder: RunObserver {
             defer { state.failed = true }
             return !state.failed
         }
+        // Before the command whose start this was returns to the runner: it never runs.
+        control.fault("cannot write run \(runID) to \(error.path): \(error.message)")
         if first {
-            warn("cannot record run \(runID) in \(error.path): \(error.message); the rehearsal goes on unrecorded")
+            warn("cannot record run \(runID) in \(error.path): \(error.message); nothing more starts, and what was applied is rolled back")
         }
     }
 }

@@ -54,7 +54,7 @@ extension RehearsalEngine {
             var next = 0
             var stop = false
             while true {
-                while !stop, next < cuts.count, control.signalCount == 0, let copy = freeCopies.popLast() {
+                while !stop, next < cuts.count, !control.shouldStop, let copy = freeCopies.popLast() {
                     let position = next
                     next += 1
                     let cut = cuts[position]

@@ -104,7 +104,7 @@ public struct RehearsalEngine: Sendable {
             do throws(EngineError) {
                 let run = try await rehearse(plan, request, history: history, observer: observer, control: control, warn: warn)
                 series.runs.append(run)
-                if run.status == .interrupted { break }
+                if run.status == .interrupted || run.hasHarnessFault { break }
             } catch {
                 series.fault = error
                 break
@@ -232,7 +232,7 @@ public struct RehearsalEngine: Sendable {
         }
         let group = RunGroup(id: UUID().uuidString.lowercased(), size: times, kind: .repeat)
         let cut = cut(of: request, in: plan)
-        for _ in 0..<times where control.signalCount == 0 {
+        for _ in 0..<times where !control.shouldStop {
             do throws(EngineError) {
                 let run = try await rehearseOne(plan, request, cut: cut, group: group, copy: nil, content: try content(of: plan),
                                                 history: history, observer: observer, control: control, warn: warn)
@@ -251,7 +251,7 @@ public struct RehearsalEngine: Sendable {
         _ plan: Plan, _ options: RehearsalOptions, run: Int64, history: HistoryStore, observer: any RunObserver,
         control: RunControl, warn: @escaping @Sendable (String) -> Void
     ) -> (Rehearsal, JournalRecorder) {
-        let journal = JournalRecorder(store: history, runID: run, warn: warn)
+        let journal = JournalRecorder(store: history, runID: run, control: control, warn: warn)
         let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
                                   control: control, executor: executor, clock: clock)
         return (rehearsal, journal)

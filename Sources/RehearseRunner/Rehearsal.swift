@@ -57,7 +57,7 @@ public struct Rehearsal: Sendable {
         // (A cut comes before the window: its writes never run, and the copy must come back to
         // where it was.)
         var controlReasons: [RunReason] = []
-        if !options.live, let window = plan.window, let fingerprint = plan.fingerprint, options.cut == nil, control.signalCount == 0 {
+        if !options.live, let window = plan.window, let fingerprint = plan.fingerprint, options.cut == nil, !control.shouldStop {
             (run.fingerprintControl, controlReasons) = await runControl(context, window: window, fingerprint: fingerprint)
         }
 
@@ -83,7 +83,7 @@ public struct Rehearsal: Sendable {
                 ready = probeReasons.isEmpty && !context.log.records.contains { !$0.passed }
             }
         }
-        ready = ready && control.signalCount == 0
+        ready = ready && !control.shouldStop
 
         // Forward, trigger, rollback: once, or twice for a round trip (forward again after the
         // rollback, and roll back again), as long as the first went cleanly.
@@ -108,13 +108,13 @@ public struct Rehearsal: Sendable {
             let clean = result.trigger?.reason == .rehearsal && result.leftApplied.isEmpty && !result.fingerprintDiffers
                 && !context.log.records.contains { $0.status != .passed && $0.status != .nothingToRun }
             // (An interruption is not the rollback's fault.)
-            if pass == 2, !clean, control.signalCount == 0 {
+            if pass == 2, !clean, !control.shouldStop {
                 passReasons.append(.roundTripFailed(how: result.trigger?.reason == .rehearsal
                     ? "the second rollback did not bring the copy back"
                     : "going forward again after the rollback failed (\(result.trigger?.description ?? "not started")): the rollback leaves something behind"))
             }
             // A round trip goes on only from a clean first pass (its fingerprint is the one shown).
-            if !clean || control.signalCount > 0 { break }
+            if !clean || control.shouldStop { break }
         }
         run.fingerprintBefore = fingerprintBefore
         // The control stands only when the window's writes ran: otherwise the copy must come back
@@ -135,18 +135,19 @@ public struct Rehearsal: Sendable {
             if !compared.diff.isEmpty { context.writeFingerprintFiles(before: before, after: after, diff: compared.diff) }
             comparison = compared
         }
+        let faultReasons = control.faultMessage.map { [RunReason.historyUnwritable($0)] } ?? []
         let changed = options.contentChanged?().map { RunReason.text("the plan's inputs changed while it ran (\($0)): the run stands for no version of the plan") }
         // Under --twice each rollback step runs twice, with fingerprints: that time says nothing
         // about the budget.
         let verdict = options.live
             ? Verdict.judgeLive(activities: run.activities, rolledBack: run.trigger != nil, rollback: run.rollback, budget: plan.budget.rollback,
                                 leftApplied: run.leftApplied, interruptedBy: control.firstSignal, trigger: run.trigger,
-                                also: changed.map { [$0] } ?? [])
+                                also: (changed.map { [$0] } ?? []) + faultReasons)
             : Verdict.judge(
                 activities: run.activities, rollback: options.twice ? nil : run.rollback, budget: plan.budget.rollback,
                 fingerprintBefore: run.fingerprintControl ?? run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
                 interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
-                also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []))
+                also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []) + faultReasons)
         run.status = verdict.status
         run.reasons = verdict.reasons
         run.total = context.offset
@@ -371,7 +372,7 @@ extension Rehearsal {
         let verdict = Verdict.judge(
             activities: records, rollback: nil, budget: plan.budget.rollback, fingerprintBefore: fingerprintBefore,
             fingerprintAfter: fingerprintAfter, leftApplied: result.leftApplied, interruptedBy: control.firstSignal,
-            fingerprint: plan.fingerprint, comparison: comparison)
+            fingerprint: plan.fingerprint, comparison: comparison, also: control.faultMessage.map { [.historyUnwritable($0)] } ?? [])
         return Recovery(activities: records, stillApplied: result.leftApplied, fingerprintAfter: fingerprintAfter, problems: verdict.reasons,
                         rollback: rollbackTime, startOffset: rollbackStart)
     }
@@ -396,19 +397,20 @@ extension Rehearsal {
         var healthy = true
         for index in graph.forwardOrder(of: graph.beyondPointOfNoReturn()) {
             let step = graph.steps[index]
-            guard healthy, control.signalCount == 0 else {
+            guard healthy, !control.shouldStop else {
                 // Never started: recorded so that the run shows what did not happen.
                 await context.log.activityFinished(ActivityRecord(Activity(.forward, step.id), status: .stopped))
                 continue
             }
             healthy = await context.stage(1) { await context.execute(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step)) }.passed
         }
-        for check in plan.checks.smoke where healthy && control.signalCount == 0 {
+        for check in plan.checks.smoke where healthy && !control.shouldStop {
             healthy = await context.stage(1) { await context.execute(Activity(.smoke, check.name + " (after finish)"), check.command) }.passed
         }
         let records = context.log.records
         let verdict = Verdict.judge(activities: records, rollback: nil, budget: plan.budget.rollback, fingerprintBefore: nil,
-                                    fingerprintAfter: nil, leftApplied: [], interruptedBy: control.firstSignal)
+                                    fingerprintAfter: nil, leftApplied: [], interruptedBy: control.firstSignal,
+                                    also: control.faultMessage.map { [.historyUnwritable($0)] } ?? [])
         return Finish(activities: records, problems: verdict.reasons)
     }
 

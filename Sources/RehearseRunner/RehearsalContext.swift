@@ -42,6 +42,9 @@ extension Rehearsal {
         /// The trigger an interruption made, if a signal has arrived.
         func interruption() -> RollbackTrigger? {
             let control = rehearsal.control
+            if control.firstSignal == nil, control.faultMessage != nil {
+                return RollbackTrigger(reason: .historyUnwritable, offset: control.faultReading.map { $0 - origin } ?? offset)
+            }
             guard let signal = control.firstSignal else { return nil }
             let at = control.firstSignalReading.map { $0 - origin } ?? offset
             return RollbackTrigger(reason: .interrupted(signal: signal), offset: at)

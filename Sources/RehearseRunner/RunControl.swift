@@ -10,6 +10,8 @@ public final class RunControl: Sendable {
     private struct State {
         var signals: [Int32] = []
         var firstReading: Duration?
+        var fault: String?
+        var faultReading: Duration?
         var handlers: [UUID: (threshold: Int, cancel: @Sendable () -> Void)] = [:]
     }
 
@@ -38,6 +40,28 @@ public final class RunControl: Sendable {
         for cancel in toCancel { cancel() }
     }
 
+    /// The harness cannot go on safely (its journal cannot be written): like a first signal, it
+    /// stops the forward side (nothing more starts there) and the rollback runs; unlike one, it is
+    /// the harness's own fault. Only the first fault is kept.
+    public func fault(_ message: String) {
+        let toCancel: [@Sendable () -> Void] = state.withLock { state in
+            guard state.fault == nil else { return [] }
+            state.fault = message
+            state.faultReading = clock.value.now
+            return state.handlers.values.filter { $0.threshold <= 1 }.map(\.cancel)
+        }
+        for cancel in toCancel { cancel() }
+    }
+
+    /// A signal came, or the harness stopped itself: start nothing more on the forward side.
+    public var shouldStop: Bool { signalCount > 0 || faultMessage != nil }
+
+    /// Why the harness stopped itself, if it did.
+    public var faultMessage: String? { state.value.fault }
+
+    /// When the fault happened, as a reading of the clock: the moment of its rollback trigger.
+    public var faultReading: Duration? { state.value.faultReading }
+
     /// The first signal received, if any.
     public var firstSignal: Int32? { state.value.signals.first }
 
@@ -57,7 +81,7 @@ public final class RunControl: Sendable {
         let id = UUID()
         let alreadyDue = state.withLock { state -> Bool in
             state.handlers[id] = (threshold, { task.cancel() })
-            return state.signals.count >= threshold
+            return state.signals.count >= threshold || (threshold <= 1 && state.fault != nil)
         }
         if alreadyDue { task.cancel() }
         let result = await withTaskCancellationHandler {

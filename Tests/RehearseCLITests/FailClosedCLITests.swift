@@ -1,0 +1,36 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// The real binary against a history that stops taking writes mid-run: nothing more starts,
+/// what was applied is rolled back, and the harness's fault exits 70.
+@Suite struct FailClosedCLITests {
+    @Test func aHistoryThatFillsUpMidRunStopsTheRunRollsBackAndExits70() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets:
+                  copy: { env: { DATA: ../data } }
+                steps:
+                  a: { run: 'mkdir -p "$DATA" && touch "$DATA/a"', rollback: 'rm "$DATA/a"' }
+                  b: { run: 'touch "$DATA/b"', rollback: 'rm "$DATA/b"', needs: a }
+                  c: { run: 'touch "$DATA/c"', rollback: 'rm "$DATA/c"', needs: b }
+                """)
+            #expect(try await RehearseBinary.run(["check"], in: folder.path).status == 0)
+            // A first run makes the history; then it takes no more than 2 more activity rows.
+            #expect(try await RehearseBinary.run(["run"], in: folder.path).status == 0)
+            let history = folder.path + "/.rehearse/history.sqlite"
+            let trigger = try await Tool.run("sqlite3", [history, """
+                CREATE TRIGGER full BEFORE INSERT ON activity WHEN (SELECT count(*) FROM activity) >= (SELECT count(*) FROM activity WHERE run_id = 1) + 2
+                BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
+                """])
+            #expect(trigger?.status == 0, "\(trigger?.output ?? "sqlite3 is missing")")
+            let run = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(run.status == 70, "\(run.stdout)\(run.stderr)")
+            #expect(run.stderr.contains("nothing more starts, and what was applied is rolled back"))
+            #expect(run.stdout.contains("the history could not be written"))
+            #expect(run.stdout.contains("STOP  forward     c stopped before it started"))
+            #expect(!folder.exists("data/a") && !folder.exists("data/b") && !folder.exists("data/c"))
+        }
+    }
+}
