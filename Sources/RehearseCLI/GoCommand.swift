@@ -84,6 +84,10 @@ struct GoCommand: AsyncParsableCommand {
             transform: ArgumentTypes.duration)
     var killGrace: Duration = .seconds(5)
 
+    @Option(name: .customLong("log-limit"), help: ArgumentHelp("Most output each command's log keeps: its first and last halves (default: 16MB; 'none': all).", valueName: "size"),
+            transform: SizeArgument.parse)
+    var logLimit: Int?? = .some(RehearsalOptions.defaultLogLimit)
+
     @Flag(name: .shortAndLong, help: "Stream every command's output live, prefixed with its step.")
     var verbose = false
 
@@ -142,6 +146,7 @@ struct GoCommand: AsyncParsableCommand {
             let store = try await HistoryOptions.open(path, console: console)
             var request = GoLiveRequest(target: target, approve: approve, from: from, within: within, requirement: require,
                                         jobs: jobs, killGrace: killGrace)
+            request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit
             if let watch { request.watch = RehearsalOptions.Watch(duration: watch, every: every ?? .seconds(30)) }
             if verbose {
                 request.liveOutput = { activity, line in printer.emit("             " + style.dim("\(activity.name) |") + " " + line) }

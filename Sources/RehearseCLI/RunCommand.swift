@@ -97,6 +97,10 @@ struct RunCommand: AsyncParsableCommand {
             transform: ArgumentTypes.duration)
     var killGrace: Duration = .seconds(5)
 
+    @Option(name: .customLong("log-limit"), help: ArgumentHelp("Most output each command's log keeps: its first and last halves (default: 16MB; 'none': all).", valueName: "size"),
+            transform: SizeArgument.parse)
+    var logLimit: Int?? = .some(RehearsalOptions.defaultLogLimit)
+
     @Flag(name: .shortAndLong, help: "Stream every command's output live, prefixed with its step.")
     var verbose = false
 
@@ -133,6 +137,7 @@ struct RunCommand: AsyncParsableCommand {
                                        liveOutput: verbose ? liveOutput(printer) : nil)
         request.roundTrip = roundTrip
         request.twice = twice
+        request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit
         // Watching from the start: a signal that comes while plans load and histories open is
         // not lost (or left to a disposition the parent set), and then nothing runs.
         let control = RunControl()

@@ -18,6 +18,8 @@ public struct GoLiveRequest: Sendable {
     public var jobs: Int
     public var killGrace: Duration
     public var liveOutput: (@Sendable (Activity, String) -> Void)?
+    /// Most bytes each command's log keeps (nil: all).
+    public var logLimit: Int? = RehearsalOptions.defaultLogLimit
 
     public init(
         target: String, approve: String?, from: String = "copy", within: Duration = .seconds(48 * 3600),
@@ -111,9 +113,10 @@ extension RehearsalEngine {
         let live = LiveRun(approval: Approval(target: target.name, user: provenance.user, host: provenance.host,
                                               at: Run.recordedTime(clock.date)),
                            evidence: Self.describe(evidence), evidenceRun: evidence.run, watch: request.watch)
-        let rehearsalRequest = RehearsalRequest(target: target.name, approve: request.approve, jobs: request.jobs,
+        var rehearsalRequest = RehearsalRequest(target: target.name, approve: request.approve, jobs: request.jobs,
                                                 killGrace: request.killGrace, liveOutput: request.liveOutput,
                                                 stopStrayProcesses: false)
+        rehearsalRequest.logLimit = request.logLimit
         let run = try await rehearseOne(plan, rehearsalRequest, cut: nil, group: nil, copy: nil, content: content, history: history,
                                         observer: observer, control: control, warn: warn, live: live)
         return .ran(run, gate: decision)
@@ -229,7 +232,7 @@ extension RehearsalEngine {
                               fix: "'rehearse show \(run.id)' says what it is doing")
         }
         var options = RehearsalOptions(runID: String(run.id), target: run.target, jobs: jobs, killGrace: killGrace,
-                                       logsFolder: try logsFolder(for: run.id, in: history), stopStrayProcesses: false,
+                                       logsFolder: try logsFolder(for: run, in: history), stopStrayProcesses: false,
                                        processMark: run.processMark)
         options.live = true
         return journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)

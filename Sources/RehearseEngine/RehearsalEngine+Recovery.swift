@@ -89,7 +89,7 @@ extension RehearsalEngine {
 
         // Steps with `rollback: none` have nothing to undo: not announced as rolled back.
         willRollBack(recorded, applied.filter { plan.step(withID: $0)?.rollbackCommand != nil })
-        let logs = try logsFolder(for: recorded.id, in: history)
+        let logs = try logsFolder(for: recorded, in: history)
         var options = RehearsalOptions(
             runID: String(recorded.id), target: recorded.target, jobs: request.jobs, copy: recorded.copy, killGrace: request.killGrace,
             logsFolder: logs, processMark: recorded.processMark)

@@ -180,7 +180,12 @@ public struct RehearsalEngine: Sendable {
         }
         let logs: String
         do throws(EngineError) {
-            logs = try logsFolder(for: run.id, in: history)
+            logs = try logsFolder(for: run, in: history)
+            do throws(HistoryError) {
+                try await history.recordLogsFolder(run: run.id, logs)
+            } catch {
+                throw .history(error)
+            }
         } catch {
             // Nothing ran: the run is closed as failed rather than left running.
             var closed = run
@@ -197,6 +202,7 @@ public struct RehearsalEngine: Sendable {
         var configured = options
         configured.roundTrip = request.roundTrip
         configured.twice = request.twice
+        configured.logLimit = request.logLimit
         if let live {
             configured.live = true
             configured.watch = live.watch
@@ -257,16 +263,33 @@ public struct RehearsalEngine: Sendable {
         return (rehearsal, journal)
     }
 
-    /// `logs/RUN` beside the history's database, created owner-only.
-    func logsFolder(for run: Int64, in history: HistoryStore) throws(EngineError) -> String {
-        let folder = URL(fileURLWithPath: history.path).deletingLastPathComponent().appendingPathComponent("logs/\(run)")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            return folder.path
-        } catch {
-            throw EngineError(.files, message: "cannot create the log folder \(folder.path): \(error.localizedDescription); nothing was run",
-                              fix: "check the permissions of \(folder.deletingLastPathComponent().path), or use --history PATH")
+    /// The run's logs folder: the one it has (a later recovery, `go --finish`, `rollback` of it),
+    /// or a new `logs/RUN-TOKEN` beside the history's database, named by the run's unique token
+    /// (run numbers start again in a new history; the logs of an older run are never written
+    /// into). The run's own folder is created owner-only, exclusively: not one that was there
+    /// before, and never through a symbolic link.
+    func logsFolder(for run: Run, in history: HistoryStore) throws(EngineError) -> String {
+        if let existing = run.logsFolder, Self.isOwnFolder(existing) { return existing }
+        let parent = URL(fileURLWithPath: history.path).deletingLastPathComponent().appendingPathComponent("logs")
+        let name = "\(run.id)-" + (run.processMark ?? UUID().uuidString).lowercased().prefix(8)
+        let folder = parent.appendingPathComponent(name)
+        func failure(_ why: String) -> EngineError {
+            EngineError(.files, message: "cannot create the log folder \(folder.path): \(why); nothing was run",
+                        fix: "check \(parent.path) (it must be a folder you can write), or use --history PATH")
         }
+        var info = stat()
+        if lstat(parent.path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw failure("\(parent.path) is not a folder") }
+        } else if mkdir(parent.path, 0o700) != 0, errno != EEXIST {
+            throw failure(String(cString: strerror(errno)))
+        }
+        guard mkdir(folder.path, 0o700) == 0 else { throw failure(String(cString: strerror(errno))) }
+        return folder.path
+    }
+
+    /// A real folder (not a link) of this user's: where a run's logs already are.
+    static func isOwnFolder(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR && info.st_uid == getuid()
     }
 }

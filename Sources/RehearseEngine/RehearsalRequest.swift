@@ -22,6 +22,8 @@ public struct RehearsalRequest: Sendable {
     public var roundTrip = false
     /// `--twice`: every forward and rollback step run twice in a row.
     public var twice = false
+    /// `--log-limit`: most bytes each command's log keeps (nil: all).
+    public var logLimit: Int? = RehearsalOptions.defaultLogLimit
 
     public init(
         target: String = "copy", approve: String? = nil, cut: Cut? = nil, jobs: Int = RehearsalOptions.defaultJobs,

@@ -6,6 +6,11 @@ import SystemPackage
 /// nothing costs no file, which on ext4 is a third of a millisecond each), the last bytes kept in
 /// memory for the outcome's tail, and, with a live view, each line to it through ``LiveOutput``.
 ///
+/// The log is owner-only and created anew, never through a symbolic link (`O_EXCL|O_NOFOLLOW`:
+/// a path someone planted is not written through). With a limit, the log keeps the first half of
+/// the limit and the last half, with a line between them saying how much was left out, so that a
+/// chatty step cannot fill the disk that also holds the history.
+///
 /// ``write(_:from:)`` runs on the reaper thread, so it only appends: splitting into lines and
 /// making them printable happen on the live-output queue, where a slow terminal holds up nothing
 /// but the live view itself.
@@ -13,6 +18,12 @@ final class CommandOutput: Sendable {
     private struct State {
         var file: FileDescriptor?
         var failedToOpen = false
+        /// The log as created (the planned path, or one beside it when that was taken).
+        var openedPath: String?
+        /// Bytes in the log's head so far; past the head, the last bytes wait in `end`.
+        var written = 0
+        var end: [UInt8] = []
+        var left = 0
         var tail: [UInt8] = []
         /// Bytes handed to the live view and not yet shown, and bytes it skipped meanwhile.
         var liveBacklog = 0
@@ -29,14 +40,60 @@ final class CommandOutput: Sendable {
     enum Stream: Sendable { case standardOutput, standardError }
 
     let path: String
+    /// Most bytes the log keeps (head and end); nil: all of it.
+    let limit: Int?
     private let live: (@Sendable (String) -> Void)?
     private let state = Locked(State())
     /// The unterminated end of each stream's output so far; touched only on the live-output queue.
     private let pending = Locked([Stream: [UInt8]]())
 
-    init(path: String, live: (@Sendable (String) -> Void)?) {
+    init(path: String, live: (@Sendable (String) -> Void)?, limit: Int? = nil) {
         self.path = path
         self.live = live
+        self.limit = limit.map { max($0, 2) }
+    }
+
+    /// Creates the log: owner-only, exclusively, not through a symbolic link. A path already taken
+    /// (a log of an earlier recovery of the run) gets a number, never an overwrite.
+    private static func create(_ path: String) -> (FileDescriptor, String)? {
+        for attempt in 0..<100 {
+            let candidate = attempt == 0 ? path : path + ".\(attempt)"
+            do {
+                let file = try FileDescriptor.open(
+                    FilePath(candidate), .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .append, .closeOnExec],
+                    permissions: [.ownerReadWrite])
+                return (file, candidate)
+            } catch Errno.fileExists {
+                continue
+            } catch {
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// Writes `bytes` to the log: into the head while it has room, then into the end, of which
+    /// only the last half-limit bytes are kept.
+    private func log(_ bytes: [UInt8], _ state: inout State) {
+        guard let limit else {
+            _ = try? state.file?.writeAll(bytes)
+            return
+        }
+        let head = limit / 2
+        var rest = bytes[...]
+        if state.written < head {
+            let part = rest.prefix(head - state.written)
+            _ = try? state.file?.writeAll(part)
+            state.written += part.count
+            rest = rest.dropFirst(part.count)
+        }
+        guard !rest.isEmpty else { return }
+        state.end.append(contentsOf: rest)
+        let keep = limit - head
+        if state.end.count > 2 * keep {
+            state.left += state.end.count - keep
+            state.end.removeFirst(state.end.count - keep)
+        }
     }
 
     /// Appends a chunk of one stream: to the log, to the tail, and to the live view.
@@ -44,12 +101,12 @@ final class CommandOutput: Sendable {
         guard !bytes.isEmpty else { return }
         state.withLock { state in
             if state.file == nil, !state.failedToOpen {
-                state.file = try? FileDescriptor.open(
-                    FilePath(path), .writeOnly, options: [.create, .truncate, .append, .closeOnExec],
-                    permissions: [.ownerReadWrite])
-                state.failedToOpen = state.file == nil
+                let created = Self.create(path)
+                state.file = created?.0
+                state.openedPath = created?.1
+                state.failedToOpen = created == nil
             }
-            _ = try? state.file?.writeAll(bytes)
+            log(bytes, &state)
             state.tail.append(contentsOf: bytes)
             if state.tail.count > 2 * CommandRunner.tailBytes {
                 state.tail.removeFirst(state.tail.count - CommandRunner.tailBytes)
@@ -95,11 +152,24 @@ final class CommandOutput: Sendable {
     /// nothing); a last unterminated line goes to the live view after the rest. Never waits for
     /// the live view: a terminal's pace is not the command's time.
     func finish() -> (tail: String, logFile: String?) {
-        let (tail, file, skipped) = state.withLock { state -> ([UInt8], FileDescriptor?, Int) in
+        let (tail, file, skipped, logPath) = state.withLock { state -> ([UInt8], FileDescriptor?, Int, String) in
             let file = state.file
             state.file = nil
+            // The end of a log over its limit, after a line that says what was left out.
+            if let limit, !state.end.isEmpty {
+                let keep = limit - limit / 2
+                if state.end.count > keep {
+                    state.left += state.end.count - keep
+                    state.end.removeFirst(state.end.count - keep)
+                }
+                if state.left > 0 {
+                    _ = try? file?.writeAll(Array("\n[rehearse: \(state.left) bytes of output left out here: the log keeps its first and last \(limit / 2) bytes (--log-limit)]\n".utf8))
+                }
+                _ = try? file?.writeAll(state.end)
+                state.end = []
+            }
             defer { state.liveSkipped = 0 }
-            return (state.tail, file, state.liveSkipped)
+            return (state.tail, file, state.liveSkipped, state.openedPath ?? path)
         }
         if let live {
             let logPath = path
@@ -112,7 +182,7 @@ final class CommandOutput: Sendable {
             }
         }
         try? file?.close()
-        return (CommandRunner.tailText(tail), file == nil ? nil : path)
+        return (CommandRunner.tailText(tail), file == nil ? nil : logPath)
     }
 }
 

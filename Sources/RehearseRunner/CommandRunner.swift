@@ -44,7 +44,7 @@ public struct CommandRunner: CommandExecutor {
             return ProcessOutcome(termination: .couldNotStart(error.description))
         }
         defer { try? capture?.close() }
-        let output = CommandOutput(path: command.logFile, live: command.liveOutput)
+        let output = CommandOutput(path: command.logFile, live: command.liveOutput, limit: command.logLimit)
 
         guard let pipe = Pipe.make() else {
             return ProcessOutcome(termination: .couldNotStart("cannot create a pipe: \(String(cString: strerror(errno)))"))

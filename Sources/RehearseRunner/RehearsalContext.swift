@@ -77,7 +77,7 @@ extension Rehearsal {
             let command = ShellCommand(
                 activity: activity, script: script, workingDirectory: workingDirectory,
                 environment: environment, timeout: timeout, killGrace: options.killGrace,
-                logFile: log.logFile(for: activity), captureFile: captureFile, liveOutput: live)
+                logFile: log.logFile(for: activity), captureFile: captureFile, liveOutput: live, logLimit: options.logLimit)
             // The journal has the start before the command runs; the command's own time is
             // measured around the executor alone.
             await log.activityStarted(activity, offset: offset)

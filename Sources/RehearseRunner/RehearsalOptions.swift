@@ -60,7 +60,12 @@ public struct RehearsalOptions: Sendable {
         }
     }
 
+    /// Most bytes each command's log keeps (`--log-limit`): its first and last halves.
+    public var logLimit: Int? = RehearsalOptions.defaultLogLimit
+
     public static let defaultJobs = 4
+    /// 16 MiB a command: a step that prints gigabytes cannot fill the disk that holds the history.
+    public static let defaultLogLimit = 16 * 1024 * 1024
 
     public init(
         runID: String, target: String, jobs: Int = RehearsalOptions.defaultJobs, cut: Cut? = nil, copy: Int? = nil,

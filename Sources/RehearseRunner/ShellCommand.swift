@@ -17,12 +17,15 @@ public struct ShellCommand: Sendable {
     public var captureFile: String?
     /// When set, every line of output is also handed here as it arrives (`--verbose`).
     public var liveOutput: (@Sendable (String) -> Void)?
+    /// Most bytes of output the log keeps (its first and last halves); nil keeps all of it.
+    public var logLimit: Int?
 
     public init(
         activity: Activity, script: String, workingDirectory: String, environment: [String: String],
         timeout: Duration, killGrace: Duration = .seconds(5), logFile: String, captureFile: String? = nil,
-        liveOutput: (@Sendable (String) -> Void)? = nil
+        liveOutput: (@Sendable (String) -> Void)? = nil, logLimit: Int? = nil
     ) {
+        self.logLimit = logLimit
         self.activity = activity
         self.script = script
         self.workingDirectory = workingDirectory
@@ -47,7 +50,7 @@ extension ShellCommand {
         guard let captureFile else { return nil }
         do {
             return try FileDescriptor.open(
-                FilePath(captureFile), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite])
+                FilePath(captureFile), .writeOnly, options: [.create, .truncate, .noFollow, .closeOnExec], permissions: [.ownerReadWrite])
         } catch {
             throw CaptureFileError(description: "cannot write \(captureFile): \(error)")
         }

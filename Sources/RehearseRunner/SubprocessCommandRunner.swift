@@ -46,7 +46,7 @@ public struct SubprocessCommandRunner: CommandExecutor {
             environment: .inherit.updating(changes),
             workingDirectory: FilePath(command.workingDirectory), platformOptions: options)
 
-        let output = CommandOutput(path: command.logFile, live: command.liveOutput)
+        let output = CommandOutput(path: command.logFile, live: command.liveOutput, limit: command.logLimit)
         let processGroup = Locked<pid_t?>(nil)
         let captureTarget = capture
         var timedOut = false

@@ -164,6 +164,14 @@ extension HistoryStore {
         }
     }
 
+    /// Where the run's logs are, kept as soon as the folder exists: a run killed before its end
+    /// is recovered with its logs beside its own.
+    public func recordLogsFolder(run: Int64, _ path: String) async throws(HistoryError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE run SET logs_folder = ? WHERE id = ?", arguments: [path, run])
+        }
+    }
+
     /// A finished run goes on in this process (a live run's `go --finish` or `rollback`): it is
     /// `running` again, held by this process, so that a second one is refused and a harness killed
     /// meanwhile leaves it abandoned. Returns false when it is no longer `expected` (another

@@ -174,8 +174,10 @@ import Testing
             #expect(outcome.stdout.contains("    +leftover"))
             // The full before, after and diff are beside the logs.
             #expect(outcome.stdout.contains("full before, after and diff: "))
-            #expect(try folder.read(".rehearse/logs/1/fingerprint.diff").contains("\n+leftover\n"))
-            #expect(folder.exists(".rehearse/logs/1/fingerprint-before.txt") && folder.exists(".rehearse/logs/1/fingerprint-after.txt"))
+            // (The folder is named by the run's number and its unique token: logs/1-xxxxxxxx.)
+            let logs = try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/.rehearse/logs").first { $0.hasPrefix("1-") })
+            #expect(try folder.read(".rehearse/logs/\(logs)/fingerprint.diff").contains("\n+leftover\n"))
+            #expect(folder.exists(".rehearse/logs/\(logs)/fingerprint-before.txt") && folder.exists(".rehearse/logs/\(logs)/fingerprint-after.txt"))
         }
     }
 
@@ -351,8 +353,16 @@ import Testing
             #expect(!outcome.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" })
             let logs = try FileManager.default.subpathsOfDirectory(atPath: folder.path + "/.rehearse/logs")
             let log = try #require(logs.first { $0.hasSuffix("forward-noisy.log") })
-            let size = try FileManager.default.attributesOfItem(atPath: folder.path + "/.rehearse/logs/" + log)[.size] as? Int
-            #expect((size ?? 0) > 20_000_000)
+            let path = folder.path + "/.rehearse/logs/" + log
+            // The log keeps its first and last 8 MiB (the default --log-limit of 16MB), and says what it left out.
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+            #expect(size > 16 * 1024 * 1024 && size < 16 * 1024 * 1024 + 200)
+            let handle = try #require(FileHandle(forReadingAtPath: path))
+            try handle.seek(toOffset: UInt64(size - 8))
+            #expect(String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).hasSuffix("the end\n"))
+            try handle.seek(toOffset: 8 * 1024 * 1024)
+            let middle = String(decoding: handle.readData(ofLength: 200), as: UTF8.self)
+            #expect(middle.contains("[rehearse: \(20_000_000 + 9 - 16 * 1024 * 1024) bytes of output left out here"))
         }
     }
 

@@ -46,7 +46,11 @@ import Testing
             let recorded = try #require(try await history.run(id: run.id))
             #expect(recorded == run)
             // Its logs folder is beside the history.
-            #expect(folder.exists(".rehearse/logs/1"))
+            // Its logs folder is beside the history, named by its number and its unique token.
+            let logs = try #require(run.logsFolder)
+            #expect(URL(fileURLWithPath: logs).lastPathComponent == "1-" + (run.processMark ?? "").lowercased().prefix(8))
+            #expect(URL(fileURLWithPath: logs).deletingLastPathComponent().path == folder.path + "/.rehearse/logs")
+            #expect(try FileManager.default.attributesOfItem(atPath: logs)[.posixPermissions] as? Int == 0o700)
         }
     }
 

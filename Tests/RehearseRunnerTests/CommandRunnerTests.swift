@@ -199,3 +199,37 @@ extension CommandRunnerTests {
         #expect(CommandRunner.printable(Array("safe\u{202E}txt.exe".utf8)) == "safetxt.exe")
     }
 }
+
+/// A command's log: owner-only, never written through a link someone planted, and capped.
+@Suite struct CommandLogTests {
+    @Test func aLogIsNeverWrittenThroughAPlantedLinkNorOverAnotherLog() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let victim = folder + "/victim"
+        try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/001-forward-a.log", withDestinationPath: victim)
+        try "earlier\n".write(toFile: folder + "/001-forward-a.log.1", atomically: true, encoding: .utf8)
+        let output = CommandOutput(path: folder + "/001-forward-a.log", live: nil)
+        output.write(Array("new output\n".utf8), from: .standardOutput)
+        let (_, logFile) = output.finish()
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try String(contentsOfFile: folder + "/001-forward-a.log.1", encoding: .utf8) == "earlier\n")
+        #expect(logFile == folder + "/001-forward-a.log.2")
+        #expect(try String(contentsOfFile: folder + "/001-forward-a.log.2", encoding: .utf8) == "new output\n")
+        #expect(try FileManager.default.attributesOfItem(atPath: folder + "/001-forward-a.log.2")[.posixPermissions] as? Int == 0o600)
+    }
+
+    @Test func aCappedLogKeepsItsHeadAndItsEnd() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let output = CommandOutput(path: folder + "/a.log", live: nil, limit: 20)
+        for line in 1...100 { output.write(Array(String(format: "%03d\n", line).utf8), from: .standardOutput) }
+        _ = output.finish()
+        let log = try String(contentsOfFile: folder + "/a.log", encoding: .utf8)
+        #expect(log.hasPrefix("001\n002\n"))
+        #expect(log.hasSuffix("\n099\n100\n"))
+        #expect(log.contains("[rehearse: 380 bytes of output left out here"))
+    }
+}
