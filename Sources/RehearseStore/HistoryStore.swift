@@ -12,6 +12,10 @@ public final class HistoryStore: Sendable {
     public let path: String
     let pool: DatabasePool
 
+    /// SQLite's `application_id` of a rehearse history ("RHRS"): what tells it from another
+    /// application's database.
+    public static let applicationID: Int32 = 0x5248_5253
+
     /// How long a writer waits for another process's write to finish.
     public static let busyTimeout: TimeInterval = 10
 
@@ -30,7 +34,10 @@ public final class HistoryStore: Sendable {
             throw HistoryError(.notWritable, path: path, message: "cannot create its folder \(folder): \(error.localizedDescription)",
                                remedy: "choose another place with --history PATH or REHEARSE_HISTORY")
         }
-        if existed { try Self.checkHeader(path) }
+        if existed {
+            try Self.checkHeader(path)
+            try Self.checkOwnership(path)
+        }
 
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
@@ -46,6 +53,11 @@ public final class HistoryStore: Sendable {
                 }
             }
             try await Self.migrate(pool, path: path, with: HistorySchema.migrator)
+            try await pool.write { db in
+                if try Int32.fetchOne(db, sql: "PRAGMA application_id") != Self.applicationID {
+                    try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)")
+                }
+            }
         } catch let error as HistoryError {
             throw error
         } catch {
@@ -102,6 +114,35 @@ public final class HistoryStore: Sendable {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
+    }
+
+    /// An existing database is rehearse's (its `application_id`, or the schema an older rehearse
+    /// made before it set one) or empty; another application's is refused, looked at read-only
+    /// and left exactly as it was (opening it for writing would already turn it into WAL).
+    private static func checkOwnership(_ path: String) throws(HistoryError) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else { return }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeout)
+        let (id, tables): (Int32, Set<String>)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            (id, tables) = try queue.read { db in
+                (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                 Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")))
+            }
+            try queue.close()
+        } catch {
+            throw explain(error, path: path)
+        }
+        if id == applicationID { return }
+        let olderRehearse = id == 0 && tables.isSuperset(of: ["grdb_migrations", "run", "activity"])
+        if tables.isEmpty || olderRehearse { return }
+        throw HistoryError(.notADatabase, path: path,
+                           message: "is another application's SQLite database, not a rehearse history"
+                               + (id != 0 ? " (application_id \(id))" : " (its tables: \(tables.sorted().prefix(5).joined(separator: ", ")))"),
+                           remedy: "point --history at a new file (nothing was changed in this one)")
     }
 
     /// An SQLite file starts with "SQLite format 3\0"; anything else is refused before SQLite touches it.

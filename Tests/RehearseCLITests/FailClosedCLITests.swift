@@ -34,3 +34,27 @@ import Testing
         }
     }
 }
+
+/// `--history` pointed at another application's SQLite file: refused, and the file left untouched.
+@Suite struct ForeignHistoryTests {
+    @Test(arguments: ["CREATE TABLE run (x INTEGER);", "CREATE TABLE orders (id INTEGER); PRAGMA application_id = 42;"])
+    func anotherApplicationsDatabaseIsRefusedUntouched(schema: String) async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", "strategy: custom\ntargets: { copy: {} }\nsteps:\n  a: { run: 'true', rollback: 'true' }\n")
+            let foreign = folder.path + "/app.sqlite"
+            #expect(try await Tool.run("sqlite3", [foreign, schema])?.status == 0)
+            let before = try Data(contentsOf: URL(fileURLWithPath: foreign))
+            let run = try await RehearseBinary.run(["run", "--history", foreign], in: folder.path)
+            #expect(run.status == 70, "\(run.stdout)\(run.stderr)")
+            #expect(run.stderr.contains("another application's SQLite database"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: foreign)) == before)
+            #expect(!folder.exists("app.sqlite-wal"))
+            let history = try await RehearseBinary.run(["history", "--history", foreign], in: folder.path)
+            #expect(history.status == 70)
+            // A history of rehearse's own is marked as such.
+            #expect(try await RehearseBinary.run(["run"], in: folder.path).status == 0)
+            let id = try await Tool.run("sqlite3", [folder.path + "/.rehearse/history.sqlite", "PRAGMA application_id"])
+            #expect(id?.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(0x5248_5253))
+        }
+    }
+}
