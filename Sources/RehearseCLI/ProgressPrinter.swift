@@ -15,6 +15,8 @@ final class ProgressPrinter: RunObserver {
     let live: LiveStatusLine?
     /// How many runs this printer has shown, to separate them with a blank line.
     private let runsShown = Mutex(0)
+    /// The plan of the run being shown: the timeout a timed-out command had.
+    private let plan = Mutex<Plan?>(nil)
 
     init(console: Console, style: TextStyle, verbose: Bool, live: LiveStatusLine? = nil) {
         self.console = console
@@ -45,6 +47,7 @@ final class ProgressPrinter: RunObserver {
     func handle(_ event: RunEvent) async {
         switch event {
         case .runStarted(let run, let plan):
+            self.plan.withLock { $0 = plan }
             if runsShown.withLock({ count in defer { count += 1 }; return count }) > 0 { console.out("") }
             live?.start()
             live?.runStarted(budget: plan.budget.rollback)
@@ -100,8 +103,13 @@ final class ProgressPrinter: RunObserver {
             let took = record.duration.map { " after \(DurationText.precise($0))" } ?? ""
             let word = record.status == .stopped ? "STOP" : "FAIL"
             // Stopped before its process existed (a signal, or a start the journal could not record).
-            let summary = record.status == .stopped && record.termination == nil ? "stopped before it started" : record.summary
-            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(summary)\(took)")
+            var summary = record.status == .stopped && record.termination == nil ? "stopped before it started" : record.summary + took
+            // "timed out after 2s, stopped 1s later": the limit, then how long stopping it took.
+            if record.status == .timedOut || record.timedOut, let limit = timeLimit(of: activity), let duration = record.duration {
+                summary = "timed out after \(DurationText.compact(limit))"
+                if duration > limit { summary += ", stopped \(DurationText.precise(duration - limit)) later" }
+            }
+            line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(summary)")
             if record.status != .stopped, record.ran {
                 if let tail = record.outputTail, !tail.isEmpty {
                     for text in tail.split(separator: "\n", omittingEmptySubsequences: false).suffix(10) {
@@ -111,6 +119,20 @@ final class ProgressPrinter: RunObserver {
                 if let log = record.logFile { line("             " + style.dim("full output: \(log)")) }
             }
         }
+    }
+
+    /// The timeout the plan gave this activity's command.
+    private func timeLimit(of activity: Activity) -> Duration? {
+        guard let plan = plan.withLock({ $0 }) else { return nil }
+        if activity.kind.isStep, let step = plan.step(withID: activity.name) { return plan.timeout(for: step) }
+        let checks: [Check] = switch activity.kind {
+        case .preflight: plan.checks.preflight
+        case .smoke: plan.checks.smoke
+        case .restored: plan.checks.restored
+        default: []
+        }
+        if let check = checks.first(where: { $0.name == activity.name }) { return check.command.timeout ?? plan.budget.stepTimeout }
+        return nil
     }
 
     private func describe(_ activity: Activity) -> String {

@@ -322,6 +322,9 @@ import Testing
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
             #expect(outcome.status == 2)
             #expect(outcome.stdout.contains("forward step 'hang' failed (timed out)"))
+            // The limit as the plan says it, then how long stopping the group took.
+            #expect(outcome.stdout.contains("FAIL  forward     hang timed out after 1s, stopped "))
+            #expect(outcome.stdout.contains("ms later"))
             #expect(log(folder) == ["rollback hang"])
             #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
