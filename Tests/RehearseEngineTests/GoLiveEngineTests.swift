@@ -263,10 +263,13 @@ import Testing
             _ = try await world.history.beginRun(live)
             let rehearsal = Run(starting: world.plan, target: "copy", provenance: dead, startedAt: world.clock.date, processMark: "copy-mark")
             _ = try await world.history.beginRun(rehearsal)
+            // A rehearsal approved on the protected target: its strays are recover --approve's.
+            let protected = Run(starting: world.plan, target: "production", provenance: dead, startedAt: world.clock.date, processMark: "prod-mark")
+            _ = try await world.history.beginRun(protected)
             let executor = ScriptedExecutor(clock: world.clock, leftovers: ["sleep 100"])
             let (_, reaped) = try await HistoryAccess.open(world.history.path, executor: executor)
-            #expect(reaped.map(\.run) == [1, 2])
-            #expect(reaped.map(\.stoppedProcesses) == [0, 1])
+            #expect(reaped.map(\.run) == [1, 2, 3])
+            #expect(reaped.map(\.stoppedProcesses) == [0, 1, 0])
         }
     }
 }
