@@ -93,6 +93,8 @@ final class ProgressPrinter: RunObserver {
         case .passed:
             let took = record.duration.map { " " + style.dim(DurationText.precise($0)) } ?? ""
             line(stamp(offset) + mark("ok", "✓", style.green) + describe(activity) + took)
+        case .assumedDone:
+            line(stamp(offset) + mark("ok", "✓", style.yellow) + describe(activity) + " (assumed done by the operator: --assume-done)")
         case .nothingToRun:
             if verbose { line(stamp(offset) + mark("skip", "·", style.dim) + describe(activity) + style.dim(" (rollback: none)")) }
         case .injectedFailure:

@@ -18,12 +18,20 @@ struct RecoverCommand: AsyncParsableCommand {
             does: the plan's restored checks run, and the fingerprint must match the one the run \
             took before its forward steps. When the run's teardown ran, the copy is gone: nothing is \
             rolled back against it. What it does is recorded in the same run. Exit status: 0 when \
-            nothing is left applied and the copy is verified, 2 otherwise.
+            nothing is left applied and the copy is verified, 2 otherwise, 70 when the history \
+            cannot be written.
+
+            A rollback that was in flight when a harness died is uncertain: its effect may be done, \
+            and running it again may fail. Once you have checked the target, --assume-done STEP \
+            records that it completed and it is not run again. One recovery of a run runs at a \
+            time; a recovery that is itself killed leaves the run abandoned again, and the next \
+            one stops the processes it left and goes on from there.
 
             Examples:
               rehearse recover            # the latest run with steps left applied
               rehearse recover 41
               rehearse recover 41 --approve production
+              rehearse recover 41 --assume-done drop-column   # its effect is done
             """)
 
     @Argument(help: ArgumentHelp("The run to recover (default: the latest run with steps left applied).", valueName: "run"))
@@ -35,6 +43,9 @@ struct RecoverCommand: AsyncParsableCommand {
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
             transform: ArgumentTypes.duration)
     var killGrace: Duration = .seconds(5)
+
+    @Option(name: .customLong("assume-done"), help: ArgumentHelp("A rollback that completed although the journal cannot show it (it was in flight when a harness died): recorded as done, not run again. Repeatable.", valueName: "step"))
+    var assumeDone: [String] = []
 
     @OptionGroup var historyOptions: HistoryOptions
 
@@ -48,13 +59,18 @@ struct RecoverCommand: AsyncParsableCommand {
             let watcher = SignalWatcher(control: control, console: console)
             defer { watcher.stop() }
             let printer = ProgressPrinter(console: console, style: console.outStyle, verbose: false)
+            var request = RecoveryRequest(runID: runID, approve: approve, killGrace: killGrace)
+            request.assumeDone = assumeDone
             let outcome: RecoveryOutcome
             do throws(EngineError) {
                 outcome = try await RehearsalEngine(toolVersion: Rehearse.version).recover(
-                    RecoveryRequest(runID: runID, approve: approve, killGrace: killGrace), history: store,
+                    request, history: store,
                     observer: printer, control: control,
                     willRollBack: { run, steps in
                         console.out("recovering run \(run.id) (\(run.planName) on \(run.target)): rolling back \(steps.joined(separator: ", "))")
+                        for step in run.uncertainRollbacks where steps.contains(step) {
+                            console.out("  uncertain: the rollback of '\(step)' was in flight when the harness died; it may have taken effect")
+                        }
                     },
                     warn: { console.err("warning: " + $0) })
             } catch {
@@ -83,6 +99,11 @@ struct RecoverCommand: AsyncParsableCommand {
                     console.out("run \(run.id): recovered; nothing is left applied")
                 } else {
                     console.out("run \(run.id): still applied: \(left.joined(separator: ", "))")
+                    // A rollback whose effect a killed harness already made fails when run again.
+                    for step in run.uncertainRollbacks where left.contains(step) {
+                        console.out("  the rollback of '\(step)' was in flight when a harness died: if its effect is done (check the target), "
+                                    + "say so with 'rehearse recover \(run.id) --assume-done \(step)'")
+                    }
                 }
                 if problems.isEmpty {
                     var what = ["restored checks passed"]

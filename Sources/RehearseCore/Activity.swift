@@ -72,9 +72,12 @@ public enum ActivityStatus: String, Sendable, Hashable, CaseIterable, Codable {
     case nothingToRun = "nothing-to-run"
     /// The harness died while it ran: it may or may not have taken effect.
     case inFlight = "in-flight"
+    /// A rollback the operator said had completed (`recover --assume-done STEP`): it was in flight
+    /// when a harness died, its effect was done, and running it again fails.
+    case assumedDone = "assumed-done"
 
-    /// Passed, or had nothing to do.
-    public var isSuccess: Bool { self == .passed || self == .nothingToRun }
+    /// Passed, or had nothing to do (or the operator said it was done).
+    public var isSuccess: Bool { self == .passed || self == .nothingToRun || self == .assumedDone }
 
     /// The status a finished command earns from its outcome.
     public init(_ outcome: ProcessOutcome) {

@@ -330,6 +330,15 @@ public struct Run: Sendable, Hashable {
         return applied
     }
 
+    /// Steps still applied whose rollback was in flight when a harness died: it may have taken
+    /// effect (running it again may then fail), or not. Only the operator can tell.
+    public var uncertainRollbacks: [String] {
+        let applied = Set(stillApplied)
+        var seen = Set<String>()
+        return activities.filter { $0.kind == .rollback && $0.status == .inFlight && applied.contains($0.name) }
+            .map(\.name).filter { seen.insert($0).inserted }
+    }
+
     /// ``stillApplied``, knowing which of the plan's steps are atomic: an atomic step that failed on
     /// its own (a non-zero exit) applied nothing, and the rehearsal did not roll it back.
     public func stillApplied(atomic: Set<String>) -> [String] {

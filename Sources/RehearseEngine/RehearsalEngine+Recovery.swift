@@ -11,6 +11,9 @@ public struct RecoveryRequest: Sendable {
     public var approve: String?
     public var killGrace: Duration
     public var jobs: Int
+    /// `--assume-done STEP`: rollbacks the operator says completed (one that was in flight when a
+    /// harness died, whose effect is done): recorded as such, and not run again.
+    public var assumeDone: [String] = []
 
     public init(runID: Int64? = nil, approve: String? = nil, killGrace: Duration = .seconds(5), jobs: Int = RehearsalOptions.defaultJobs) {
         self.runID = runID
@@ -70,7 +73,10 @@ extension RehearsalEngine {
             throw EngineError(.invalidPlan(parsed.diagnostics, source: recorded.planText),
                               message: "the plan recorded with run \(recorded.id) no longer parses")
         }
-        let applied = recorded.stillApplied(atomic: Set(plan.steps.filter(\.isAtomic).map(\.id)))
+        var applied = recorded.stillApplied(atomic: Set(plan.steps.filter(\.isAtomic).map(\.id)))
+        for step in request.assumeDone where !applied.contains(step) {
+            return .refused(.notLeftApplied(run: recorded.id, step: step, applied: applied))
+        }
         if applied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
         // The teardown removed the copy: its rollbacks would run against nothing (or against a
         // new copy someone made since). What it left applied went with it.
@@ -87,9 +93,49 @@ extension RehearsalEngine {
             return .refused(.protectedTarget(plan: plan.name, target: target.name))
         }
 
+        // One recovery of a run at a time: it holds the run (`running`, by this process) until it
+        // ends, so that a second one is refused, and a recovery killed in turn leaves the run
+        // abandoned again, its in-flight rollbacks marked and its processes found by the run's token.
+        let held: Bool
+        do throws(HistoryError) {
+            held = try await history.reopenRun(recorded.id, expected: recorded.status, by: .current(toolVersion: toolVersion))
+        } catch {
+            throw .history(error)
+        }
+        guard held else { return .refused(.recoveryInProgress(run: recorded.id)) }
+        var released = false
+        func release() async throws(EngineError) {
+            guard !released else { return }
+            released = true
+            do throws(HistoryError) {
+                try await history.releaseRun(recorded.id, status: recorded.status, host: recorded.host, pid: recorded.pid)
+            } catch {
+                throw .history(error)
+            }
+        }
+        // The operator's word for rollbacks whose effect is done: recorded, and not run again.
+        var assumed: [ActivityRecord] = []
+        for step in request.assumeDone {
+            let record = ActivityRecord(Activity(.rollback, step), status: .assumedDone)
+            do throws(HistoryError) {
+                try await history.activityFinished(run: recorded.id, row: nil, record)
+            } catch {
+                try? await release()
+                throw .history(error)
+            }
+            assumed.append(record)
+            applied.removeAll { $0 == step }
+        }
+
         // Steps with `rollback: none` have nothing to undo: not announced as rolled back.
         willRollBack(recorded, applied.filter { plan.step(withID: $0)?.rollbackCommand != nil })
-        let logs = try logsFolder(for: recorded, in: history)
+        let logs: String
+        do throws(EngineError) {
+            logs = try logsFolder(for: recorded, in: history)
+        } catch {
+            try? await release()
+            throw error
+        }
         var options = RehearsalOptions(
             runID: String(recorded.id), target: recorded.target, jobs: request.jobs, copy: recorded.copy, killGrace: request.killGrace,
             logsFolder: logs, processMark: recorded.processMark)
@@ -111,8 +157,9 @@ extension RehearsalEngine {
         } catch {
             warn("cannot record the recovery in \(error.path): \(error.message)")
         }
+        try await release()
         var after = recorded
-        after.activities += recovery.activities
+        after.activities += assumed + recovery.activities
         after.leftApplied = recovery.stillApplied
         after.fingerprintAfter = recovery.fingerprintAfter ?? after.fingerprintAfter
         return .recovered(after, stillApplied: recovery.stillApplied, problems: recovery.problems)

@@ -34,6 +34,10 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     /// `recover` of a live run that is applied and healthy: rolling it back is the operator's
     /// decision, with `rehearse rollback`.
     case liveRunIsApplied(run: Int64, target: String)
+    /// Another `recover` of the run took it first.
+    case recoveryInProgress(run: Int64)
+    /// `recover --assume-done STEP` names a step the run does not have left applied.
+    case notLeftApplied(run: Int64, step: String, applied: [String])
 
     public var description: String {
         switch self {
@@ -65,6 +69,10 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "plan '\(plan)' of run \(run) has no step beyond its point of no return: there is nothing to finish"
         case .liveRunIsApplied(let run, _):
             "run \(run) is a go-live that is applied and healthy: rolling it back is the operator's decision"
+        case .recoveryInProgress(let run):
+            "run \(run) is being recovered by another rehearse process"
+        case .notLeftApplied(let run, let step, let applied):
+            "--assume-done \(step): run \(run) does not have '\(step)' left applied (it has \(applied.isEmpty ? "nothing" : applied.joined(separator: ", ")))"
         }
     }
 
@@ -85,6 +93,8 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .pastPointOfNoReturn: "roll forward: fix the new version, or follow the plan B of the runbook"
         case .nothingIrreversible: "nothing to do: the go-live is complete as it is"
         case .liveRunIsApplied(let run, let target): "rehearse rollback \(run) --approve \(target), if that is what you decide"
+        case .recoveryInProgress: "wait for it to end; 'rehearse show RUN' then says what is left applied"
+        case .notLeftApplied: "name a step that is left applied ('rehearse show RUN' lists them)"
         }
     }
 }

@@ -147,6 +147,8 @@ public enum JUnitReport {
                 break
             case .nothingToRun:
                 testCase.skipped = "rollback: none"
+            case .assumedDone:
+                testCase.skipped = "assumed done by the operator (recover --assume-done)"
             case .injectedFailure:
                 testCase.skipped = "--fail-at: a deliberate cut, counted as failed without running"
             case .stopped:

@@ -185,6 +185,15 @@ extension HistoryStore {
         }
     }
 
+    /// Gives a run taken over by ``reopenRun(_:expected:by:)`` its status back, and the host and
+    /// pid of the harness that first ran it.
+    public func releaseRun(_ run: Int64, status: RunStatus, host: String, pid: Int32) async throws(HistoryError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE run SET status = ?, host = ?, pid = ?, pid_start = '' WHERE id = ?",
+                           arguments: [status.rawValue, host, pid, run])
+        }
+    }
+
     /// After `recover`: what is still applied.
     public func recordRecovery(run: Int64, stillApplied: [String]) async throws(HistoryError) {
         try await write { db in

@@ -75,3 +75,29 @@ import Testing
         }
     }
 }
+
+/// Recoveries of one run do not overlap: the one that holds the run (as `running`) refuses others.
+@Suite(.timeLimit(.minutes(1))) struct RecoverySerializationTests {
+    @Test func aRunBeingRecoveredIsNotRecoveredTwice() async throws {
+        try await TemporaryFolder.with { folder in
+            // (No teardown: the copy is still there to recover.)
+            let plan = try #require(PlanFile.load(try folder.write("Rehearsals/p.yml", RehearsalEngineTests.text)).plan)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock, script: ["rollback b": .fail(exit: 1, after: .zero)])
+            let engine = RehearsalEngine(executor: executor, clock: clock)
+            let run = try await engine.rehearse(plan, RehearsalRequest(), history: history)
+            #expect(run.stillApplied == ["a", "b"])
+            // Another process holds it (this one's identity stands in for it, alive).
+            #expect(try await history.reopenRun(run.id, expected: run.status, by: .current(toolVersion: "test")))
+            let second = try await engine.recover(RecoveryRequest(runID: run.id), history: history)
+            guard case .refused(.stillRunning) = second else { Issue.record("\(second)"); return }
+            try await history.releaseRun(run.id, status: run.status, host: run.host, pid: run.pid)
+            let fixed = RehearsalEngine(executor: ScriptedExecutor(clock: clock), clock: clock)
+            let third = try await fixed.recover(RecoveryRequest(runID: run.id), history: history)
+            guard case .recovered(_, let left, _) = third else { Issue.record("\(third)"); return }
+            #expect(left.isEmpty)
+            #expect(try await history.run(id: run.id)?.status == run.status)
+        }
+    }
+}
