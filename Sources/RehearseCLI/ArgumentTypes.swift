@@ -20,6 +20,19 @@ enum ArgumentTypes {
         return value
     }
 
+    /// The longest `--kill-grace`: a command that ignores SIGTERM for longer is killed anyway,
+    /// and a grace of hours would hold a rollback (and its budget) hostage.
+    static let longestKillGrace = Duration.seconds(600)
+
+    /// A `--kill-grace`: from zero (SIGKILL at once) to ten minutes.
+    static func killGrace(_ text: String) throws -> Duration {
+        let value = try duration(text)
+        guard value <= longestKillGrace else {
+            throw ValidationError("'\(text)' is longer than \(DurationText.compact(longestKillGrace)): a command that ignores SIGTERM that long is stuck, not stopping")
+        }
+        return value
+    }
+
     /// `I/N`: the I-th of N slices.
     static func shard(_ text: String) throws -> Shard {
         guard let shard = Shard(text) else { throw ValidationError("'\(text)' is not a shard: write I/N with 1 <= I <= N, as in 2/4") }

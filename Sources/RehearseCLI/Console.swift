@@ -17,9 +17,13 @@ struct Console: Sendable {
     var outStyle: TextStyle { TextStyle(enabled: colourAllowed && stdoutIsTerminal) }
     var errStyle: TextStyle { TextStyle(enabled: colourAllowed && stderrIsTerminal) }
 
-    func out(_ text: String) { Self.write(text + "\n", to: STDOUT_FILENO) }
+    /// Every line goes out with anything that looks like a CI workflow command neutralized.
+    func out(_ text: String) { Self.write(WorkflowCommandText.neutralized(text) + "\n", to: STDOUT_FILENO) }
 
-    func err(_ text: String) { Self.write(text + "\n", to: STDERR_FILENO) }
+    func err(_ text: String) { Self.write(WorkflowCommandText.neutralized(text) + "\n", to: STDERR_FILENO) }
+
+    /// A workflow command `rehearse` means to give (its GitHub annotations), as it is.
+    func workflowCommand(_ line: String) { Self.write(line + "\n", to: STDOUT_FILENO) }
 
     /// One write(2) per line, retried until all of it is out; no Foundation objects on this path,
     /// which runs twice per step.

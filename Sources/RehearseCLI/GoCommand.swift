@@ -81,7 +81,7 @@ struct GoCommand: AsyncParsableCommand {
     var jobs: Int = RehearsalOptions.defaultJobs
 
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
-            transform: ArgumentTypes.duration)
+            transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
     @Option(name: .customLong("log-limit"), help: ArgumentHelp("Most output each command's log keeps: its first and last halves (default: 16MB; 'none': all).", valueName: "size"),
@@ -94,7 +94,7 @@ struct GoCommand: AsyncParsableCommand {
     @OptionGroup var historyOptions: HistoryOptions
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard jobs >= 1, jobs <= RehearsalOptions.mostJobs else { throw ValidationError("--jobs must be from 1 to \(RehearsalOptions.mostJobs)") }
         if every != nil, watch == nil { throw ValidationError("--every needs --watch") }
         if let watch, let every, every > watch { throw ValidationError("--every (\(DurationText.compact(every))) is longer than --watch (\(DurationText.compact(watch)))") }
         if finish != nil {

@@ -142,6 +142,9 @@ struct ShowCommand: AsyncParsableCommand {
 
 /// `rehearse compare`: two runs side by side.
 struct CompareCommand: AsyncParsableCommand {
+    /// The largest --threshold-ms: the longest duration rehearse takes.
+    static let longestThresholdMilliseconds = Int(DurationText.longest.nanoseconds / 1_000_000)
+
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Compare two rehearsals step by step: deltas, regressions, and how the plan changed.",
@@ -194,6 +197,12 @@ struct CompareCommand: AsyncParsableCommand {
         if let baseline, baseline < 1 { throw ValidationError("--baseline must be at least 1") }
         if baseline != nil, b != nil { throw ValidationError("--baseline compares one run with the runs before it: name at most one run") }
         guard thresholdPercent >= 0, thresholdMilliseconds >= 0 else { throw ValidationError("thresholds cannot be negative") }
+        guard thresholdPercent.isFinite, thresholdPercent <= 1_000_000 else {
+            throw ValidationError("--threshold-percent must be at most 1000000 (a step 10,000 times slower)")
+        }
+        guard thresholdMilliseconds <= Self.longestThresholdMilliseconds else {
+            throw ValidationError("--threshold-ms must be at most \(Self.longestThresholdMilliseconds) (\(DurationText.compact(DurationText.longest)))")
+        }
     }
 
     func run() async throws {

@@ -77,7 +77,7 @@ final class LiveStatusLine: Sendable {
     /// Prints a line above the status line.
     func print(_ line: String) {
         state.withLock { state in
-            Self.write((state.shown ? "\r\u{1B}[2K" : "") + line + "\n" + status(state))
+            Self.write((state.shown ? "\r\u{1B}[2K" : "") + WorkflowCommandText.neutralized(line) + "\n" + status(state))
             state.shown = true
         }
     }

@@ -41,7 +41,7 @@ struct RecoverCommand: AsyncParsableCommand {
     var approve: String?
 
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
-            transform: ArgumentTypes.duration)
+            transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
     @Option(name: .customLong("assume-done"), help: ArgumentHelp("A rollback that completed although the journal cannot show it (it was in flight when a harness died): recorded as done, not run again. Repeatable.", valueName: "step"))

@@ -37,13 +37,13 @@ struct RollbackCommand: AsyncParsableCommand {
     var jobs: Int = RehearsalOptions.defaultJobs
 
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
-            transform: ArgumentTypes.duration)
+            transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
     @OptionGroup var historyOptions: HistoryOptions
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard jobs >= 1, jobs <= RehearsalOptions.mostJobs else { throw ValidationError("--jobs must be from 1 to \(RehearsalOptions.mostJobs)") }
         guard approve != nil else { throw ValidationError("rolling back a live run needs --approve naming its target: nothing was run") }
     }
 

@@ -77,6 +77,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --every-cut: rehearse up to this many cuts at once, each on its own copy (REHEARSE_COPY=1..N).", valueName: "n"))
     var copies: Int = 1
 
+    /// The most copies side by side: each is a whole environment (its setup, its servers).
+    static let mostCopies = 64
+
     @Option(name: .long, help: ArgumentHelp("With --every-cut: only the I-th of N slices of the cuts, for a CI job matrix.", valueName: "i/n"),
             transform: ArgumentTypes.shard)
     var shard: Shard?
@@ -94,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
     var approve: String?
 
     @Option(name: .customLong("kill-grace"), help: ArgumentHelp("Time between SIGTERM and SIGKILL when stopping a step (default: 5s).", valueName: "duration"),
-            transform: ArgumentTypes.duration)
+            transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
     @Option(name: .customLong("log-limit"), help: ArgumentHelp("Most output each command's log keeps: its first and last halves (default: 16MB; 'none': all).", valueName: "size"),
@@ -113,8 +116,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var historyOptions: HistoryOptions
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        guard copies >= 1 else { throw ValidationError("--copies must be at least 1") }
+        guard jobs >= 1, jobs <= RehearsalOptions.mostJobs else { throw ValidationError("--jobs must be from 1 to \(RehearsalOptions.mostJobs)") }
+        guard copies >= 1, copies <= Self.mostCopies else { throw ValidationError("--copies must be from 1 to \(Self.mostCopies)") }
         guard `repeat` >= 1, `repeat` <= 1000 else { throw ValidationError("--repeat must be from 1 to 1000") }
         if `repeat` > 1, everyCut { throw ValidationError("--repeat and --every-cut cannot be combined: choose one") }
         let cuts = [failAt.map { _ in "--fail-at" }, cutBefore.map { _ in "--cut-before" }, everyCut ? "--every-cut" : nil].compactMap { $0 }
@@ -315,7 +318,7 @@ struct RunCommand: AsyncParsableCommand {
             // As the user named the plan files, not the absolute paths the history keeps.
             var paths: [Int64: String] = [:]
             for (run, plan) in zip(runs, plans) { paths[run.id] = plan.file }
-            for line in MarkdownReport.githubAnnotations(runs, planPaths: paths) { console.out(line) }
+            for line in MarkdownReport.githubAnnotations(runs, planPaths: paths) { console.workflowCommand(line) }
         }
     }
 }

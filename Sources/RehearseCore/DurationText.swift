@@ -7,6 +7,7 @@ public enum DurationText {
         case unknownUnit(String)
         case malformed(String)
         case negative(String)
+        case tooLong(String)
 
         public var description: String {
             switch self {
@@ -15,16 +16,22 @@ public enum DurationText {
             case .unknownUnit(let unit): "unknown duration unit '\(unit)'"
             case .malformed(let text): "'\(text)' is not a duration"
             case .negative(let text): "'\(text)' is negative"
+            case .tooLong(let text): "'\(text)' is longer than \(DurationText.compact(DurationText.longest)), the longest duration rehearse takes"
             }
         }
     }
+
+    /// The longest duration a plan or an option may give: a year. Longer ones are mistakes, and
+    /// their nanoseconds would overflow what the history stores.
+    public static let longest = Duration.seconds(8_760 * 3_600)
 
     /// Parses a duration made of one or more `<number><unit>` parts; units are `h`, `m`, `s`, `ms`.
     public static func parse(_ text: String) throws(Problem) -> Duration {
         let trimmed = text.trimmingSpaces()
         if trimmed.isEmpty { throw .empty }
         if trimmed.hasPrefix("-") { throw .negative(trimmed) }
-        var total = Duration.zero
+        var total: Int64 = 0
+        let longestNanoseconds = longest.nanoseconds
         var rest = Substring(trimmed)
         while !rest.isEmpty {
             let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
@@ -45,12 +52,13 @@ public enum DurationText {
             case "ms": nanosecondsPerUnit = 1e6
             default: throw .unknownUnit(String(unit))
             }
-            guard let amount = Double(number) else { throw .malformed(trimmed) }
+            guard let amount = Double(number), amount.isFinite else { throw .malformed(trimmed) }
             let nanoseconds = amount * nanosecondsPerUnit
-            guard nanoseconds < 1e18 else { throw .malformed(trimmed) }
-            total += .nanoseconds(Int64(nanoseconds.rounded()))
+            guard nanoseconds <= Double(longestNanoseconds) else { throw .tooLong(trimmed) }
+            total += Int64(nanoseconds.rounded())
+            guard total <= longestNanoseconds else { throw .tooLong(trimmed) }
         }
-        return total
+        return .nanoseconds(total)
     }
 
     /// A compact form for plans and budgets: `4m`, `1h30m`, `90s` is `1m30s`, `250ms`.

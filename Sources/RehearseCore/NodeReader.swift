@@ -79,7 +79,41 @@ struct NodeReader {
             error(node, "\(what) contains a NUL character (\\0), which no command or variable can carry")
             return nil
         }
+        // The kernel refuses any one argument or variable over 128 KiB (MAX_ARG_STRLEN): every
+        // command would fail to start with E2BIG.
+        guard scalar.string.utf8.count < Self.longestText else {
+            error(node, "\(what) is \(scalar.string.utf8.count) bytes long; a command or variable can carry at most \(Self.longestText - 1) (the kernel's limit for one argument)")
+            return nil
+        }
         return scalar.string
+    }
+
+    /// The longest text a command, a variable or a name can be, in bytes with the final NUL.
+    static let longestText = 128 * 1024
+
+    /// A name people read (of the plan, a check, an owner; the runbook's lines): one line of
+    /// printable text of at most `longest` characters. A control character could rewrite the
+    /// terminal, a line break would forge a line of output, and a line starting with `::` or
+    /// holding `##[` is a CI workflow command.
+    mutating func line(_ node: Node, what: String, longest: Int = 200) -> String? {
+        guard let value = text(node, what: what) else { return nil }
+        if value.unicodeScalars.contains(where: PrintableText.isUnprintable) {
+            error(node, "\(what) contains a control character or a line break",
+                  fix: "use one line of printable text: names are printed on terminals and in reports")
+            return nil
+        }
+        if value.count > longest {
+            error(node, "\(what) is \(value.count) characters long; at most \(longest) are allowed",
+                  fix: "shorten it: it is printed on every line about it and passed to its commands")
+            return nil
+        }
+        let trimmed = value.trimmingSpaces()
+        if trimmed.hasPrefix("::") || value.contains("##[") {
+            error(node, "\(what) looks like a CI workflow command, which CI runners execute when it is printed",
+                  fix: "reword it: no '::' at its start, no '##' before a '['")
+            return nil
+        }
+        return value
     }
 
     mutating func bool(_ node: Node, what: String) -> Bool? {

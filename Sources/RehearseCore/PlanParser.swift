@@ -71,18 +71,13 @@ public struct PlanParser: Sendable {
         var inputs: [PlanInput] = []
         var window: Window?
         var runbook: RunbookFacts?
-        var sawTargets = false, sawSteps = false, sawStrategy = false
+        var sawTargets = false, sawSteps = false, sawStrategy = false, stepsHadErrors = false, sawName = false
 
         for entry in entries {
             switch entry.key {
             case "name":
-                if let value = reader.text(entry.value, what: "'name'") {
-                    if value.contains(where: { $0.isNewline }) || Self.hasControlCharacters(value) {
-                        reader.error(entry.value, "'name' must be one line of printable text")
-                    } else {
-                        name = value
-                    }
-                }
+                sawName = true
+                if let value = reader.line(entry.value, what: "'name'") { name = value }
             case "description":
                 _ = reader.text(entry.value, what: "'description'")
             case "strategy":
@@ -120,9 +115,9 @@ public struct PlanParser: Sendable {
                     var facts = RunbookFacts()
                     for field in fields {
                         switch field.key {
-                        case "window": facts.window = reader.text(field.value, what: "'window' of 'runbook'")
-                        case "contacts": facts.contacts = reader.items(field.value).compactMap { reader.text($0, what: "a contact") }
-                        default: facts.checklist = reader.items(field.value).compactMap { reader.text($0, what: "an item of the checklist") }
+                        case "window": facts.window = reader.line(field.value, what: "'window' of 'runbook'", longest: 1000)
+                        case "contacts": facts.contacts = reader.items(field.value).compactMap { reader.line($0, what: "a contact", longest: 1000) }
+                        default: facts.checklist = reader.items(field.value).compactMap { reader.line($0, what: "an item of the checklist", longest: 1000) }
                         }
                     }
                     runbook = facts
@@ -145,12 +140,21 @@ public struct PlanParser: Sendable {
                 }
             case "steps":
                 sawSteps = true
+                let before = reader.diagnostics.count
                 steps = readSteps(entry.value, reader: &reader)
+                stepsHadErrors = reader.diagnostics.count > before
             default:
                 break
             }
         }
 
+        // Without 'name:', the file's name is the plan's: the same rules hold for it.
+        if !sawName, defaultName.unicodeScalars.contains(where: PrintableText.isUnprintable) || defaultName.count > 200
+            || defaultName.hasPrefix("::") || defaultName.contains("##[") {
+            reader.diagnostics.append(.error(
+                at: rootLocation, "the file's name, which names the plan, is not one line of printable text of at most 200 characters (nor a CI workflow command)",
+                fix: "add 'name:' with a plain name, or rename the file"))
+        }
         if !sawStrategy {
             reader.diagnostics.append(.error(
                 at: rootLocation, "the plan has no 'strategy'",
@@ -162,7 +166,8 @@ public struct PlanParser: Sendable {
                 "the plan has no targets",
                 fix: "add 'targets:' with at least a 'copy' target, the copy of the live environment to rehearse on"))
         }
-        if steps.isEmpty {
+        // Steps that were all rejected are already explained, each at its place.
+        if steps.isEmpty, !stepsHadErrors {
             reader.diagnostics.append(.error(
                 at: sawSteps ? locationOfKey("steps", in: entries, reader: reader) : rootLocation,
                 "the plan has no steps",
@@ -326,6 +331,11 @@ public struct PlanParser: Sendable {
                 reader.error(entry.value, "the value of '\(name)' contains a NUL character (\\0), which no command or variable can carry")
                 continue
             }
+            let bytes = name.utf8.count + 1 + scalar.string.utf8.count
+            if bytes >= NodeReader.longestText {
+                reader.error(entry.value, "'\(name)=…' is \(bytes) bytes long; a variable can carry at most \(NodeReader.longestText - 1) (the kernel's limit for one argument)")
+                continue
+            }
             variables.append(EnvironmentVariable(name: name, value: reader.isNull(entry.value) ? "" : scalar.string))
         }
         return variables
@@ -355,20 +365,16 @@ public struct PlanParser: Sendable {
             if case .scalar = item {
                 // `- curl -fsS ...` is a check named after its command.
                 if let run = reader.text(item, what: "a \(phase) check") {
-                    check = Check(name: run, command: Command(run: run, location: reader.location(item)))
+                    check = Check(name: Self.name(ofCommand: run), command: Command(run: run, location: reader.location(item)))
                 }
             } else if let fields = reader.entries(of: item, what: "a \(phase) check", allowed: Self.checkKeys) {
-                var name: String?, run: String?, timeout: Duration?, owner: String?
+                var name: String?, run: String?, timeout: Duration?, owner: String?, nameRejected = false
                 for field in fields {
                     switch field.key {
-                    case "owner": owner = reader.text(field.value, what: "'owner' of a \(phase) check")
+                    case "owner": owner = reader.line(field.value, what: "'owner' of a \(phase) check")
                     case "name":
-                        name = reader.text(field.value, what: "'name' of a \(phase) check")
-                        if let given = name, Self.hasControlCharacters(given) {
-                            reader.error(field.value, "the name of a \(phase) check contains control characters",
-                                         fix: "use printable text: names are printed on terminals and in reports")
-                            name = nil
-                        }
+                        name = reader.line(field.value, what: "'name' of a \(phase) check")
+                        nameRejected = name == nil
                     case "run": run = reader.text(field.value, what: "'run' of a \(phase) check")
                     default: timeout = reader.duration(field.value, what: "'timeout' of a \(phase) check")
                     }
@@ -376,8 +382,8 @@ public struct PlanParser: Sendable {
                 if !fields.contains(where: { $0.key == "run" }) {
                     reader.error(item, "a \(phase) check has no 'run' command", fix: "add 'run: <shell command>' (exit 0 passes)")
                 }
-                if let run {
-                    check = Check(name: name ?? run, command: Command(run: run, timeout: timeout, location: reader.location(item)), owner: owner)
+                if let run, !nameRejected {
+                    check = Check(name: name ?? Self.name(ofCommand: run), command: Command(run: run, timeout: timeout, location: reader.location(item)), owner: owner)
                 }
             }
             guard let check else { continue }
@@ -445,7 +451,7 @@ public struct PlanParser: Sendable {
                 irreversibleNode = field.value
                 irreversible = reader.bool(field.value, what: "'irreversible' of step '\(id)'") ?? false
             case "owner":
-                owner = reader.text(field.value, what: "'owner' of step '\(id)'")
+                owner = reader.line(field.value, what: "'owner' of step '\(id)'")
             case "atomic":
                 atomic = reader.bool(field.value, what: "'atomic' of step '\(id)'") ?? false
             case "needs":
@@ -496,12 +502,14 @@ public struct PlanParser: Sendable {
         return step
     }
 
-    /// Control characters other than tab and newline (an escape sequence in a name would reach
-    /// the operator's terminal).
-    static func hasControlCharacters(_ text: String) -> Bool {
-        text.unicodeScalars.contains { scalar in
-            scalar != "\t" && scalar != "\n" && (scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value))
-        }
+    /// The name of a check written as its command alone: the command's first line, printable
+    /// and at most 120 characters (the whole command still runs).
+    static func name(ofCommand run: String) -> String {
+        let firstLine = run.split(whereSeparator: \.isNewline).first.map(String.init) ?? run
+        let printable = String(String.UnicodeScalarView(firstLine.unicodeScalars.map { PrintableText.isUnprintable($0) ? " " : $0 }))
+            .trimmingSpaces()
+        let more = printable.count > 120 || firstLine.count < run.trimmingSpaces().count
+        return printable.count > 120 ? String(printable.prefix(119)) + "…" : printable + (more ? " …" : "")
     }
 
     /// Step ids and target names end up in environment variables, file names and the command line.

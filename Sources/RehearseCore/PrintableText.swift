@@ -19,6 +19,36 @@ public enum PrintableText {
     public static func of<S: StringProtocol>(_ text: S) -> String {
         of(Array(text.utf8))
     }
+
+    /// Control characters (tab and line breaks included), the C1 set, and the bidirectional
+    /// overrides that make text read differently from what it is.
+    public static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+            || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+            || scalar.value == 0x2028 || scalar.value == 0x2029
+    }
+
+    /// Text from a plan quoted back to its author (a diagnostic, the line it is about): every
+    /// control character, line break, tab and bidirectional override written as an escape
+    /// (`\x1B`, `\n`, `\u{202E}`), so the author sees exactly what is there and the terminal
+    /// acts on none of it.
+    public static func visible<S: StringProtocol>(_ text: S) -> String {
+        guard text.unicodeScalars.contains(where: isUnprintable) else { return String(text) }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where scalar.value < 0x100 && isUnprintable(scalar):
+                out += "\\x" + String(scalar.value, radix: 16, uppercase: true).padding(2)
+            case _ where isUnprintable(scalar):
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 }
 
 extension String {

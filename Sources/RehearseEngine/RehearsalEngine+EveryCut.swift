@@ -50,7 +50,7 @@ extension RehearsalEngine {
         }
         var finished: [(position: Int, run: Run)] = []
         await withTaskGroup(of: (Int, Int, Result<Run, EngineError>).self) { tasks in
-            var freeCopies = Array((1...max(1, copies)).reversed())
+            var freeCopies = Array((1...max(1, min(copies, cuts.count))).reversed())
             var next = 0
             var stop = false
             while true {

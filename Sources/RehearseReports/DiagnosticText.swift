@@ -13,18 +13,30 @@ public struct DiagnosticText: Sendable {
         var out: [String] = []
         for diagnostic in diagnostics {
             let label = diagnostic.severity == .error ? style.red(style.bold("error:")) : style.yellow(style.bold("warning:"))
-            out.append(style.bold("\(diagnostic.location):") + " \(label) \(diagnostic.message)")
+            out.append(style.bold(PrintableText.visible("\(diagnostic.location):")) + " \(label) \(PrintableText.visible(diagnostic.message))")
             let line = diagnostic.location.line
             if let lines, line >= 1, line <= lines.count {
-                let text = String(lines[line - 1]).replacingTabs()
+                let (text, caret) = Self.excerpt(String(lines[line - 1]), column: diagnostic.location.column)
                 out.append("  " + text)
-                out.append("  " + String(repeating: " ", count: max(0, diagnostic.location.column - 1)) + style.green("^"))
+                out.append("  " + String(repeating: " ", count: caret) + style.green("^"))
             }
             if let fix = diagnostic.fix {
-                out.append("  " + style.cyan("fix:") + " \(fix)")
+                out.append("  " + style.cyan("fix:") + " \(PrintableText.visible(fix))")
             }
         }
         return out.joined(separator: "\n")
+    }
+
+    /// The source line around `column` (1-based, in characters), at most about 100 characters of
+    /// it, with what cannot be printed escaped; and where the caret goes under it.
+    static func excerpt(_ line: String, column: Int) -> (text: String, caret: Int) {
+        let characters = Array(line.replacingTabs())
+        let at = min(max(0, column - 1), characters.count)
+        let start = at > 60 ? at - 40 : 0
+        let end = min(characters.count, start + 100)
+        let before = (start > 0 ? "…" : "") + PrintableText.visible(String(characters[start..<at]))
+        let after = PrintableText.visible(String(characters[at..<end])) + (end < characters.count ? "…" : "")
+        return (before + after, before.count)
     }
 
     /// `2 errors, 1 warning`

@@ -83,7 +83,7 @@ public enum MarkdownReport {
     }
 
     private static func cell(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        MarkdownText.inline(text)
     }
 
     private static func escapeData(_ text: String) -> String {

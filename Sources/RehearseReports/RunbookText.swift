@@ -178,14 +178,14 @@ public struct RunbookText: Sendable {
         return "\(DurationText.precise(stats.median)) / \(DurationText.precise(stats.p95))"
     }
 
-    /// A table cell or list item: printable, one line, pipes escaped.
+    /// A table cell or list item.
     private func cell(_ text: String) -> String {
-        PrintableText.of(text).replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "|", with: "\\|")
+        MarkdownText.inline(text)
     }
 
     /// A command in backticks: one line, shortened.
     private func code(_ command: String) -> String {
-        let line = cell(command).replacingOccurrences(of: "`", with: "'")
+        let line = MarkdownText.code(command)
         return line.count > 90 ? String(line.prefix(89)) + "…" : line
     }
 
@@ -243,18 +243,18 @@ public struct RunbookText: Sendable {
     /// Markdown's inline marks in one line: `code`, **bold**, escaped pipes; everything escaped.
     private func inline(_ text: String) -> String {
         var html = ""
-        var rest = Substring(text.replacingOccurrences(of: "\\|", with: "|"))
+        var rest = Substring(text)
         while let tick = rest.firstIndex(of: "`") {
-            html += bold(HTMLReport.escape(String(rest[..<tick])))
+            html += bold(HTMLReport.escape(MarkdownText.unescapeInline(String(rest[..<tick]))))
             let after = rest[rest.index(after: tick)...]
             guard let close = after.firstIndex(of: "`") else {
                 rest = after
                 continue
             }
-            html += "<code>" + HTMLReport.escape(String(after[..<close])) + "</code>"
+            html += "<code>" + HTMLReport.escape(String(after[..<close]).replacingOccurrences(of: "\\|", with: "|")) + "</code>"
             rest = after[after.index(after: close)...]
         }
-        return html + bold(HTMLReport.escape(String(rest)))
+        return html + bold(HTMLReport.escape(MarkdownText.unescapeInline(String(rest))))
     }
 
     private func bold(_ escaped: String) -> String {

@@ -64,6 +64,8 @@ public struct RehearsalOptions: Sendable {
     public var logLimit: Int? = RehearsalOptions.defaultLogLimit
 
     public static let defaultJobs = 4
+    /// The most steps at once an option may ask for: more would only queue on the machine.
+    public static let mostJobs = 1024
     /// 16 MiB a command: a step that prints gigabytes cannot fill the disk that holds the history.
     public static let defaultLogLimit = 16 * 1024 * 1024
 

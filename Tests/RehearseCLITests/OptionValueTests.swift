@@ -12,11 +12,21 @@ import Testing
     @Test(arguments: [
         (["run", "--kill-grace", "banana"], "--kill-grace"),
         (["recover", "--kill-grace", "banana"], "--kill-grace"),
+        (["recover", "--kill-grace", "11m"], "--kill-grace"),
         (["gate", "Rehearsals/p.yml", "--target", "copy", "--within", "soon"], "--within"),
         (["gate", "Rehearsals/p.yml", "--target", "copy", "--within", "0s"], "--within"),
         (["init", "--strategy", "canary"], "--strategy"),
         (["report", "--format", "pdf"], "--format"),
         (["run", "--jobs", "0"], "--jobs"),
+        // Issue 14, item 9: numbers past their range crashed (SIGILL, or a bad pointer).
+        (["run", "--kill-grace", "277777h277777h277777h277777h277777h277777h277777h277777h277777h277777h"], "--kill-grace"),
+        (["run", "--jobs", "9223372036854775807"], "--jobs"),
+        (["run", "--every-cut", "--copies", "9223372036854775807"], "--copies"),
+        (["compare", "--threshold-percent", "1e400"], "--threshold-percent"),
+        (["compare", "--threshold-percent", "nan"], "--threshold-percent"),
+        (["compare", "--threshold-ms", "9223372036854775807"], "--threshold-ms"),
+        (["history", "--limit", "99999999999999999999"], "--limit"),
+        (["go", "Rehearsals/p.yml", "--target", "copy", "--approve", "copy", "--watch", "9000h"], "--watch"),
     ])
     func aBadValueIsAUsageError(arguments: [String], option: String) async throws {
         try await TemporaryFolder.with { folder in

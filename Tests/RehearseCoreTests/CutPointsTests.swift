@@ -65,7 +65,7 @@ import Testing
         let check = "strategy: custom\ntargets: { copy: {} }\nchecks:\n  smoke: [ { name: \"ok\\e[2J\", run: 'true' } ]\nsteps:\n  m: { run: ./m, rollback: ./u }\n"
         let result = PlanParser().parse(check, file: "/virtual/p.yml", defaultName: "p")
         #expect(result.plan == nil)
-        #expect(result.diagnostics.first?.message.contains("control characters") == true)
+        #expect(result.diagnostics.first?.message.contains("control character") == true)
         let plan = "name: \"p\\x1b]0;owned\\x07\"\nstrategy: custom\ntargets: { copy: {} }\nsteps:\n  m: { run: ./m, rollback: ./u }\n"
         #expect(PlanParser().parse(plan, file: "/virtual/p.yml", defaultName: "p").plan == nil)
     }

@@ -26,6 +26,18 @@ import Testing
         #expect(throws: DurationText.Problem.malformed("m")) { try DurationText.parse("m") }
     }
 
+    /// Issue 14, item 9: ten `277777h` parts overflowed the nanoseconds the history stores (SIGILL).
+    @Test func aDurationLongerThanAYearIsRefusedNotOverflowed() throws {
+        let tenParts = String(repeating: "277777h", count: 10)
+        #expect(throws: DurationText.Problem.tooLong(tenParts)) { try DurationText.parse(tenParts) }
+        #expect(throws: DurationText.Problem.tooLong("8761h")) { try DurationText.parse("8761h") }
+        #expect(throws: DurationText.Problem.tooLong("8760h1ms")) { try DurationText.parse("8760h1ms") }
+        let huge = String(repeating: "9", count: 400) + "s"
+        #expect(throws: DurationText.Problem.malformed(huge)) { try DurationText.parse(huge) }
+        #expect(try DurationText.parse("8760h") == DurationText.longest)
+        #expect("\(DurationText.Problem.tooLong("8761h"))".contains("longer than 8760h"))
+    }
+
     @Test func compactFormRoundTrips() throws {
         for text in ["250ms", "4m", "1h30m", "1m30s", "45s"] {
             #expect(DurationText.compact(try DurationText.parse(text)) == text)

@@ -39,6 +39,20 @@ import Testing
         #expect(plan.steps[0].location == SourceLocation(file: Fixtures.validBlueGreen, line: 21, column: 3))
     }
 
+    /// Issue 14, item 9: an overflowing duration is a located diagnostic, not a crash.
+    @Test func anOverlongDurationIsADiagnosticAtItsPlace() {
+        let result = parse("""
+            strategy: custom
+            budget: { rollback: \(String(repeating: "277777h", count: 10)) }
+            targets: { copy: {} }
+            steps:
+              a: { run: 'true', rollback: 'true', timeout: 9999999h }
+            """)
+        #expect(result.plan == nil)
+        let longer = result.diagnostics.filter { $0.message.contains("longer than 8760h") }
+        #expect(longer.map(\.location.line) == [2, 5], "\(result.diagnostics)")
+    }
+
     @Test func defaultsApplyWhenKeysAreLeftOut() throws {
         let plan = try #require(parse("""
             strategy: custom
