@@ -23,12 +23,15 @@ public enum PlanFile {
     /// The file's text, or a diagnostic saying why it cannot be a plan.
     public static func read(_ path: String) -> Result<String, Diagnostic> {
         let whole = SourceLocation.wholeFile(path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        switch FileKind.of(path) {
+        case .missing:
             return .failure(.error(at: whole, "no such plan file", fix: "check the path; plans live in the Rehearsals/ folder"))
-        }
-        if isDirectory.boolValue {
+        case .folder:
             return .failure(.error(at: whole, "is a folder, not a plan file", fix: "name a .yml file inside it"))
+        case .special(let kind):
+            return .failure(.error(at: whole, "is \(kind), not a plan file: nothing was read from it", fix: "name a regular .yml file"))
+        case .regular:
+            break
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size > maximumSize {

@@ -25,6 +25,19 @@ public final class HistoryStore: Sendable {
         self.path = path
         let manager = FileManager.default
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        // Before anything is created: SQLite would wait forever on a FIFO, and write a journal
+        // beside a device.
+        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
+            switch FileKind.of(file) {
+            case .missing, .regular: continue
+            case .folder:
+                throw HistoryError(.notADatabase, path: path, message: file == path ? "is a folder, not a history file" : "\(file) is a folder",
+                                   remedy: "point --history at a file (it is created when missing); nothing was changed")
+            case .special(let kind):
+                throw HistoryError(.notADatabase, path: path, message: file == path ? "is \(kind), not a history file" : "\(file) is \(kind)",
+                                   remedy: "point --history at a regular file (it is created when missing); nothing was changed")
+            }
+        }
         let existed = manager.fileExists(atPath: path)
         do {
             if !manager.fileExists(atPath: folder) {
