@@ -173,6 +173,8 @@ public struct RehearsalEngine: Sendable {
             run.evidence = live.evidence
             run.evidenceRun = live.evidenceRun
         }
+        // A logs folder that cannot be made is found before the run is recorded: no run is left behind.
+        try logsParent(in: history)
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {
@@ -270,21 +272,34 @@ public struct RehearsalEngine: Sendable {
     /// before, and never through a symbolic link.
     func logsFolder(for run: Run, in history: HistoryStore) throws(EngineError) -> String {
         if let existing = run.logsFolder, Self.isOwnFolder(existing) { return existing }
-        let parent = URL(fileURLWithPath: history.path).deletingLastPathComponent().appendingPathComponent("logs")
+        let parent = try logsParent(in: history)
         let name = "\(run.id)-" + (run.processMark ?? UUID().uuidString).lowercased().prefix(8)
-        let folder = parent.appendingPathComponent(name)
+        let folder = URL(fileURLWithPath: parent).appendingPathComponent(name)
         func failure(_ why: String) -> EngineError {
             EngineError(.files, message: "cannot create the log folder \(folder.path): \(why); nothing was run",
-                        fix: "check \(parent.path) (it must be a folder you can write), or use --history PATH")
-        }
-        var info = stat()
-        if lstat(parent.path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFDIR else { throw failure("\(parent.path) is not a folder") }
-        } else if mkdir(parent.path, 0o700) != 0, errno != EEXIST {
-            throw failure(String(cString: strerror(errno)))
+                        fix: "check \(parent) (it must be a folder you can write), or use --history PATH")
         }
         guard mkdir(folder.path, 0o700) == 0 else { throw failure(String(cString: strerror(errno))) }
         return folder.path
+    }
+
+    /// `logs/` beside the history's database, made owner-only when missing; an error when it is
+    /// something else than a folder or cannot be made.
+    @discardableResult
+    func logsParent(in history: HistoryStore) throws(EngineError) -> String {
+        let parent = URL(fileURLWithPath: history.path).deletingLastPathComponent().appendingPathComponent("logs").path
+        func failure(_ why: String) -> EngineError {
+            EngineError(.files, message: "cannot keep logs in \(parent): \(why); nothing was run",
+                        fix: "move it aside (it must be a folder you can write), or use --history PATH")
+        }
+        var info = stat()
+        if lstat(parent, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw failure("it is not a folder") }
+            guard access(parent, W_OK | X_OK) == 0 else { throw failure(String(cString: strerror(errno))) }
+        } else if mkdir(parent, 0o700) != 0, errno != EEXIST {
+            throw failure(String(cString: strerror(errno)))
+        }
+        return parent
     }
 
     /// A real folder (not a link) of this user's: where a run's logs already are.

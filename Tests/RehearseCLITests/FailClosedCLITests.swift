@@ -35,6 +35,33 @@ import Testing
     }
 }
 
+/// Issue 14, item 16: a `logs` that is no folder beside the history is found before the run is
+/// recorded: exit 70, nothing run, no run left in the history.
+@Suite struct LogsFolderTests {
+    @Test func aLogsFileBesideTheHistoryStopsTheRunBeforeItIsRecorded() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'touch ../ran', rollback: 'true' }
+                """)
+            #expect(try await RehearseBinary.run(["run"], in: folder.path).status == 0)
+            try FileManager.default.removeItem(atPath: folder.path + "/ran")
+            try FileManager.default.removeItem(atPath: folder.path + "/.rehearse/logs")
+            try folder.write(".rehearse/logs", "not a folder")
+            let run = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(run.status == 70, "\(run.stdout)\(run.stderr)")
+            #expect(run.stderr.contains("cannot keep logs in") && run.stderr.contains("it is not a folder; nothing was run"))
+            #expect(!run.stderr.contains("NSCocoaErrorDomain"))
+            #expect(!folder.exists("ran"))
+            let history = try await RehearseBinary.run(["history", "--json"], in: folder.path)
+            #expect(history.status == 0)
+            #expect(!history.stdout.contains("\"id\" : 2") && !history.stdout.contains("\"id\":2"), "\(history.stdout)")
+        }
+    }
+}
+
 /// `--history` pointed at another application's SQLite file: refused, and the file left untouched.
 @Suite struct ForeignHistoryTests {
     @Test(arguments: ["CREATE TABLE run (x INTEGER);", "CREATE TABLE orders (id INTEGER); PRAGMA application_id = 42;"])
