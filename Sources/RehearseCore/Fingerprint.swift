@@ -83,6 +83,20 @@ public struct Fingerprint: Sendable, Hashable {
         FingerprintComparison(before: before, after: after, settings: self)
     }
 
+    /// Two outputs, either of which may be kept only in part, compared under these settings.
+    public func compare(before: FingerprintOutput, after: FingerprintOutput) -> FingerprintComparison {
+        FingerprintComparison(before: before, after: after, settings: self)
+    }
+
+    /// Runs `body` with a predicate saying whether a line (as text) is compared, the `ignore`
+    /// patterns compiled once; nil when the plan ignores no line (every byte is compared).
+    public func withComparedLineFilter<T>(_ body: (((String) -> Bool)?) -> T) -> T {
+        guard !ignore.isEmpty else { return body(nil) }
+        return LinePattern.withMatcher(ignore.map(\.source)) { matcher in
+            withoutActuallyEscaping({ (line: String) in matcher(line) == nil }) { body($0) }
+        }
+    }
+
     /// The lines of an output that are compared: ignored ones dropped.
     public func comparedLines(_ output: String) -> [String] {
         let lines = LineDiff.lines(of: output)

@@ -114,11 +114,24 @@ public struct Run: Sendable, Hashable {
     public var rollback: Duration?
     public var total: Duration?
     public var trigger: RollbackTrigger?
-    public var fingerprintBefore: String?
-    public var fingerprintAfter: String?
-    /// With a `window`: the fingerprint of the control copy (the old version, never deployed,
-    /// with the window's writes), which the state after the rollback must equal.
-    public var fingerprintControl: String?
+    /// The fingerprints as kept: texts (whole, or their first lines), sizes and digests.
+    public var fingerprints = RunFingerprints()
+    /// The fingerprint's text before the forward steps (setting it keeps it as a whole output).
+    public var fingerprintBefore: String? {
+        get { fingerprints.before?.text }
+        set { fingerprints.before = newValue.map(FingerprintOutput.init) }
+    }
+    /// The fingerprint's text after the rollback.
+    public var fingerprintAfter: String? {
+        get { fingerprints.after?.text }
+        set { fingerprints.after = newValue.map(FingerprintOutput.init) }
+    }
+    /// With a `window`: the text of the control copy's fingerprint (the old version, never
+    /// deployed, with the window's writes), which the state after the rollback must equal.
+    public var fingerprintControl: String? {
+        get { fingerprints.control?.text }
+        set { fingerprints.control = newValue.map(FingerprintOutput.init) }
+    }
     public var reasons: [RunReason]
     /// Applied steps whose rollback did not complete: the copy is not back where it was.
     public var leftApplied: [String]
@@ -172,15 +185,13 @@ public struct Run: Sendable, Hashable {
         self.rollback = rollback
         self.total = total
         self.trigger = trigger
-        self.fingerprintBefore = fingerprintBefore
-        self.fingerprintAfter = fingerprintAfter
+        fingerprints = RunFingerprints(before: fingerprintBefore.map(FingerprintOutput.init), after: fingerprintAfter.map(FingerprintOutput.init))
         self.reasons = reasons
         self.leftApplied = leftApplied
         self.strayProcesses = strayProcesses
         self.activities = activities
         self.processMark = processMark
         logsFolder = nil
-        fingerprintControl = nil
     }
 
     /// A new, running run of `plan` on `target`: what a journal records before the first command.
@@ -254,7 +265,7 @@ public struct Run: Sendable, Hashable {
     public var fingerprintComparison: FingerprintComparison? {
         // Live data moves on: a live run's fingerprints are a record, never a verdict.
         guard kind == .rehearsal else { return nil }
-        guard let before = fingerprintControl ?? fingerprintBefore, let after = fingerprintAfter else { return nil }
+        guard let before = fingerprints.control ?? fingerprints.before, let after = fingerprints.after else { return nil }
         let settings = PlanParser().parse(planText, file: planFile, defaultName: planName).plan?.fingerprint
         return FingerprintComparison(before: before, after: after, settings: settings)
     }
@@ -395,8 +406,8 @@ public enum RunEvent: Sendable {
     case rollbackTriggered(RollbackTrigger)
     /// The fingerprint taken before the forward steps: kept at once, so that `recover` can
     /// verify a run whose harness died.
-    case fingerprintTaken(before: String)
+    case fingerprintTaken(before: FingerprintOutput)
     /// The window's control copy's fingerprint: kept at once too.
-    case controlFingerprintTaken(String)
+    case controlFingerprintTaken(FingerprintOutput)
     case runFinished(Run)
 }

@@ -16,7 +16,7 @@ public struct Verdict: Sendable, Hashable {
     /// Judges a finished run from what it recorded.
     public static func judge(
         activities: [ActivityRecord], rollback: Duration?, budget: Duration,
-        fingerprintBefore: String?, fingerprintAfter: String?, leftApplied: [String], interruptedBy signal: Int32?,
+        fingerprintBefore: FingerprintOutput?, fingerprintAfter: FingerprintOutput?, leftApplied: [String], interruptedBy signal: Int32?,
         trigger: RollbackTrigger? = nil, fingerprint settings: Fingerprint? = nil, comparison: FingerprintComparison? = nil,
         also: [RunReason] = []
     ) -> Verdict {

@@ -182,7 +182,7 @@ extension RehearsalEngine {
         after.activities += recovery.activities
         after.rollback = recovery.rollback
         after.leftApplied = recovery.stillApplied
-        after.fingerprintAfter = recovery.fingerprintAfter ?? after.fingerprintAfter
+        after.fingerprints.after = recovery.fingerprintAfter ?? after.fingerprints.after
         let verdict = Verdict.judgeLive(activities: recovery.activities, rolledBack: true, rollback: recovery.rollback,
                                         budget: plan.budget.rollback, leftApplied: recovery.stillApplied,
                                         interruptedBy: control.firstSignal, trigger: after.trigger)

@@ -148,7 +148,7 @@ extension RehearsalEngine {
         // (Live data moves on: a live run's fingerprint is recorded, never compared.)
         let live = recorded.kind == .live
         let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt,
-                                                fingerprintBefore: live ? nil : (windowRan ? recorded.fingerprintControl : nil) ?? recorded.fingerprintBefore,
+                                                fingerprintBefore: live ? nil : (windowRan ? recorded.fingerprints.control : nil) ?? recorded.fingerprints.before,
                                                 keptChecks: windowRan && !live, undoProbe: recorded.probeLeftApplied && !live,
                                                 recordFingerprint: live)
         await journal.finish()
@@ -161,7 +161,7 @@ extension RehearsalEngine {
         var after = recorded
         after.activities += assumed + recovery.activities
         after.leftApplied = recovery.stillApplied
-        after.fingerprintAfter = recovery.fingerprintAfter ?? after.fingerprintAfter
+        after.fingerprints.after = recovery.fingerprintAfter ?? after.fingerprints.after
         return .recovered(after, stillApplied: recovery.stillApplied, problems: recovery.problems)
     }
 }

@@ -50,11 +50,35 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var fingerprintBefore: String?
         public var fingerprintAfter: String?
         public var fingerprintControl: String?
+        /// What each fingerprint text above is: by `before`, `after`, `control`.
+        public var fingerprints: [String: FingerprintJSON]
         public var activities: [ActivityJSON]
         /// A live run: the operator's approval, and the rehearsal the gate's GO rested on.
         public var approval: ApprovalJSON?
         public var evidence: String?
         public var evidenceRun: Int64?
+    }
+
+    /// A fingerprint's text is the whole output (`whole`) or its first lines; `bytes` is the
+    /// whole output's size and `sha256` the digest of its compared lines (nil in older runs).
+    public struct FingerprintJSON: Codable, Sendable, Hashable {
+        public var sha256: String?
+        public var bytes: Int
+        public var whole: Bool
+
+        init(_ output: FingerprintOutput) {
+            sha256 = output.digest
+            bytes = output.size
+            whole = output.isWhole
+        }
+
+        static func of(_ fingerprints: RunFingerprints) -> [String: FingerprintJSON] {
+            var all: [String: FingerprintJSON] = [:]
+            all["before"] = fingerprints.before.map(FingerprintJSON.init)
+            all["after"] = fingerprints.after.map(FingerprintJSON.init)
+            all["control"] = fingerprints.control.map(FingerprintJSON.init)
+            return all
+        }
     }
 
     public struct ApprovalJSON: Codable, Sendable, Hashable {
@@ -132,7 +156,8 @@ public struct RunJSON: Codable, Sendable, Hashable {
             triggerOffsetNs: run.trigger?.offset.nanoseconds, forwardNs: run.forward?.nanoseconds,
             reasons: run.reasons.map(\.description), reasonCodes: run.reasons.map(\.code), leftApplied: run.leftApplied,
             strayProcesses: run.strayProcesses, fingerprintBefore: run.fingerprintBefore,
-            fingerprintAfter: run.fingerprintAfter, fingerprintControl: run.fingerprintControl, activities: run.activities.map(ActivityJSON.init),
+            fingerprintAfter: run.fingerprintAfter, fingerprintControl: run.fingerprintControl,
+            fingerprints: FingerprintJSON.of(run.fingerprints), activities: run.activities.map(ActivityJSON.init),
             approval: run.approval.map { ApprovalJSON(target: $0.target, user: $0.user, host: $0.host, at: Self.iso($0.at)) },
             evidence: run.evidence, evidenceRun: run.evidenceRun)
     }
@@ -144,7 +169,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case failAt = "fail_at", triggerCode = "trigger_code", triggerOffsetNs = "trigger_offset_ns"
         case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
         case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
-        case fingerprintAfter = "fingerprint_after", fingerprintControl = "fingerprint_control", groupID = "group_id", cutBefore = "cut_before"
+        case fingerprintAfter = "fingerprint_after", fingerprintControl = "fingerprint_control", fingerprints, groupID = "group_id", cutBefore = "cut_before"
         case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs, copy
         case kind, approval, evidence, evidenceRun = "evidence_run"
     }
@@ -188,6 +213,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.fingerprintBefore, forKey: .fingerprintBefore)
         try container.encode(details.fingerprintAfter, forKey: .fingerprintAfter)
         try container.encode(details.fingerprintControl, forKey: .fingerprintControl)
+        try container.encode(details.fingerprints, forKey: .fingerprints)
         try container.encode(details.activities, forKey: .activities)
         try container.encode(details.approval, forKey: .approval)
         try container.encode(details.evidence, forKey: .evidence)
@@ -234,6 +260,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             fingerprintBefore: try container.decodeIfPresent(String.self, forKey: .fingerprintBefore),
             fingerprintAfter: try container.decodeIfPresent(String.self, forKey: .fingerprintAfter),
             fingerprintControl: try container.decodeIfPresent(String.self, forKey: .fingerprintControl),
+            fingerprints: try container.decodeIfPresent([String: FingerprintJSON].self, forKey: .fingerprints) ?? [:],
             activities: try container.decode([ActivityJSON].self, forKey: .activities),
             approval: try container.decodeIfPresent(ApprovalJSON.self, forKey: .approval),
             evidence: try container.decodeIfPresent(String.self, forKey: .evidence),

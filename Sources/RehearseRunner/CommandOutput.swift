@@ -55,7 +55,7 @@ final class CommandOutput: Sendable {
 
     /// Creates the log: owner-only, exclusively, not through a symbolic link. A path already taken
     /// (a log of an earlier recovery of the run) gets a number, never an overwrite.
-    private static func create(_ path: String) -> (FileDescriptor, String)? {
+    static func create(_ path: String) -> (FileDescriptor, String)? {
         for attempt in 0..<100 {
             let candidate = attempt == 0 ? path : path + ".\(attempt)"
             do {
@@ -70,6 +70,14 @@ final class CommandOutput: Sendable {
             }
         }
         return nil
+    }
+
+    /// Writes a whole file of the run's logs (a fingerprint kept, its diff) as logs are created:
+    /// owner-only, anew, never through a symbolic link.
+    static func writeNew(_ path: String, _ text: String) {
+        guard let (file, _) = create(path) else { return }
+        _ = try? file.writeAll(Array(text.utf8))
+        try? file.close()
     }
 
     /// Writes `bytes` to the log: into the head while it has room, then into the end, of which

@@ -58,7 +58,7 @@ public struct Rehearsal: Sendable {
         // where it was.)
         var controlReasons: [RunReason] = []
         if !options.live, let window = plan.window, let fingerprint = plan.fingerprint, options.cut == nil, !control.shouldStop {
-            (run.fingerprintControl, controlReasons) = await runControl(context, window: window, fingerprint: fingerprint)
+            (run.fingerprints.control, controlReasons) = await runControl(context, window: window, fingerprint: fingerprint)
         }
 
         // Before anything is applied: a failure here aborts with nothing to roll back.
@@ -70,7 +70,7 @@ public struct Rehearsal: Sendable {
         for check in plan.checks.preflight where ready {
             ready = await context.stage(1) { await context.execute(Activity(.preflight, check.name), check.command) }.passed
         }
-        var fingerprintBefore: String?
+        var fingerprintBefore: FingerprintOutput?
         var probeReasons: [RunReason] = []
         if ready, let fingerprint = plan.fingerprint {
             let (record, value) = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint.command) }
@@ -92,7 +92,7 @@ public struct Rehearsal: Sendable {
         let passes = options.roundTrip ? 2 : 1
         for pass in 1...passes where ready {
             // The window's writes are made once: the second pass finds them there, and must keep them.
-            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore, control: run.fingerprintControl,
+            let result = await runPass(context, graph: graph, fingerprintBefore: fingerprintBefore, control: run.fingerprints.control,
                                        window: pass == 1, windowRan: windowRan)
             windowRan = windowRan || result.windowRan
             if pass == 1 {
@@ -103,7 +103,7 @@ public struct Rehearsal: Sendable {
             }
             run.leftApplied = result.leftApplied
             if let rollback = result.rollback { run.rollback = max(run.rollback ?? .zero, rollback) }
-            if result.fingerprintAfter != nil { run.fingerprintAfter = result.fingerprintAfter }
+            if result.fingerprintAfter != nil { run.fingerprints.after = result.fingerprintAfter }
             passReasons += result.twiceProblems
             let clean = result.trigger?.reason == .rehearsal && result.leftApplied.isEmpty && !result.fingerprintDiffers
                 && !context.log.records.contains { $0.status != .passed && $0.status != .nothingToRun }
@@ -116,10 +116,10 @@ public struct Rehearsal: Sendable {
             // A round trip goes on only from a clean first pass (its fingerprint is the one shown).
             if !clean || control.shouldStop { break }
         }
-        run.fingerprintBefore = fingerprintBefore
+        run.fingerprints.before = fingerprintBefore
         // The control stands only when the window's writes ran: otherwise the copy must come back
         // to where it was before.
-        if !windowRan { run.fingerprintControl = nil }
+        if !windowRan { run.fingerprints.control = nil }
 
         // Teardown, unless the rollback was abandoned: then the copy is left as it is, for `recover`.
         if let teardown = target?.teardown, !control.isAbandoned, !options.live {
@@ -130,7 +130,7 @@ public struct Rehearsal: Sendable {
         run.activities = context.log.records
         // Compared once: the verdict and the files use the same diff.
         var comparison: FingerprintComparison?
-        if !options.live, let before = run.fingerprintControl ?? run.fingerprintBefore, let after = run.fingerprintAfter {
+        if !options.live, let before = run.fingerprints.control ?? run.fingerprints.before, let after = run.fingerprints.after {
             let compared = FingerprintComparison(before: before, after: after, settings: plan.fingerprint)
             if !compared.diff.isEmpty { context.writeFingerprintFiles(before: before, after: after, diff: compared.diff) }
             comparison = compared
@@ -145,7 +145,7 @@ public struct Rehearsal: Sendable {
                                 also: (changed.map { [$0] } ?? []) + faultReasons)
             : Verdict.judge(
                 activities: run.activities, rollback: options.twice ? nil : run.rollback, budget: plan.budget.rollback,
-                fingerprintBefore: run.fingerprintControl ?? run.fingerprintBefore, fingerprintAfter: run.fingerprintAfter, leftApplied: run.leftApplied,
+                fingerprintBefore: run.fingerprints.control ?? run.fingerprints.before, fingerprintAfter: run.fingerprints.after, leftApplied: run.leftApplied,
                 interruptedBy: control.firstSignal, trigger: run.trigger, fingerprint: plan.fingerprint, comparison: comparison,
                 also: controlReasons + probeReasons + passReasons + (changed.map { [$0] } ?? []) + faultReasons)
         run.status = verdict.status
@@ -166,7 +166,7 @@ extension Rehearsal {
         var forward: Duration?
         var rollback: Duration?
         var leftApplied: [String] = []
-        var fingerprintAfter: String?
+        var fingerprintAfter: FingerprintOutput?
         var fingerprintDiffers = false
         var twiceProblems: [RunReason] = []
         /// The window's writes ran in this pass.
@@ -198,7 +198,7 @@ extension Rehearsal {
     ///   - window: make the window's writes in this pass (the first).
     ///   - windowRan: they were made in an earlier pass: kept checks and the control still apply.
     func runPass(
-        _ context: Context, graph: StepGraph, fingerprintBefore: String?, control controlFingerprint: String? = nil,
+        _ context: Context, graph: StepGraph, fingerprintBefore: FingerprintOutput?, control controlFingerprint: FingerprintOutput? = nil,
         window makeWrites: Bool = true, windowRan earlier: Bool = false
     ) async -> Pass {
         var pass = Pass()
@@ -277,7 +277,7 @@ extension Rehearsal {
     /// The control copy: the target's setup with `REHEARSE_COPY=control`, the window's writes
     /// against the old version, the fingerprint, the teardown. Its fingerprint, and what went
     /// wrong (without a control, the comparison cannot be made: the run fails).
-    func runControl(_ main: Context, window: Window, fingerprint: Fingerprint) async -> (String?, [RunReason]) {
+    func runControl(_ main: Context, window: Window, fingerprint: Fingerprint) async -> (FingerprintOutput?, [RunReason]) {
         // `control`, or `control-N` beside copy N of several, so that controls side by side are apart too.
         let context = Context(rehearsal: self, origin: main.origin, copyName: options.copy.map { "control-\($0)" } ?? "control", log: main.log)
         let target = plan.target(named: options.target)
@@ -288,7 +288,7 @@ extension Rehearsal {
         for write in window.writes where ready {
             ready = await context.stage(1) { await context.execute(Activity(.windowWrite, write.name + " (control)"), write.command) }.passed
         }
-        var value: String?
+        var value: FingerprintOutput?
         if ready {
             value = await context.stage(1) { await context.fingerprint(.fingerprintBefore, fingerprint.command, name: "fingerprint of the control") }.1
         }
@@ -308,7 +308,7 @@ extension Rehearsal {
         /// Steps still applied after it: their rollback failed, was blocked, or could not start.
         public var stillApplied: [String]
         /// The fingerprint after the rollback, when the plan has one and the run had taken it before.
-        public var fingerprintAfter: String?
+        public var fingerprintAfter: FingerprintOutput?
         /// Why the copy cannot be shown to be back: a rollback that did not complete, a restored
         /// check that failed, a fingerprint that differs from the run's own before. Empty: verified.
         public var problems: [RunReason]
@@ -331,7 +331,7 @@ extension Rehearsal {
     /// - Parameter recordFingerprint: take the fingerprint after the rollback even without one to
     ///   compare it with (a live run keeps it as a record).
     public func rollBack(
-        applied: [String], startedAt: Date? = nil, fingerprintBefore: String? = nil, keptChecks: Bool = false, undoProbe: Bool = false,
+        applied: [String], startedAt: Date? = nil, fingerprintBefore: FingerprintOutput? = nil, keptChecks: Bool = false, undoProbe: Bool = false,
         recordFingerprint: Bool = false
     ) async -> Recovery {
         control.adopt(clock)
@@ -351,7 +351,7 @@ extension Rehearsal {
         for check in keptChecks ? plan.window?.kept ?? [] : [] where !control.isAbandoned {
             _ = await context.stage(2) { await context.execute(Activity(.kept, check.name), check.command) }
         }
-        var fingerprintAfter: String?
+        var fingerprintAfter: FingerprintOutput?
         var comparison: FingerprintComparison?
         if recordFingerprint, fingerprintBefore == nil, let fingerprint = plan.fingerprint, !control.isAbandoned {
             fingerprintAfter = await context.stage(2) {

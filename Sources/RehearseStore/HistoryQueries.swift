@@ -152,6 +152,9 @@ extension HistoryStore {
             activities: activities.map(record), processMark: row.processMark)
         run.logsFolder = row.logsFolder
         run.fingerprintControl = row.fingerprintControl
+        run.fingerprints = FingerprintFacts.fingerprints(
+            texts: (row.fingerprintBefore, row.fingerprintAfter, row.fingerprintControl),
+            facts: Self.decodeFingerprintFacts(row.fingerprintsJSON))
         run.modes = lines(row.modes)
         run.kind = RunKind(rawValue: row.kind) ?? .rehearsal
         run.approval = row.approvalJSON.flatMap(Self.decodeApproval)

@@ -113,6 +113,9 @@ enum HistorySchema {
                 ALTER TABLE run ADD COLUMN evidence_run INTEGER;
                 """)
         }
+        migrator.registerMigration("v8: bounded fingerprints, their sizes and digests") { db in
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN fingerprints_json TEXT")
+        }
         return migrator
     }
 

@@ -29,7 +29,8 @@ extension HistoryStore {
             stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy, fingerprintControl: nil,
             groupKind: run.group?.kind.rawValue, modes: run.modes.joined(separator: "\n"),
             inputsJSON: Self.encodeInputs(run.inputHashes), kind: run.kind.rawValue,
-            approvalJSON: run.approval.flatMap(Self.encodeApproval), evidence: run.evidence, evidenceRun: run.evidenceRun)
+            approvalJSON: run.approval.flatMap(Self.encodeApproval), evidence: run.evidence, evidenceRun: run.evidenceRun,
+            fingerprintsJSON: nil)
         run.id = try await write { [row] db in
             var row = row
             try row.insert(db)
@@ -123,16 +124,23 @@ extension HistoryStore {
 
     /// Records the fingerprint of a window's control copy (what `recover` compares with when the
     /// window's writes ran).
-    public func fingerprintTaken(run: Int64, control: String) async throws(HistoryError) {
-        try await write { db in
-            try db.execute(sql: "UPDATE run SET fingerprint_control = ? WHERE id = ?", arguments: [control, run])
-        }
+    public func fingerprintTaken(run: Int64, control: FingerprintOutput) async throws(HistoryError) {
+        try await recordFingerprint(run: run, column: "fingerprint_control", key: "control", control)
     }
 
     /// Records the fingerprint taken before the forward steps (what `recover` compares with).
-    public func fingerprintTaken(run: Int64, before: String) async throws(HistoryError) {
+    public func fingerprintTaken(run: Int64, before: FingerprintOutput) async throws(HistoryError) {
+        try await recordFingerprint(run: run, column: "fingerprint_before", key: "before", before)
+    }
+
+    /// One fingerprint's text into its column, and its size and digest into `fingerprints_json`.
+    private func recordFingerprint(run: Int64, column: String, key: String, _ output: FingerprintOutput) async throws(HistoryError) {
         try await write { db in
-            try db.execute(sql: "UPDATE run SET fingerprint_before = ? WHERE id = ?", arguments: [before, run])
+            let stored = try String.fetchOne(db, sql: "SELECT fingerprints_json FROM run WHERE id = ?", arguments: [run])
+            var facts = Self.decodeFingerprintFacts(stored)
+            facts[key] = FingerprintFacts(output)
+            try db.execute(sql: "UPDATE run SET \(column) = ?, fingerprints_json = ? WHERE id = ?",
+                           arguments: [output.text, Self.encodeFingerprintFacts(facts), run])
         }
     }
 
@@ -152,14 +160,15 @@ extension HistoryStore {
                 UPDATE run SET status = ?, ended_at_ns = ?, forward_ns = ?, rollback_ns = ?, total_ns = ?,
                     fingerprint_before = ?, fingerprint_after = ?, reasons = ?, reasons_json = ?, left_applied = ?,
                     stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?, logs_folder = coalesce(?, logs_folder),
-                    fingerprint_control = ?
+                    fingerprint_control = ?, fingerprints_json = ?
                 WHERE id = ?
                 """, arguments: [
                     run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
                     run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
                     run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
                     run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
-                    run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl, run.id,
+                    run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl,
+                    Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)), run.id,
                 ])
         }
     }

@@ -66,6 +66,10 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     /// A live run: what the gate's GO rested on.
     var evidence: String?
     var evidenceRun: Int64?
+    /// What the fingerprint texts above are: `{"before": {"sha256", "bytes", "whole"}, …}` (a
+    /// text may be the first lines of a larger output). Nil in runs recorded before version 8:
+    /// their texts are whole.
+    var fingerprintsJSON: String?
 
     enum CodingKeys: String, CodingKey {
         case id, strategy, target, host, user, pid, jobs, status, trigger, reasons
@@ -78,7 +82,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case processMark = "process_mark", triggerCode = "trigger_code", reasonsJSON = "reasons_json"
         case strayProcesses = "stray_processes", cutBefore = "cut_before", stepCount = "step_count"
         case groupId = "group_id", groupSize = "group_size", groupShard = "group_shard", inputsJSON = "inputs_json", copy, fingerprintControl = "fingerprint_control", groupKind = "group_kind", modes
-        case kind, approvalJSON = "approval_json", evidence, evidenceRun = "evidence_run"
+        case kind, approvalJSON = "approval_json", evidence, evidenceRun = "evidence_run", fingerprintsJSON = "fingerprints_json"
     }
 
     mutating func didInsert(_ inserted: InsertionSuccess) {

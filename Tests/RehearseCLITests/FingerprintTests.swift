@@ -45,6 +45,69 @@ import Testing
         }
     }
 
+    /// A 2 MB fingerprint: the history keeps its first mebibyte, its size and its digest (the
+    /// whole output is in the logs); a change past that mebibyte still fails the run, and a run
+    /// killed midway is verified by `recover` against the digest.
+    @Test func aLargeFingerprintIsBoundedInTheHistoryAndStillComparedWhole() async throws {
+        try await TemporaryFolder.with { folder in
+            func plan(rollback: String) -> String {
+                """
+                strategy: custom
+                targets:
+                  copy:
+                    env: { DATA: ../data }
+                    setup: mkdir -p ../data && { [ -e ../data/rows ] || seq 1 300000 > ../data/rows; }
+                fingerprint: cat "$DATA/rows"
+                steps:
+                  a:
+                    run: 'echo 300001 >> "$DATA/rows" && touch "$DATA/applied" && { [ ! -e "$DATA/pause" ] || sleep 30; }'
+                    rollback: \(rollback)
+                    timeout: 40s
+                """
+            }
+            try folder.write("Rehearsals/p.yml", plan(rollback: #"'sed -i "\$d" "$DATA/rows"'"#))
+            let passing = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
+            let report = try await RehearseBinary.run(["report", "--format", "json", "1"], in: folder.path)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+            let run = try #require((document["runs"] as? [[String: Any]])?.first)
+            let kept = try #require(run["fingerprint_before"] as? String)
+            #expect(kept.utf8.count <= 1 << 20 && kept.hasPrefix("1\n2\n3\n") && kept.hasSuffix("\n"))
+            let facts = try #require((run["fingerprints"] as? [String: Any])?["before"] as? [String: Any])
+            #expect(facts["whole"] as? Bool == false)
+            #expect(facts["bytes"] as? Int == 1_988_895)
+            #expect((facts["sha256"] as? String)?.hasPrefix("sha256:") == true)
+            // The whole output is in the run's logs.
+            let logs = folder.path + "/.rehearse/logs/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/.rehearse/logs").first))
+            let out = try #require(try FileManager.default.contentsOfDirectory(atPath: logs).first { $0.hasSuffix("fingerprint-before-fingerprint.out") })
+            #expect(try FileManager.default.attributesOfItem(atPath: logs + "/" + out)[.size] as? Int == 1_988_895)
+
+            // A rollback that changes a row past the first mebibyte: a FAIL, saying where to look.
+            try folder.write("Rehearsals/p.yml", plan(rollback: #"'sed -i -e "\$d" -e "s/^299990$/0/" "$DATA/rows"'"#))
+            let lossy = try await RehearseBinary.run(["run"], in: folder.path)
+            #expect(lossy.status == 2, "\(lossy.stdout)")
+            #expect(lossy.stdout.contains("the fingerprint after the rollback differs"), "\(lossy.stdout)")
+            #expect(lossy.stdout.contains("differ past the first 1 MiB kept"))
+            // Its files are owner-only, as every log.
+            let second = folder.path + "/.rehearse/logs/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/.rehearse/logs").sorted().last))
+            for name in ["fingerprint-before.txt", "fingerprint-after.txt", "fingerprint.diff"] {
+                #expect(try FileManager.default.attributesOfItem(atPath: second + "/" + name)[.posixPermissions] as? Int == 0o600, "\(name)")
+            }
+            try folder.write("data/rows", (1...300_000).map { "\($0)\n" }.joined())
+
+            // Killed while the step is applied: recover compares the digest it kept.
+            try folder.write("Rehearsals/p.yml", plan(rollback: #"'sed -i "\$d" "$DATA/rows"'"#))
+            try folder.write("data/pause", "")
+            try FileManager.default.removeItem(atPath: folder.path + "/data/applied")
+            let killed = try await RehearseBinary.runInterrupted(["run"], in: folder.path, signals: [(folder.path + "/data/applied", SIGKILL)])
+            #expect(killed.status != 0)
+            try FileManager.default.removeItem(atPath: folder.path + "/data/pause")
+            let recovered = try await RehearseBinary.run(["recover"], in: folder.path)
+            #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
+            #expect(recovered.stdout.contains("the fingerprint matches the one taken before the run"), "\(recovered.stdout)")
+        }
+    }
+
     @Test func aVolatileLineIsIgnoredAndAnAcceptedDifferencePasses() async throws {
         try await TemporaryFolder.with { folder in
             // The digest prints a random line (as pg_dump 15 prints '\restrict KEY'); the rollback

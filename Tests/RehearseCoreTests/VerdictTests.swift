@@ -11,7 +11,7 @@ import Testing
     func judge(_ activities: [ActivityRecord], rollback: Duration? = .seconds(1), budget: Duration = .seconds(10),
                before: String? = nil, after: String? = nil, left: [String] = [], signal: Int32? = nil) -> Verdict {
         Verdict.judge(activities: activities, rollback: rollback, budget: budget,
-                      fingerprintBefore: before, fingerprintAfter: after, leftApplied: left, interruptedBy: signal)
+                      fingerprintBefore: before.map(FingerprintOutput.init), fingerprintAfter: after.map(FingerprintOutput.init), leftApplied: left, interruptedBy: signal)
     }
 
     func run(rollback: Duration, budget: Duration = .seconds(10), status: RunStatus = .passed) -> Run {

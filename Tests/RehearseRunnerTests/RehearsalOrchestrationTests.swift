@@ -418,6 +418,55 @@ import Testing
         }
     }
 
+    /// A fingerprint over the kept size: the run keeps its first lines, its size and the digest
+    /// of its compared lines, and compares the whole outputs by digest.
+    func largeFingerprint(ignore: Bool, after: String) async throws -> Run {
+        try await TemporaryFolder.with { folder in
+            let text = """
+                strategy: custom
+                targets: { copy: {} }
+                fingerprint:
+                  run: ./digest
+                  ignore: \(ignore ? "[ '^token ' ]" : "[]")
+                  accept: [ { match: '.', reason: everything } ]
+                steps:
+                  a: { run: ./a, rollback: ./undo-a }
+                """
+            let clock = ManualClock()
+            let executor = ScriptedExecutor(clock: clock, script: [
+                "fingerprint-before fingerprint": .print(Self.rows + "token 1\n", after: .milliseconds(3)),
+                "fingerprint-after fingerprint": .print(after, after: .milliseconds(3)),
+            ])
+            return await rehearse(try plan(text), executor, clock: clock, logs: folder.path)
+        }
+    }
+
+    /// 1.6 MB of rows: more than a run keeps as text.
+    static let rows = (1...150_000).map { "row \($0)\n" }.joined()
+
+    @Test func aLargeFingerprintIsKeptBoundedAndComparedWhole() async throws {
+        // The same rows, the volatile last line ignored: it passes, though the line differs.
+        let same = try await largeFingerprint(ignore: true, after: Self.rows + "token 2\n")
+        #expect(same.status == .passed, "\(same.reasons)")
+        let before = try #require(same.fingerprints.before)
+        #expect(!before.isWhole)
+        #expect(before.size == Self.rows.utf8.count + 8)
+        #expect(before.text.utf8.count <= FingerprintOutput.keptBytes)
+        #expect(before.text.hasPrefix("row 1\nrow 2\n") && before.text.hasSuffix("\n"))
+        #expect(before.digest == same.fingerprints.after?.digest)
+        // A row changed past what is kept: no accept entry can cover what was never compared.
+        let changed = try await largeFingerprint(ignore: true, after: Self.rows.replacingOccurrences(of: "row 149999\n", with: "row 0\n") + "token 1\n")
+        #expect(changed.status == .failed)
+        #expect(changed.reasons == [.fingerprintDiffers])
+        let comparison = try #require(changed.fingerprintComparison)
+        #expect(comparison.unaccepted.count == 1)
+        #expect(comparison.unaccepted.first?.text.contains("differ past the first 1 MiB kept") == true)
+        // Without ignore, the volatile line alone differs.
+        let volatile = try await largeFingerprint(ignore: false, after: Self.rows + "token 2\n")
+        #expect(volatile.status == .failed)
+        #expect(volatile.fingerprints.before?.digest != volatile.fingerprints.after?.digest)
+    }
+
     @Test func strayProcessesAreStoppedAndReported() async throws {
         let clock = ManualClock()
         let executor = ScriptedExecutor(clock: clock, leftovers: ["python3 -m http.server"])
@@ -466,7 +515,7 @@ import Testing
         try await TemporaryFolder.with { folder in
             let options = RehearsalOptions(runID: "7", target: "copy", logsFolder: folder.path, processMark: "mark")
             let recovery = await Rehearsal(plan: try plan(text), options: options, observer: ObserverGroup([]), executor: executor, clock: clock)
-                .rollBack(applied: ["a"], startedAt: clock.date.addingTimeInterval(-60), fingerprintBefore: "state A\n")
+                .rollBack(applied: ["a"], startedAt: clock.date.addingTimeInterval(-60), fingerprintBefore: FingerprintOutput("state A\n"))
             #expect(recovery.problems.contains(.checkFailed(phase: .restored, check: "v1", how: "exit 1")))
             #expect(recovery.problems.contains(.fingerprintDiffers))
             #expect(folder.exists("recovery-fingerprint.diff"))

@@ -128,6 +128,30 @@ import Testing
         }
     }
 
+    /// A fingerprint kept in part keeps its size, digest and being in part: what `recover` and
+    /// the reports compare by. The one taken before is kept as soon as it is taken.
+    @Test func fingerprintsKeptInPartReadBackWithTheirDigests() async throws {
+        try await TemporaryFolder.with { folder in
+            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            var run = try await store.beginRun(Self.start())
+            let before = FingerprintOutput(text: "row 1\n", digest: "sha256:aa", size: 3_000_000, isWhole: false)
+            try await store.fingerprintTaken(run: run.id, before: before)
+            #expect(try await store.run(id: run.id)?.fingerprints.before == before)
+            let control = FingerprintOutput(text: "c\n", digest: "sha256:cc", size: 2, isWhole: true)
+            try await store.fingerprintTaken(run: run.id, control: control)
+            let stored = try #require(try await store.run(id: run.id))
+            #expect(stored.fingerprints.before == before && stored.fingerprints.control == control)
+            run.status = .passed
+            run.endedAt = Run.recordedTime(Date())
+            run.fingerprints = RunFingerprints(before: before, after: FingerprintOutput(text: "row 1\n", digest: "sha256:bb", size: 3_000_001, isWhole: false),
+                                               control: control)
+            try await store.finishRun(run)
+            let read = try #require(try await store.run(id: run.id))
+            #expect(read.fingerprints == run.fingerprints)
+            #expect(read == run)
+        }
+    }
+
     /// A history written by version 1 kept its trigger and reasons as English text: opening it
     /// adds their codes, and nothing it recorded is lost.
     @Test func aVersionOneHistoryGetsCodedTriggersAndKeepsItsText() async throws {
