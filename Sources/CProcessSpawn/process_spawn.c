@@ -8,7 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,37 +18,69 @@
 #define P_PIDFD 3
 #endif
 
+/// Moves `fd` to a descriptor of 10 or more (close-on-exec), so that putting the child's
+/// standard descriptors in place cannot overwrite one still to be placed.
+static int high_copy(int fd) { return fd < 0 ? fd : fcntl(fd, F_DUPFD_CLOEXEC, 10); }
+
 int rehearse_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
-                   int stdout_fd, int stderr_fd, pid_t *pid, int *pidfd) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attributes;
-    int error;
-    if ((error = posix_spawn_file_actions_init(&actions)) != 0) return error;
-    if ((error = posix_spawnattr_init(&attributes)) != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        return error;
-    }
-    sigset_t all, none;
+                   int stdout_fd, int stderr_fd, int cgroup_procs_fd, pid_t *pid, int *pidfd, int *cgroup_joined) {
+    // vfork: the child shares the parent's memory until it execs, as posix_spawn's child does,
+    // and writes why it could not start here. It runs no handler: every signal is blocked
+    // across the vfork, and in the child every disposition is reset before the mask is cleared.
+    volatile int child_error = 0;
+    volatile int joined = 0;
+    sigset_t all, none, saved;
     sigfillset(&all);
     sigemptyset(&none);
-    // The harness ignores SIGINT, SIGTERM and SIGPIPE and blocks signals on some threads; a
-    // command starts with every signal at its default and none blocked.
-    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-    if ((error = posix_spawnattr_setflags(&attributes, flags)) == 0
-        && (error = posix_spawnattr_setpgroup(&attributes, 0)) == 0
-        && (error = posix_spawnattr_setsigdefault(&attributes, &all)) == 0
-        && (error = posix_spawnattr_setsigmask(&attributes, &none)) == 0
-        && (error = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) == 0
-        && (error = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1)) == 0
-        && (error = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2)) == 0
-        && (error = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) == 0
-        && (error = posix_spawn_file_actions_addchdir_np(&actions, directory)) == 0) {
-        error = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    pid_t child = vfork();
+    if (child == 0) {
+        // The cgroup first: whatever the command starts from here on is in it.
+        if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) == 1) joined = 1;
+        setpgid(0, 0);
+        struct sigaction standard;
+        memset(&standard, 0, sizeof standard);
+        standard.sa_handler = SIG_DFL;
+        for (int number = 1; number < NSIG; number++) {
+            if (number != SIGKILL && number != SIGSTOP) sigaction(number, &standard, NULL);
+        }
+        // glibc keeps 32 and 33 for its threads and refuses to reset them: the kernel does not.
+        struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; } kernel_default = { 0, 0, 0, 0 };
+        for (int number = 32; number <= 33; number++) syscall(SYS_rt_sigaction, number, &kernel_default, NULL, sizeof(unsigned long));
+        int out = high_copy(stdout_fd), err = high_copy(stderr_fd);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (out < 0 || err < 0 || null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
+            child_error = errno ? errno : EBADF;
+            _exit(127);
+        }
+        // Nothing else is inherited.
+#ifdef SYS_close_range
+        if (syscall(SYS_close_range, 3, ~0U, 0) != 0)
+#endif
+        {
+            for (int fd = 3; fd < 65536; fd++) close(fd);
+        }
+        if (chdir(directory) != 0) {
+            child_error = errno;
+            _exit(127);
+        }
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(path, argv, envp);
+        child_error = errno;
+        _exit(127);
     }
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    if (error != 0) return error;
-    *pidfd = (int)syscall(SYS_pidfd_open, *pid, 0);  // close-on-exec by definition
+    int spawn_error = child < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (child < 0) return spawn_error;
+    if (child_error != 0) {
+        // It never ran the command: reap it, and say why.
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        return child_error;
+    }
+    *pid = child;
+    *cgroup_joined = joined;
+    *pidfd = (int)syscall(SYS_pidfd_open, child, 0);  // close-on-exec by definition
     return 0;
 }
 

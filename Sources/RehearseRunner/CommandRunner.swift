@@ -10,7 +10,8 @@ import SystemPackage
 /// (SIGTERM, the kill grace, SIGKILL) on timeout or when the calling task is cancelled, and with
 /// anything it left running in its group killed when it returns.
 ///
-/// Processes start with `posix_spawn` and are watched by one shared thread (``ProcessReaper``)
+/// Processes start with `vfork` and `exec` (as `posix_spawn` does, joining the run's cgroup in
+/// between: ``RunCgroup``) and are watched by one shared thread (``ProcessReaper``)
 /// through pidfds and epoll: per command, one wake-up of that thread per event and one hop back.
 /// ``SubprocessCommandRunner`` is the same contract on swift-subprocess, kept to measure against.
 ///
@@ -51,7 +52,12 @@ public struct CommandRunner: CommandExecutor {
         }
         var pid: pid_t = 0
         var pidfd: Int32 = -1
-        let error = Self.spawn(command, stdout: capture?.rawValue ?? pipe.write, stderr: pipe.write, pid: &pid, pidfd: &pidfd)
+        // Into the run's cgroup before it runs anything: what it starts stays there, whatever it does.
+        let cgroup = command.cgroupToken.flatMap(RunCgroup.forRun(token:))
+        var joined: Int32 = 0
+        let error = Self.spawn(command, stdout: capture?.rawValue ?? pipe.write, stderr: pipe.write, cgroup: cgroup?.procs ?? -1,
+                               pid: &pid, pidfd: &pidfd, joined: &joined)
+        if error == 0, let cgroup, joined == 0 { cgroup.couldNotJoin() }
         // The child has its own copy; the parent keeps only the read end.
         close(pipe.write)
         if error != 0 {
@@ -84,9 +90,11 @@ public struct CommandRunner: CommandExecutor {
     private static let inherited: [(name: String, entry: String)] = ProcessInfo.processInfo.environment
         .map { ($0.key, "\($0.key)=\($0.value)") }
 
-    /// `posix_spawn` of `/bin/sh -c SCRIPT` with the harness's environment plus the command's
+    /// `vfork` and `exec` of `/bin/sh -c SCRIPT` with the harness's environment plus the command's
     /// (the command's win).
-    private static func spawn(_ command: ShellCommand, stdout: Int32, stderr: Int32, pid: inout pid_t, pidfd: inout Int32) -> Int32 {
+    private static func spawn(
+        _ command: ShellCommand, stdout: Int32, stderr: Int32, cgroup: Int32, pid: inout pid_t, pidfd: inout Int32, joined: inout Int32
+    ) -> Int32 {
         func copy(_ text: String) -> UnsafeMutablePointer<CChar>? { text.withCString { strdup($0) } }
         let arguments = ["/bin/sh", "-c", command.script].map(copy) + [nil]
         var variables: [UnsafeMutablePointer<CChar>?] = []
@@ -98,7 +106,7 @@ public struct CommandRunner: CommandExecutor {
             for pointer in arguments { free(pointer) }
             for pointer in variables { free(pointer) }
         }
-        return rehearse_spawn("/bin/sh", arguments, variables, command.workingDirectory, stdout, stderr, &pid, &pidfd)
+        return rehearse_spawn("/bin/sh", arguments, variables, command.workingDirectory, stdout, stderr, cgroup, &pid, &pidfd, &joined)
     }
 
     private static func explain(_ error: Int32, command: ShellCommand) -> String {

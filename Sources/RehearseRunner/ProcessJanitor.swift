@@ -20,11 +20,21 @@ enum ProcessJanitor {
                   environment.split(separator: 0).contains(where: { $0.elementsEqual(mark) }),
                   !isZombie(pid), !isDying(pid)
             else { continue }
-            let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
-            let command = String(decoding: raw, as: UTF8.self).split(separator: "\0").joined(separator: " ")
-            found.append((pid, command.isEmpty ? "pid \(pid)" : command))
+            found.append((pid, commandLine(pid)))
         }
         return found.sorted { $0.0 < $1.0 }
+    }
+
+    /// A process's command line, arguments joined by spaces (`pid N` when it has none).
+    static func commandLine(_ pid: pid_t) -> String {
+        let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+        let command = String(decoding: raw, as: UTF8.self).split(separator: "\0").joined(separator: " ")
+        return command.isEmpty ? "pid \(pid)" : command
+    }
+
+    /// Runs, and is neither a zombie nor dying of a SIGKILL: a process that counts as left running.
+    static func isLive(_ pid: pid_t) -> Bool {
+        !isZombie(pid) && !isDying(pid)
     }
 
     /// True while the process exists and has not exited (a zombie awaiting its reaper has).
@@ -76,11 +86,27 @@ enum ProcessJanitor {
 /// Stopping what a run's steps left running: at the end of a rehearsal, and when a run whose
 /// harness died is found and its steps may still be running.
 public enum StrayProcesses {
-    /// Stops every process carrying `REHEARSE_RUN_TOKEN=token` (SIGTERM, up to `grace`, SIGKILL)
-    /// and returns their command lines. Suspends (never blocks a thread) for at most `grace`.
+    /// Stops every process of the run: those in its cgroup (``RunCgroup``, where the machine has
+    /// one) and those carrying `REHEARSE_RUN_TOKEN=token` (SIGTERM, up to `grace`, then SIGKILL,
+    /// the cgroup as a whole), removes the cgroup, and returns their command lines. A process only
+    /// the cgroup found (it dropped the token from its environment) and a marked one outside the
+    /// cgroup (it left it) say so. Suspends (never blocks a thread) for at most `grace` and a second.
     public static func stop(marked token: String, grace: Duration = .seconds(1)) async -> [String] {
-        let found = ProcessJanitor.processes(marked: token)
-        guard !found.isEmpty else { return [] }
+        let cgroup = RunCgroup.existing(token: token)
+        let marked = ProcessJanitor.processes(marked: token)
+        let inCgroup = Set(cgroup?.members() ?? [])
+        var found = marked.map { process in
+            (pid: process.pid, command: cgroup == nil || inCgroup.contains(process.pid)
+                ? process.command : process.command + " (outside the run's cgroup)")
+        }
+        let markedPIDs = Set(marked.map(\.pid))
+        for pid in inCgroup.sorted() where !markedPIDs.contains(pid) && pid != getpid() && ProcessJanitor.isLive(pid) {
+            found.append((pid, ProcessJanitor.commandLine(pid) + " (found by the run's cgroup: it had dropped REHEARSE_RUN_TOKEN)"))
+        }
+        guard !found.isEmpty else {
+            await cgroup?.remove()
+            return []
+        }
         for process in found { kill(process.pid, SIGTERM) }
         let deadline = ContinuousClock.now + grace
         var alive = found.map(\.pid)
@@ -90,6 +116,9 @@ public enum StrayProcesses {
             alive = alive.filter(ProcessJanitor.isRunning)
         }
         for pid in alive { kill(pid, SIGKILL) }
+        // And whatever joined the cgroup meanwhile (a fork of a dying daemon).
+        cgroup?.killAll()
+        await cgroup?.remove()
         return found.map(\.command)
     }
 }

@@ -78,6 +78,8 @@ extension Rehearsal {
                 activity: activity, script: script, workingDirectory: workingDirectory,
                 environment: environment, timeout: timeout, killGrace: options.killGrace,
                 logFile: log.logFile(for: activity), captureFile: captureFile, liveOutput: live, logLimit: options.logLimit)
+            var contained = command
+            if options.stopStrayProcesses { contained.cgroupToken = options.processMark }
             // The journal has the start before the command runs; the command's own time is
             // measured around the executor alone.
             await log.activityStarted(activity, offset: offset)
@@ -88,26 +90,27 @@ extension Rehearsal {
                 await log.activityFinished(record)
                 return record
             }
-            let outcome = await rehearsal.executor.run(command)
+            let outcome = await rehearsal.executor.run(contained)
             let record = ActivityRecord(activity, outcome: outcome, startOffset: start, duration: offset - start)
             await log.activityFinished(record)
             return record
         }
 
         /// Runs the fingerprint command; its standard output is the value.
-        func fingerprint(_ kind: Activity.Kind, _ command: Command, name: String = "fingerprint") async -> (ActivityRecord, String?) {
+        func fingerprint(_ kind: Activity.Kind, _ command: Command, name: String = "fingerprint") async -> (ActivityRecord, FingerprintOutput?) {
             let activity = Activity(kind, name)
             let capture = log.logFile(for: activity, suffix: "out")
             let record = await execute(activity, script: command.run, timeout: command.timeout ?? plan.budget.stepTimeout,
                                        captureFile: capture)
-            guard record.passed, let data = FileManager.default.contents(atPath: capture) else { return (record, nil) }
-            // Byte for byte: text that is not UTF-8 must not turn into the same replacement characters.
-            return (record, Fingerprint.text(of: Array(data)))
+            guard record.passed else { return (record, nil) }
+            // Byte for byte (text that is not UTF-8 must not turn into the same replacement
+            // characters), and bounded: the whole output stays in the capture file.
+            return (record, FingerprintReader.read(capture, settings: plan.fingerprint))
         }
 
         /// The probe: change the copy a little, see the fingerprint change, undo it, see it come
         /// back. What went wrong, as reasons (a failing command is in the activities already).
-        func runProbe(_ probe: Fingerprint.Probe, fingerprint: Fingerprint, before: String) async -> [RunReason] {
+        func runProbe(_ probe: Fingerprint.Probe, fingerprint: Fingerprint, before: FingerprintOutput) async -> [RunReason] {
             let change = await execute(Activity(.preflight, "fingerprint probe"), probe.run)
             guard change.passed else {
                 // Whatever it changed, try to take it back.
@@ -129,13 +132,14 @@ extension Rehearsal {
             return reasons
         }
 
-        /// When the fingerprints differ: both, and their diff, as files in the run's logs folder.
-        func writeFingerprintFiles(before: String, after: String, diff: LineDiff, prefix: String = "") {
+        /// When the fingerprints differ: both (as kept: whole, or their first lines), and their
+        /// diff, as files in the run's logs folder.
+        func writeFingerprintFiles(before: FingerprintOutput, after: FingerprintOutput, diff: LineDiff, prefix: String = "") {
             let folder = rehearsal.options.logsFolder + "/" + prefix
-            try? before.write(toFile: folder + "fingerprint-before.txt", atomically: true, encoding: .utf8)
-            try? after.write(toFile: folder + "fingerprint-after.txt", atomically: true, encoding: .utf8)
-            try? diff.unified(beforeName: "fingerprint before the rehearsal", afterName: "fingerprint after the rollback")
-                .write(toFile: folder + "fingerprint.diff", atomically: true, encoding: .utf8)
+            CommandOutput.writeNew(folder + "fingerprint-before.txt", before.text)
+            CommandOutput.writeNew(folder + "fingerprint-after.txt", after.text)
+            CommandOutput.writeNew(folder + "fingerprint.diff",
+                                   diff.unified(beforeName: "fingerprint before the rehearsal", afterName: "fingerprint after the rollback"))
         }
 
         // MARK: - Forward

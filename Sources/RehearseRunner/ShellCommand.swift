@@ -19,6 +19,9 @@ public struct ShellCommand: Sendable {
     public var liveOutput: (@Sendable (String) -> Void)?
     /// Most bytes of output the log keeps (its first and last halves); nil keeps all of it.
     public var logLimit: Int?
+    /// The run token whose cgroup the process joins (``RunCgroup``), when the run stops what its
+    /// commands leave running; nil for a live run, whose steps start the go-live itself.
+    public var cgroupToken: String?
 
     public init(
         activity: Activity, script: String, workingDirectory: String, environment: [String: String],

@@ -167,7 +167,8 @@ extension CommandRunnerTests {
         var pidfd: Int32 = -1
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
         defer { free(argv[0]) }
-        let error = rehearse_spawn("/bin/true", argv, [nil], "/", 2, 2, &pid, &pidfd)
+        var joined: Int32 = 0
+        let error = rehearse_spawn("/bin/true", argv, [nil], "/", 2, 2, -1, &pid, &pidfd, &joined)
         #expect(error == 0)
         try await Task.sleep(for: .milliseconds(200))  // exited, not reaped: a zombie
         #expect(kill(-pid, 0) == 0)

@@ -6,11 +6,14 @@
 /// Starts `argv[0]` with `argv` and `envp` in `directory`, in a process group of its own, with
 /// every signal at its default disposition and none blocked, standard input from /dev/null,
 /// standard output to `stdout_fd` and standard error to `stderr_fd`, and no other descriptor.
+/// With `cgroup_procs_fd` (a cgroup's `cgroup.procs` open for writing; -1 for none) the child
+/// joins that cgroup before anything else, so that nothing it starts is ever outside it;
+/// `*cgroup_joined` says whether it did.
 ///
 /// Returns 0 and sets `*pid` and `*pidfd` (a pidfd for the child, or -1 where the kernel has
 /// none), or an errno value (ENOENT when `directory` or the executable is missing).
 int rehearse_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
-                   int stdout_fd, int stderr_fd, pid_t *pid, int *pidfd);
+                   int stdout_fd, int stderr_fd, int cgroup_procs_fd, pid_t *pid, int *pidfd, int *cgroup_joined);
 
 /// Reaps a child through its pidfd without blocking. Returns 1 and sets `*code` and `*signaled`
 /// once it has ended, 0 while it runs, -1 on error.

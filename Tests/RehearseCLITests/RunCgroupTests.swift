@@ -1,0 +1,73 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// Each run's processes in a cgroup of its own: a daemon that drops the run's token from its
+/// environment and leaves its session is still found and stopped, at the end of the run and,
+/// after the harness was killed, by `recover`.
+@Suite(.enabled(if: CgroupProbe.canMakeCgroups, "this machine lets no process make a cgroup under its own"))
+struct RunCgroupTests {
+    static func plan(_ steps: String) -> String {
+        """
+        strategy: custom
+        targets: { copy: { env: { DATA: ../data } } }
+        steps:
+        \(steps)
+        """
+    }
+
+    @Test func aDaemonThatScrubsItsEnvironmentDoesNotOutliveThePassedRun() async throws {
+        let token = ProcessProbe.uniqueSleepSeconds()
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan("""
+                  a: { run: 'setsid env -i sh -c "sleep \(token)" > /dev/null 2>&1 < /dev/null & grep "^0::" /proc/self/cgroup > ../cgroup; sleep 0.05', rollback: 'true' }
+                """))
+            let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            let cgroup = try #require(CgroupProbe.folder(ofLine: try folder.read("cgroup")))
+            #expect(cgroup.contains("/rehearse-"))
+            #expect(!FileManager.default.fileExists(atPath: cgroup))
+            #expect(outcome.stdout.contains("PASSED"))
+            // Said in the verdict: the token alone would not have found it.
+            #expect(outcome.stdout.contains("sleep \(token) (found by the run's cgroup: it had dropped REHEARSE_RUN_TOKEN)"), "\(outcome.stdout)")
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
+        }
+    }
+
+    /// Without the cgroup (`REHEARSE_CGROUP=off`) the token still finds what keeps it.
+    @Test func withoutTheCgroupTheTokenStillFindsDaemons() async throws {
+        let token = ProcessProbe.uniqueSleepSeconds()
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan("""
+                  a: { run: 'setsid sh -c "sleep \(token)" > /dev/null 2>&1 < /dev/null & sleep 0.05', rollback: 'true' }
+                """))
+            let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path, environment: ["REHEARSE_CGROUP": "off"])
+            #expect(outcome.status == 0, "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("that steps left running: sh -c sleep \(token)"), "\(outcome.stdout)")
+            #expect(!outcome.stdout.contains("cgroup"))
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
+        }
+    }
+
+    /// The harness killed mid-run leaves its cgroup with the daemon in it: `recover` stops it and
+    /// removes the cgroup.
+    @Test func recoverStopsWhatAKilledRunLeftInItsCgroup() async throws {
+        let token = ProcessProbe.uniqueSleepSeconds()
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan("""
+                  a:
+                    run: 'setsid env -i sh -c "sleep \(token)" > /dev/null 2>&1 < /dev/null & mkdir -p "$DATA" && grep "^0::" /proc/self/cgroup > "$DATA/cgroup" && touch "$DATA/applied" && sleep 30'
+                    rollback: 'true'
+                """))
+            let killed = try await RehearseBinary.runInterrupted(["run"], in: folder.path, signals: [(folder.path + "/data/applied", SIGKILL)])
+            #expect(killed.status != 0)
+            #expect(!ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            let recovered = try await RehearseBinary.run(["recover", "--kill-grace", "100ms"], in: folder.path)
+            #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
+            #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
+            let cgroup = try #require(CgroupProbe.folder(ofLine: try folder.read("data/cgroup")))
+            #expect(cgroup.contains("/rehearse-"))
+            #expect(!FileManager.default.fileExists(atPath: cgroup), "the killed run's cgroup is left: \(cgroup)")
+        }
+    }
+}
