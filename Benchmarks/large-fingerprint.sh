@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/Rehearsals"
 cd "$work"
-yes 'orders 1234: 5678 cents, placed 2026-12-06, status shipped' | head -c "$((size_mb * 1000 * 1000))" > state.txt
+head -c "$((size_mb * 1000 * 1000))" < <(yes 'orders 1234: 5678 cents, placed 2026-12-06, status shipped') > state.txt
 cat > Rehearsals/large.yml <<'YAML'
 strategy: custom
 targets: { copy: {} }
