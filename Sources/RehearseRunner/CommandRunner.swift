@@ -55,7 +55,7 @@ public struct CommandRunner: CommandExecutor {
         // Into the run's cgroup before it runs anything: what it starts stays there, whatever it does.
         let cgroup = command.cgroupToken.flatMap(RunCgroup.forRun(token:))
         var joined: Int32 = 0
-        let error = Self.spawn(command, stdout: capture?.rawValue ?? pipe.write, stderr: pipe.write, cgroup: cgroup?.procs ?? -1,
+        let error = Self.spawn(command, stdout: capture?.rawValue ?? pipe.write, stderr: pipe.write, cgroup: cgroup,
                                pid: &pid, pidfd: &pidfd, joined: &joined)
         if error == 0, let cgroup, joined == 0 { cgroup.couldNotJoin() }
         // The child has its own copy; the parent keeps only the read end.
@@ -93,7 +93,7 @@ public struct CommandRunner: CommandExecutor {
     /// `vfork` and `exec` of `/bin/sh -c SCRIPT` with the harness's environment plus the command's
     /// (the command's win).
     private static func spawn(
-        _ command: ShellCommand, stdout: Int32, stderr: Int32, cgroup: Int32, pid: inout pid_t, pidfd: inout Int32, joined: inout Int32
+        _ command: ShellCommand, stdout: Int32, stderr: Int32, cgroup: RunCgroup?, pid: inout pid_t, pidfd: inout Int32, joined: inout Int32
     ) -> Int32 {
         func copy(_ text: String) -> UnsafeMutablePointer<CChar>? { text.withCString { strdup($0) } }
         let arguments = ["/bin/sh", "-c", command.script].map(copy) + [nil]
@@ -106,7 +106,8 @@ public struct CommandRunner: CommandExecutor {
             for pointer in arguments { free(pointer) }
             for pointer in variables { free(pointer) }
         }
-        return rehearse_spawn("/bin/sh", arguments, variables, command.workingDirectory, stdout, stderr, cgroup, &pid, &pidfd, &joined)
+        return rehearse_spawn("/bin/sh", arguments, variables, command.workingDirectory, stdout, stderr, cgroup?.directory ?? -1, cgroup?.procs ?? -1,
+                              &pid, &pidfd, &joined)
     }
 
     private static func explain(_ error: Int32, command: ShellCommand) -> String {

@@ -12,8 +12,9 @@ import Foundation
 /// permission to create one under the harness's cgroup, `REHEARSE_CGROUP=off`), the run's token
 /// alone finds leftovers, as before.
 ///
-/// A command joins the cgroup in the child itself, between `vfork` and `exec`: nothing it starts
-/// is ever outside it (moving it after the spawn loses a race: `/bin/sh` forks its first child
+/// A command is created in the cgroup (`clone3` with `CLONE_INTO_CGROUP`), or where the kernel
+/// cannot do that, joins it in the child itself, between `vfork` and `exec`: nothing it starts is
+/// ever outside it (moving it after the spawn loses a race: `/bin/sh` forks its first child
 /// within a millisecond).
 final class RunCgroup: Sendable {
     /// The folder of the cgroup, e.g. `/sys/fs/cgroup/user.slice/…/rehearse-TOKEN`.
@@ -21,14 +22,19 @@ final class RunCgroup: Sendable {
     /// Its `cgroup.procs`, open for writing (close-on-exec): a new command writes itself into it
     /// before it runs anything (``CommandRunner``). -1 for a cgroup only found, to be stopped.
     let procs: Int32
+    /// The cgroup's folder, open (close-on-exec): a new command is created in it (`clone3` with
+    /// `CLONE_INTO_CGROUP`). -1 for a cgroup only found.
+    let directory: Int32
 
-    private init(path: String, procs: Int32 = -1) {
+    private init(path: String, procs: Int32 = -1, directory: Int32 = -1) {
         self.path = path
         self.procs = procs
+        self.directory = directory
     }
 
     deinit {
         if procs >= 0 { close(procs) }
+        if directory >= 0 { close(directory) }
     }
 
     /// Cgroups made by this harness, by run token; nil where none could be made.
@@ -81,7 +87,7 @@ final class RunCgroup: Sendable {
             rmdir(path)
             return nil
         }
-        return RunCgroup(path: path, procs: procs)
+        return RunCgroup(path: path, procs: procs, directory: open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW))
     }
 
     /// The harness's own cgroup as a folder: the cgroup2 mount point and the path

@@ -219,7 +219,8 @@ import Testing
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", Self.plan(steps: "  a: { run: 'true', rollback: 'sleep 0.4' }"))
             #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
-            try folder.write("Rehearsals/p.yml", Self.plan(steps: "  a: { run: 'sleep 0.4', rollback: 'true' }"))
+            // 0.8 s: the default threshold is 250 ms, and `true` can take 150 ms on a loaded machine.
+            try folder.write("Rehearsals/p.yml", Self.plan(steps: "  a: { run: 'sleep 0.8', rollback: 'true' }"))
             #expect(try await RehearseBinary.run([], in: folder.path).status == 0)
             let compare = try await RehearseBinary.run(["compare", "--fail-on-regression"], in: folder.path)
             #expect(compare.status == 0, "\(compare.stdout)")

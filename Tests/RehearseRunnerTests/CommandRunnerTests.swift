@@ -168,7 +168,7 @@ extension CommandRunnerTests {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
         defer { free(argv[0]) }
         var joined: Int32 = 0
-        let error = rehearse_spawn("/bin/true", argv, [nil], "/", 2, 2, -1, &pid, &pidfd, &joined)
+        let error = rehearse_spawn("/bin/true", argv, [nil], "/", 2, 2, -1, -1, &pid, &pidfd, &joined)
         #expect(error == 0)
         try await Task.sleep(for: .milliseconds(200))  // exited, not reaped: a zombie
         #expect(kill(-pid, 0) == 0)

@@ -28,6 +28,15 @@ public enum CgroupProbe {
     /// The folder of the cgroup that a `0::PATH` line of `/proc/PID/cgroup` names.
     public static func folder(ofLine line: String) -> String? {
         guard let mountPoint, line.hasPrefix("0::") else { return nil }
-        return mountPoint + line.dropFirst(3).trimmingCharacters(in: .whitespacesAndNewlines)
+        let relative = line.dropFirst(3).trimmingCharacters(in: .whitespacesAndNewlines)
+        return relative == "/" ? mountPoint : mountPoint + relative
+    }
+
+    /// The folder of this process's own cgroup.
+    public static var ownFolder: String? {
+        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8),
+              let line = own.split(separator: "\n").first(where: { $0.hasPrefix("0::") })
+        else { return nil }
+        return folder(ofLine: String(line))
     }
 }
