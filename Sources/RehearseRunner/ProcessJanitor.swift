@@ -104,6 +104,8 @@ public enum StrayProcesses {
             found.append((pid, ProcessJanitor.commandLine(pid) + " (found by the run's cgroup: it had dropped REHEARSE_RUN_TOKEN)"))
         }
         guard !found.isEmpty else {
+            // What is still dying in it (or hid from the search) goes with the cgroup.
+            if let cgroup, !cgroup.members().isEmpty { cgroup.killAll() }
             await cgroup?.remove()
             return []
         }

@@ -55,7 +55,8 @@ final class RunCgroup: Sendable {
     /// under this harness's cgroup, else anywhere in the hierarchy). Never makes one.
     static func existing(token: String) -> RunCgroup? {
         if let known = made.withLock({ $0[token] }) { return known }
-        guard enabled, isSafeToken(token), let base = harnessCgroup else { return nil }
+        // Not `enabled`: what a run left in its cgroup is stopped even when new runs go without one.
+        guard isSafeToken(token), let base = harnessCgroup else { return nil }
         let name = "rehearse-" + token
         if FileManager.default.fileExists(atPath: base + "/" + name + "/cgroup.procs") { return RunCgroup(path: base + "/" + name) }
         guard let root = cgroupRoot, let walker = FileManager.default.enumerator(atPath: root) else { return nil }
@@ -127,25 +128,49 @@ final class RunCgroup: Sendable {
         }
     }
 
-    /// The processes in the cgroup now (any state).
+    /// The processes in the cgroup now (any state), its descendants' included: a step may make
+    /// cgroups under the run's (where it is allowed to) and move itself into one.
     func members() -> [pid_t] {
-        guard let text = try? String(contentsOfFile: path + "/cgroup.procs", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { pid_t($0) }
+        subtree().flatMap { folder -> [pid_t] in
+            guard let text = try? String(contentsOfFile: folder + "/cgroup.procs", encoding: .utf8) else { return [] }
+            return text.split(separator: "\n").compactMap { pid_t($0) }
+        }
     }
 
-    /// Kills everything in the cgroup at once (`cgroup.kill`, Linux 5.14), or each process
-    /// where the kernel has no `cgroup.kill`.
+    /// The cgroup's folder and its descendants', deepest first (the order they can be removed in).
+    func subtree() -> [String] {
+        var folders: [String] = []
+        func visit(_ folder: String, depth: Int) {
+            // Not followed past 32 levels: the kernel's own limit is far deeper, a step's is not.
+            if depth < 32, let names = try? FileManager.default.contentsOfDirectory(atPath: folder) {
+                for name in names.sorted() {
+                    var status = stat()
+                    let child = folder + "/" + name
+                    if lstat(child, &status) == 0, status.st_mode & S_IFMT == S_IFDIR { visit(child, depth: depth + 1) }
+                }
+            }
+            folders.append(folder)
+        }
+        visit(path, depth: 0)
+        return folders
+    }
+
+    /// Kills everything in the cgroup and its descendants at once (`cgroup.kill`, Linux 5.14),
+    /// or each process where the kernel has no `cgroup.kill`.
     func killAll() {
         if !write("cgroup.kill", "1") {
             for pid in members() { kill(pid, SIGKILL) }
         }
     }
 
-    /// Removes the cgroup once it is empty (waiting up to `limit` for killed processes to go);
-    /// it stays (and `recover` finds it) when something in it would not die.
+    /// Removes the cgroup and any a step made under it once they are empty (waiting up to
+    /// `limit` for killed processes to go); it stays (and `recover` finds it) when something in
+    /// it would not die.
     func remove(waitingUpTo limit: Duration = .seconds(1)) async {
         let deadline = ContinuousClock.now + limit
-        while rmdir(path) != 0, errno == EBUSY, ContinuousClock.now < deadline {
+        while true {
+            for folder in subtree().dropLast() { rmdir(folder) }
+            if rmdir(path) == 0 || errno != EBUSY || ContinuousClock.now >= deadline { break }
             do { try await Task.sleep(for: .milliseconds(5)) } catch { break }
         }
         Self.made.withLock { made in
