@@ -88,12 +88,17 @@ public struct Fingerprint: Sendable, Hashable {
         FingerprintComparison(before: before, after: after, settings: self)
     }
 
+    /// Bytes of the longest line an `ignore` pattern can drop: a longer one is always compared.
+    /// A reader holds no more than this of a line to match it, so that one huge line never sits
+    /// in memory whole, and a pattern is never judged on part of a line (fail closed).
+    public static let longestIgnorableLine = 64 * 1024
+
     /// Runs `body` with a predicate saying whether a line (as text) is compared, the `ignore`
     /// patterns compiled once; nil when the plan ignores no line (every byte is compared).
     public func withComparedLineFilter<T>(_ body: (((String) -> Bool)?) -> T) -> T {
         guard !ignore.isEmpty else { return body(nil) }
         return LinePattern.withMatcher(ignore.map(\.source)) { matcher in
-            withoutActuallyEscaping({ (line: String) in matcher(line) == nil }) { body($0) }
+            withoutActuallyEscaping({ (line: String) in line.utf8.count > Self.longestIgnorableLine || matcher(line) == nil }) { body($0) }
         }
     }
 
@@ -101,7 +106,7 @@ public struct Fingerprint: Sendable, Hashable {
     public func comparedLines(_ output: String) -> [String] {
         let lines = LineDiff.lines(of: output)
         guard !ignore.isEmpty else { return lines }
-        return LinePattern.withMatcher(ignore.map(\.source)) { matcher in lines.filter { matcher($0) == nil } }
+        return withComparedLineFilter { compared in lines.filter { compared?($0) ?? true } }
     }
 }
 

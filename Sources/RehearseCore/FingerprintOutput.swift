@@ -2,7 +2,7 @@
 /// most ``keptBytes``, else its first lines up to that many bytes; and always the size of the
 /// whole output and a digest of the lines it compares (`ignore` applied). Two outputs of any size
 /// compare exactly by their digests while memory, the history and the reports stay bounded; the
-/// whole output stays in the run's logs (`fingerprint-before.out`, `fingerprint-after.out`).
+/// whole output stays in the run's logs (the `…-fingerprint.out` files).
 public struct FingerprintOutput: Sendable, Hashable {
     /// Most bytes of an output a run keeps as text: past it, the first lines up to this size.
     public static let keptBytes = 1 << 20
@@ -13,8 +13,8 @@ public struct FingerprintOutput: Sendable, Hashable {
     /// The output as text (``Fingerprint/text(of:)``): whole, or its first lines.
     public var text: String
     /// `sha256:` of the compared lines: of the output's bytes when the plan ignores no line, else
-    /// of each line that is not ignored, as text, followed by a newline. Nil in runs recorded
-    /// before digests were kept (their text is whole).
+    /// of the bytes of each line that is not ignored, each followed by a newline. Nil in runs
+    /// recorded before digests were kept (their text is whole).
     public var digest: String?
     /// Bytes of the whole output.
     public var size: Int
@@ -58,6 +58,17 @@ extension FingerprintComparison {
     public init(before: FingerprintOutput, after: FingerprintOutput, settings: Fingerprint?) {
         if before.isWhole, after.isWhole {
             self.init(before: before.text, after: after.text, settings: settings)
+            // Texts alike, bytes not: what the text cannot show (a byte that is no UTF-8, shown
+            // as `\xNN`, against those four characters). The digests decide.
+            if diff.isEmpty, let digest = before.digest, let other = after.digest, digest != other {
+                let note = LineDiff.Line(
+                    kind: .added,
+                    text: "(the outputs differ in bytes their text does not show, such as invalid UTF-8 written as \\xNN: "
+                        + "\(before.size) bytes before, \(after.size) after; compare the .out files in the run's logs)")
+                diff.lines.append(note)
+                unaccepted.append(note)
+                comparesNothing = false
+            }
             return
         }
         if let digest = before.digest, digest == after.digest {
@@ -71,8 +82,8 @@ extension FingerprintComparison {
         let shown = FingerprintOutput.keptBytes / (1 << 20)
         let note = LineDiff.Line(
             kind: .added,
-            text: "(the whole outputs differ past the first \(shown) MiB kept: \(before.size) bytes before, \(after.size) after; "
-                + "compare the .out files in the run's logs)")
+            text: "(the whole outputs differ, and only their first \(shown) MiB is kept and shown: \(before.size) bytes before, "
+                + "\(after.size) after; compare the .out files in the run's logs)")
         diff.lines.append(note)
         unaccepted.append(note)
     }

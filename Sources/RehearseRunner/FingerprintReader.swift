@@ -4,8 +4,10 @@ import RehearseCore
 
 /// Reads a fingerprint's captured output a mebibyte at a time into what a run keeps of it
 /// (``FingerprintOutput``): the first lines up to ``FingerprintOutput/keptBytes`` as text, the
-/// whole size, and the digest of the compared lines. A 300 MB output costs a few mebibytes of
-/// memory, never its size (only a single line is ever held whole, when the plan ignores lines).
+/// whole size, and the digest of the compared lines' bytes. A 300 MB output costs a few
+/// mebibytes of memory, never its size: a line is held only up to
+/// ``Fingerprint/longestIgnorableLine`` to be matched against `ignore`, and a longer one is
+/// compared (hashed as it streams).
 enum FingerprintReader {
     static let chunkBytes = 1 << 20
 
@@ -17,10 +19,30 @@ enum FingerprintReader {
         var hasher = SHA256()
         var kept: [UInt8] = []
         var size = 0
+        // The line being read, while it may still be ignored; past the longest ignorable line it
+        // is compared, hashed as it comes.
         var line: [UInt8] = []
-        func hashLine(_ bytes: [UInt8], _ compared: (String) -> Bool) {
-            let text = Fingerprint.text(of: bytes)
-            if compared(text) { hasher.update(data: Array(text.utf8) + [0x0A]) }
+        var lineIsLong = false
+        func add(_ bytes: ArraySlice<UInt8>) {
+            if lineIsLong {
+                hasher.update(data: bytes)
+            } else if line.count + bytes.count > Fingerprint.longestIgnorableLine {
+                hasher.update(data: line)
+                hasher.update(data: bytes)
+                line.removeAll(keepingCapacity: true)
+                lineIsLong = true
+            } else {
+                line += bytes
+            }
+        }
+        func endLine(_ compared: (String) -> Bool) {
+            if lineIsLong {
+                hasher.update(data: [0x0A])
+            } else if compared(Fingerprint.text(of: line)) {
+                hasher.update(data: line + [0x0A])
+            }
+            line.removeAll(keepingCapacity: true)
+            lineIsLong = false
         }
         func readAll(_ compared: ((String) -> Bool)?) -> Bool {
             do {
@@ -31,19 +53,19 @@ enum FingerprintReader {
                         hasher.update(data: chunk)
                         continue
                     }
-                    var start = chunk.startIndex
-                    while let newline = chunk[start...].firstIndex(of: 0x0A) {
-                        line += chunk[start..<newline]
-                        hashLine(line, compared)
-                        line.removeAll(keepingCapacity: true)
+                    let bytes = [UInt8](chunk)
+                    var start = 0
+                    while let newline = bytes[start...].firstIndex(of: 0x0A) {
+                        add(bytes[start..<newline])
+                        endLine(compared)
                         start = newline + 1
                     }
-                    line += chunk[start...]
+                    add(bytes[start...])
                 }
             } catch {
                 return false
             }
-            if let compared, !line.isEmpty { hashLine(line, compared) }
+            if let compared, !line.isEmpty || lineIsLong { endLine(compared) }
             return true
         }
         guard settings.map({ $0.withComparedLineFilter(readAll) }) ?? readAll(nil) else { return nil }

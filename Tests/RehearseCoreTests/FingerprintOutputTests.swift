@@ -48,4 +48,22 @@ import Testing
         #expect(compared.comparesNothing)
         #expect(!FingerprintComparison(before: nothing, after: nothing, settings: nil).comparesNothing)
     }
+
+    /// A byte that is no UTF-8 shows as `\xFF`, as the four characters do: the texts are alike,
+    /// the digests are not, and the digests decide.
+    @Test func wholeOutputsAlikeAsTextsButNotAsBytesDiffer() {
+        let byte = FingerprintOutput(text: "v=\\xFF\n", digest: "sha256:1", size: 4, isWhole: true)
+        let characters = FingerprintOutput(text: "v=\\xFF\n", digest: "sha256:2", size: 7, isWhole: true)
+        let compared = FingerprintComparison(before: byte, after: characters, settings: nil)
+        #expect(compared.differs)
+        #expect(compared.unaccepted.first?.text.contains("differ in bytes their text does not show") == true)
+        #expect(compared.unaccepted.first?.text.contains("4 bytes before, 7 after") == true)
+        #expect(!FingerprintComparison(before: byte, after: byte, settings: nil).differs)
+    }
+
+    /// A line longer than any an `ignore` pattern may drop is compared, matched or not.
+    @Test func aVeryLongLineIsNeverIgnored() {
+        let long = "token " + String(repeating: "x", count: Fingerprint.longestIgnorableLine)
+        #expect(Self.settings.comparedLines("token 1\n\(long)\nrow\n") == [long, "row"])
+    }
 }

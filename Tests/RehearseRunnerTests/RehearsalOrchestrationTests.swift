@@ -460,7 +460,7 @@ import Testing
         #expect(changed.reasons == [.fingerprintDiffers])
         let comparison = try #require(changed.fingerprintComparison)
         #expect(comparison.unaccepted.count == 1)
-        #expect(comparison.unaccepted.first?.text.contains("differ past the first 1 MiB kept") == true)
+        #expect(comparison.unaccepted.first?.text.contains("only their first 1 MiB is kept and shown") == true)
         // Without ignore, the volatile line alone differs.
         let volatile = try await largeFingerprint(ignore: false, after: Self.rows + "token 2\n")
         #expect(volatile.status == .failed)
