@@ -60,7 +60,7 @@ final class ProgressPrinter: RunObserver {
             self.line(line)
         case .activityStarted(let activity, let offset):
             live?.began(activity)
-            guard verbose || activity.kind.isStep || activity.kind == .setup || activity.kind == .teardown else { return }
+            guard verbose || activity.kind.isStep || activity.kind == .stop || activity.kind == .setup || activity.kind == .teardown else { return }
             line(stamp(offset) + mark("start", "▶", style.dim) + describe(activity))
         case .activityFinished(let record):
             live?.ended(record.activity)
@@ -127,6 +127,7 @@ final class ProgressPrinter: RunObserver {
     private func timeLimit(of activity: Activity) -> Duration? {
         guard let plan = plan.withLock({ $0 }) else { return nil }
         if activity.kind.isStep, let step = plan.step(withID: activity.name) { return plan.timeout(for: step) }
+        // (A stop hook's limit is the kill grace, which the plan does not hold.)
         let checks: [Check] = switch activity.kind {
         case .preflight: plan.checks.preflight
         case .smoke: plan.checks.smoke
@@ -138,7 +139,7 @@ final class ProgressPrinter: RunObserver {
     }
 
     private func describe(_ activity: Activity) -> String {
-        return activity.kind.label.padded(to: 11) + " " + activity.name
+        activity.kind.label.padded(to: 11) + " " + activity.name
     }
 
     private func mark(_ plain: String, _ symbol: String, _ colour: (String) -> String) -> String {

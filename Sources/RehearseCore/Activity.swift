@@ -17,6 +17,8 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
         case kept
         case fingerprintAfter = "fingerprint-after"
         case teardown
+        /// A step's `stop:` hook, run when its command was stopped (named after the step).
+        case stop
 
         /// The `REHEARSE_PHASE` a command of this kind sees.
         public var environmentPhase: String {
@@ -25,6 +27,8 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
             case .rollback: "rollback"
             case .setup: "setup"
             case .teardown: "teardown"
+            // (A stop hook is given the REHEARSE_PHASE of the command it stops.)
+            case .stop: "stop"
             case .windowWrite: "window"
             case .preflight, .smoke, .restored, .kept, .fingerprintBefore, .fingerprintAfter: "check"
             }
@@ -35,7 +39,7 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
         public var isFingerprint: Bool { self == .fingerprintBefore || self == .fingerprintAfter }
 
         /// The word people read for this phase: both fingerprints are `fingerprint`.
-        public var label: String { isFingerprint ? "fingerprint" : rawValue }
+        public var label: String { isFingerprint ? "fingerprint" : self == .stop ? "stop hook" : rawValue }
     }
 
     public var kind: Kind
@@ -49,7 +53,7 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
 
     /// `forward deploy-green`, `smoke check 'new checkout'`.
     public var description: String {
-        kind.isCheck ? "\(kind.rawValue) check '\(name)'" : "\(kind.rawValue) \(name)"
+        kind.isCheck ? "\(kind.rawValue) check '\(name)'" : kind == .stop ? "stop hook of \(name)" : "\(kind.rawValue) \(name)"
     }
 }
 

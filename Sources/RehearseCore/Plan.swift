@@ -239,6 +239,10 @@ public struct Step: Sendable, Hashable, Identifiable {
     public var isAtomic: Bool
     /// Who runs it on the day (a role), for the runbook.
     public var owner: String?
+    /// `stop:`: a command run when the step's command (forward or rollback) is stopped (its
+    /// timeout, an interruption, the trigger while it runs), before its process group is
+    /// terminated: it cancels what the command asked a server to do (`pg_cancel_backend`).
+    public var stop: String?
     /// The strategy slot this step fills, if any.
     public var role: String?
     /// Where the step's id is written, and where its `needs` entries and `role` are.
@@ -258,6 +262,7 @@ public struct Step: Sendable, Hashable, Identifiable {
         self.timeout = timeout
         self.isAtomic = isAtomic
         self.owner = nil
+        self.stop = nil
         self.role = role
         self.location = location
         self.needsLocations = needsLocations ?? Array(repeating: location, count: needs.count)

@@ -19,7 +19,7 @@ public struct PlanParseResult: Sendable {
 /// value it is about; the parser keeps going after a problem so that one run reports them all.
 public struct PlanParser: Sendable {
     public static let topLevelKeys = ["name", "description", "strategy", "budget", "targets", "inputs", "fingerprint", "checks", "window", "runbook", "steps"]
-    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "atomic", "timeout", "owner"]
+    public static let stepKeys = ["description", "role", "needs", "run", "rollback", "irreversible", "atomic", "timeout", "owner", "stop"]
     public static let targetKeys = ["description", "env", "protected", "setup", "teardown"]
     public static let checkKeys = ["name", "run", "timeout", "owner"]
     public static let checkPhases = ["preflight", "smoke", "restored"]
@@ -432,6 +432,7 @@ public struct PlanParser: Sendable {
         var irreversibleNode: Node?
         var atomic = false
         var owner: String?
+        var stop: String?
         var needs: [String] = []
         var needsLocations: [SourceLocation] = []
         var timeout: Duration?
@@ -452,6 +453,8 @@ public struct PlanParser: Sendable {
                 irreversible = reader.bool(field.value, what: "'irreversible' of step '\(id)'") ?? false
             case "owner":
                 owner = reader.line(field.value, what: "'owner' of step '\(id)'")
+            case "stop":
+                stop = reader.text(field.value, what: "'stop' of step '\(id)'")
             case "atomic":
                 atomic = reader.bool(field.value, what: "'atomic' of step '\(id)'") ?? false
             case "needs":
@@ -499,6 +502,7 @@ public struct PlanParser: Sendable {
         var step = Step(id: id, run: run ?? "", undo: undo, needs: needs, timeout: timeout, isAtomic: atomic, role: role,
                     location: location, needsLocations: needsLocations, roleLocation: roleLocation)
         step.owner = owner
+        step.stop = stop
         return step
     }
 

@@ -69,6 +69,7 @@ public enum PlanTemplate {
                 add("    irreversible: true    # a point of no return: rehearsals never run it")
             }
             add("    # timeout: 2m")
+            add("    # stop: ./cancel-work   # when it is stopped: cancel what it asked a server to do")
             add()
             previous = slot.role
         }

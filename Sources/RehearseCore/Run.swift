@@ -137,6 +137,9 @@ public struct Run: Sendable, Hashable {
     public var leftApplied: [String]
     /// Processes a step left running (daemons), stopped by the harness at the end of the run.
     public var strayProcesses: [String]
+    /// Processes the target's setup started that were still running at the end of the run: they
+    /// belong to the copy (its database server, its proxy), and are never stopped as strays.
+    public var copyServices: [String] = []
     /// Every activity in the order it started (rollbacks that never ran come last).
     public var activities: [ActivityRecord]
     /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.

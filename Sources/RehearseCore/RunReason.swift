@@ -37,6 +37,9 @@ public enum RunReason: Sendable, Hashable {
     /// The history could not be written during the run (a full disk, a damaged database): the
     /// harness started nothing more and rolled back what was applied. A fault of the harness.
     case historyUnwritable(String)
+    /// A step's `stop:` hook failed or hung (it was stopped after the kill grace): what the
+    /// stopped command asked a server to do may still be running.
+    case stopHookFailed(step: String, how: String)
 }
 
 extension RunReason: CustomStringConvertible {
@@ -62,6 +65,8 @@ extension RunReason: CustomStringConvertible {
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         case .historyUnwritable(let why):
             "the history could not be written (\(why)): nothing more was started, what was applied was rolled back, and this run may be recorded only in part"
+        case .stopHookFailed(let step, let how):
+            "the stop hook of step '\(step)' failed (\(how)): what the stopped command asked a server to do may still be running"
         }
     }
 
@@ -85,6 +90,7 @@ extension RunReason: CustomStringConvertible {
         case .probeNotUndone: "probe-not-undone"
         case .interrupted: "interrupted"
         case .historyUnwritable: "history-unwritable"
+        case .stopHookFailed: "stop-hook-failed"
         }
     }
 
@@ -104,7 +110,7 @@ extension RunReason: Codable {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(code, forKey: .code)
         switch self {
-        case .stepFailed(let step, let how), .rollbackFailed(let step, let how):
+        case .stepFailed(let step, let how), .rollbackFailed(let step, let how), .stopHookFailed(let step, let how):
             try container.encode(step, forKey: .subject)
             try container.encode(how, forKey: .detail)
         case .rollbackBlocked(let step), .rollbackAbandoned(let step):
@@ -158,6 +164,7 @@ extension RunReason: Codable {
         case "probe-not-undone": self = .probeNotUndone
         case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
         case "history-unwritable": self = .historyUnwritable(try detail())
+        case "stop-hook-failed": self = .stopHookFailed(step: try subject(), how: try detail())
         case "interrupted":
             guard let signal = Int32(try subject()) else { self = .text("interrupted"); return }
             self = .interrupted(signal: signal)

@@ -33,6 +33,7 @@ public struct Verdict: Sendable, Hashable {
                 switch activity.kind {
                 case .forward: reasons.append(.stepFailed(step: activity.name, how: how))
                 case .rollback: reasons.append(.rollbackFailed(step: activity.name, how: how))
+                case .stop: reasons.append(.stopHookFailed(step: activity.name, how: how))
                 case .setup, .teardown: reasons.append(.targetCommandFailed(phase: activity.kind, target: activity.name, how: how))
                 case .fingerprintBefore, .fingerprintAfter: reasons.append(.fingerprintCommandFailed(how: how))
                 case .preflight, .smoke, .restored, .kept, .windowWrite:

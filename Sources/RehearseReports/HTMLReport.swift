@@ -92,6 +92,7 @@ public enum HTMLReport {
     static let colours: [Activity.Kind: String] = [
         .setup: "#afb8c1", .teardown: "#afb8c1", .preflight: "#8c959f", .fingerprintBefore: "#8c959f",
         .fingerprintAfter: "#8c959f", .smoke: "#8c959f", .restored: "#8c959f", .kept: "#8c959f", .windowWrite: "#8250df", .forward: "#0969da", .rollback: "#bc4c00",
+        .stop: "#bc4c00",
     ]
 
     private static func timeline(_ run: Run) -> String {
@@ -126,6 +127,7 @@ public enum HTMLReport {
             case .preflight, .smoke, .restored, .kept, .windowWrite: activity.kind.rawValue + ": " + activity.name
             case .fingerprintBefore: activity.name == "fingerprint" ? "fingerprint before" : activity.name
             case .fingerprintAfter: "fingerprint after"
+            case .stop: "stop hook of " + activity.name
             }
             svg += "<text x=\"\(label - 8)\" y=\"\(y + 13)\" text-anchor=\"end\">\(escape(name.count > 42 ? name.prefix(41) + "…" : name))</text>"
             svg += "<rect x=\"\(x(start))\" y=\"\(y + 3)\" width=\"\(barWidth)\" height=\"\(rowHeight - 6)\" rx=\"2\" fill=\"\(colours[activity.kind] ?? "#8c959f")\"\(failed ? " stroke=\"#cf222e\" stroke-width=\"2\"" : "")>"

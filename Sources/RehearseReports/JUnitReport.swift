@@ -139,6 +139,7 @@ public enum JUnitReport {
             case .fingerprintAfter: name = "fingerprint after"
             case .setup, .teardown: name = "\(phase) of target \(activity.name)"
             case .forward, .rollback: name = "\(phase) \(activity.name)"
+            case .stop: name = "stop hook of \(activity.name)"
             }
             var testCase = Case(name: name, classname: "\(run.planName).\(phase)", time: activity.duration ?? .zero)
             let detail = activity.outputTail ?? activity.startError ?? ""

@@ -47,6 +47,8 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var reasonCodes: [String]
         public var leftApplied: [String]
         public var strayProcesses: [String]
+        /// What the target's setup left running (the copy's servers), not stopped.
+        public var copyServices: [String] = []
         public var fingerprintBefore: String?
         public var fingerprintAfter: String?
         public var fingerprintControl: String?
@@ -160,6 +162,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             fingerprints: FingerprintJSON.of(run.fingerprints), activities: run.activities.map(ActivityJSON.init),
             approval: run.approval.map { ApprovalJSON(target: $0.target, user: $0.user, host: $0.host, at: Self.iso($0.at)) },
             evidence: run.evidence, evidenceRun: run.evidenceRun)
+        details?.copyServices = run.copyServices
     }
 
     enum CodingKeys: String, CodingKey {
@@ -168,7 +171,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case planFile = "plan_file", planHash = "plan_hash", toolVersion = "tool_version", gitCommit = "git_commit"
         case failAt = "fail_at", triggerCode = "trigger_code", triggerOffsetNs = "trigger_offset_ns"
         case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
-        case strayProcesses = "stray_processes", fingerprintBefore = "fingerprint_before"
+        case strayProcesses = "stray_processes", copyServices = "copy_services", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", fingerprintControl = "fingerprint_control", fingerprints, groupID = "group_id", cutBefore = "cut_before"
         case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs, copy
         case kind, approval, evidence, evidenceRun = "evidence_run"
@@ -210,6 +213,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.reasonCodes, forKey: .reasonCodes)
         try container.encode(details.leftApplied, forKey: .leftApplied)
         try container.encode(details.strayProcesses, forKey: .strayProcesses)
+        try container.encode(details.copyServices, forKey: .copyServices)
         try container.encode(details.fingerprintBefore, forKey: .fingerprintBefore)
         try container.encode(details.fingerprintAfter, forKey: .fingerprintAfter)
         try container.encode(details.fingerprintControl, forKey: .fingerprintControl)
@@ -265,6 +269,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             approval: try container.decodeIfPresent(ApprovalJSON.self, forKey: .approval),
             evidence: try container.decodeIfPresent(String.self, forKey: .evidence),
             evidenceRun: try container.decodeIfPresent(Int64.self, forKey: .evidenceRun))
+        details?.copyServices = try container.decodeIfPresent([String].self, forKey: .copyServices) ?? []
     }
 
     static func iso(_ date: Date) -> String {

@@ -139,6 +139,13 @@ public struct RunbookText: Sendable {
             let times = step.rollbackCommand == nil ? "-" : pair(facts.times(.rollback, step.id))
             lines.append("| \(number + 1) | `\(step.id)` | \(cell(step.owner ?? "")) | \(command) | \(times) |")
         }
+        // Killing a client does not stop its server-side work: the hook does, and people must know it.
+        let hooked = graph.steps.filter { $0.stop != nil }
+        if !hooked.isEmpty {
+            lines.append("")
+            lines.append("A step stopped before its end (timeout, Ctrl-C, the trigger) runs its stop hook first, which cancels what it asked a server to do; when stopping one by hand, run it yourself:")
+            for step in hooked { lines.append("- `\(step.id)`: `\(code(step.stop ?? ""))`") }
+        }
 
         lines.append("")
         lines.append("## Restored checks")

@@ -59,6 +59,15 @@ public struct VerdictText: Sendable {
             lines.append("  " + style.yellow("warning:") + " stopped \(run.strayProcesses.count) process(es) that steps left running: "
                          + run.strayProcesses.prefix(3).joined(separator: "; "))
         }
+        if !run.copyServices.isEmpty {
+            // Said once, here: they belong to the copy, and nothing of the harness stops them.
+            let tornDown = run.activities.contains { $0.kind == .teardown }
+            let names = run.copyServices.prefix(3).joined(separator: "; ") + (run.copyServices.count > 3 ? "; …" : "")
+            lines.append("  " + style.yellow("note:") + " the target's setup left \(run.copyServices.count) process(es) running"
+                         + (tornDown ? ", still there after its teardown: " : ": ") + names)
+            lines.append("        they belong to the copy and are not stopped"
+                         + (tornDown ? "; its teardown should stop them" : "; a 'teardown' for target '\(run.target)' would stop them"))
+        }
         return lines.joined(separator: "\n")
     }
 

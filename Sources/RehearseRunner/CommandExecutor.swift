@@ -11,6 +11,10 @@ public protocol CommandExecutor: Sendable {
     /// Stops what a run's commands left running outside their own process groups (daemons),
     /// found by the run's mark, and returns their command lines.
     func stopLeftovers(marked mark: String, grace: Duration) async -> [String]
+
+    /// Finds what the target's setup left running (the copy's servers), found by the copy's
+    /// mark, and leaves it running, out of the cgroup it was started in; returns their command lines.
+    func releaseCopyServices(marked mark: String) async -> [String]
 }
 
 /// The executor rehearsals use unless told otherwise: ``CommandRunner``, or

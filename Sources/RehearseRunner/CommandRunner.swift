@@ -27,6 +27,10 @@ public struct CommandRunner: CommandExecutor {
         await StrayProcesses.stop(marked: mark, grace: grace)
     }
 
+    public func releaseCopyServices(marked mark: String) async -> [String] {
+        await CopyServices.release(marked: mark)
+    }
+
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
         if Task.isCancelled {
             return ProcessOutcome(termination: .couldNotStart("stopped before it started"), stopped: true)
@@ -67,12 +71,26 @@ public struct CommandRunner: CommandExecutor {
         let pipes: [Int32: CommandOutput.Stream] = [pipe.read: capture == nil ? .standardOutput : .standardError]
         let reaper = ProcessReaper.shared
         let id = reaper.newID()
+        // A stop hook runs in a task of its own (the step's may be cancelled), then the group is stopped.
+        let hook = Locked<Task<Void, Never>?>(nil)
+        let beforeStop = command.onStop.map { onStop in
+            { @Sendable (cause: ShellCommand.StopCause) in
+                hook.withLock { running in
+                    running = Task {
+                        await onStop(cause)
+                        reaper.terminate(id)
+                    }
+                }
+            }
+        }
         let ending = await withTaskCancellationHandler {
             await reaper.watch(id: id, pid: pid, pidfd: pidfd, pipes: pipes, output: output, timeout: command.timeout,
-                               killGrace: command.killGrace)
+                               killGrace: command.killGrace, beforeStop: beforeStop)
         } onCancel: {
             reaper.stop(id)
         }
+        // The command may have ended on its own while its hook ran: the hook still finishes first.
+        await hook.value?.value
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it. (The
         // end-of-run search for strays passes over what is still dying of this SIGKILL.)
         kill(-pid, SIGKILL)

@@ -28,6 +28,9 @@ final class ProcessReaper: Sendable {
         var deadline: ContinuousClock.Instant
         var killGrace: Duration
         var killAt: ContinuousClock.Instant?
+        /// Called (off the thread's lock) instead of SIGTERM when the command must be stopped: a
+        /// stop hook runs first, and ``terminate(_:)`` goes on with the signals.
+        var beforeStop: (@Sendable (ShellCommand.StopCause) -> Void)?
         var timedOut = false
         var stopped = false
         var continuation: CheckedContinuation<Ending, Never>
@@ -41,6 +44,8 @@ final class ProcessReaper: Sendable {
         /// Stops asked for before the command was watched (cancellation raced the spawn).
         var earlyStops: Set<UInt64> = []
         var stopRequests: [UInt64] = []
+        /// Process groups to send SIGTERM now: their stop hooks have run.
+        var terminations: [pid_t] = []
         var nextID: UInt64 = 1
         /// The nearest timeout or kill deadline, as last computed; nil: none.
         var nearest: ContinuousClock.Instant?
@@ -80,7 +85,7 @@ final class ProcessReaper: Sendable {
     /// (non-blocking), closed here once drained.
     func watch(
         id: UInt64, pid: pid_t, pidfd: Int32, pipes: [Int32: CommandOutput.Stream], output: CommandOutput,
-        timeout: Duration, killGrace: Duration
+        timeout: Duration, killGrace: Duration, beforeStop: (@Sendable (ShellCommand.StopCause) -> Void)? = nil
     ) async -> Ending {
         await withCheckedContinuation { continuation in
             // Registered before the thread can see it, so that a failed registration can still
@@ -100,7 +105,7 @@ final class ProcessReaper: Sendable {
                 }
             }
             let watched = Watched(pid: pid, pidfd: pidfd, pipes: watchedPipes, output: output, deadline: .now + timeout,
-                                  killGrace: killGrace, continuation: continuation)
+                                  killGrace: killGrace, beforeStop: beforeStop, continuation: continuation)
             let (stopEarly, sooner) = state.withLock { state -> (Bool, Bool) in
                 state.watched[id] = watched
                 // The thread looks at deadlines at least every `idleWait`: it needs waking only
@@ -120,6 +125,19 @@ final class ProcessReaper: Sendable {
             } else {
                 state.stopRequests.append(id)
             }
+        }
+        wake()
+    }
+
+    /// After a stop hook: the command's process group is stopped now (SIGTERM, the grace,
+    /// SIGKILL), unless it has ended meanwhile.
+    func terminate(_ id: UInt64) {
+        state.withLock { state in
+            guard var watched = state.watched[id], watched.killAt == nil, watched.ended == nil else { return }
+            watched.beforeStop = nil
+            watched.killAt = .now + watched.killGrace
+            state.watched[id] = watched
+            state.terminations.append(watched.pid)
         }
         wake()
     }
@@ -157,7 +175,7 @@ final class ProcessReaper: Sendable {
             }
             // Deadlines and stops only when one is due or asked for: most wake-ups are an ending.
             let (due, polling) = state.withLock { state in
-                (!state.stopRequests.isEmpty || state.nearest.map { ContinuousClock.now >= $0 } == true, state.polling)
+                (!state.stopRequests.isEmpty || !state.terminations.isEmpty || state.nearest.map { ContinuousClock.now >= $0 } == true, state.polling)
             }
             if due || polling { handleStopsAndDeadlines() }
             if polling {
@@ -203,15 +221,22 @@ final class ProcessReaper: Sendable {
     private func handleStopsAndDeadlines() {
         let now = ContinuousClock.now
         var finished: [(CheckedContinuation<Ending, Never>, Ending)] = []
+        var hooks: [(@Sendable (ShellCommand.StopCause) -> Void, ShellCommand.StopCause)] = []
         let signals: [(pid_t, Int32)] = state.withLock { state in
-            var signals: [(pid_t, Int32)] = []
+            var signals: [(pid_t, Int32)] = state.terminations.map { ($0, SIGTERM) }
+            state.terminations.removeAll()
             let requests = state.stopRequests
             state.stopRequests.removeAll()
             for id in requests {
                 guard var watched = state.watched[id], !watched.stopped, !watched.timedOut else { continue }
                 watched.stopped = true
-                watched.killAt = now + watched.killGrace
-                signals.append((watched.pid, SIGTERM))
+                if let hook = watched.beforeStop {
+                    // Its stop hook first; ``terminate(_:)`` sends the signals after it.
+                    hooks.append((hook, .cancelled))
+                } else {
+                    watched.killAt = now + watched.killGrace
+                    signals.append((watched.pid, SIGTERM))
+                }
                 state.watched[id] = watched
             }
             for (id, var watched) in state.watched {
@@ -227,8 +252,12 @@ final class ProcessReaper: Sendable {
                 }
                 if !watched.timedOut, !watched.stopped, now >= watched.deadline {
                     watched.timedOut = true
-                    watched.killAt = now + watched.killGrace
-                    signals.append((watched.pid, SIGTERM))
+                    if let hook = watched.beforeStop {
+                        hooks.append((hook, .timeout))
+                    } else {
+                        watched.killAt = now + watched.killGrace
+                        signals.append((watched.pid, SIGTERM))
+                    }
                 } else if let killAt = watched.killAt, now >= killAt {
                     watched.killAt = nil
                     signals.append((watched.pid, SIGKILL))
@@ -241,6 +270,8 @@ final class ProcessReaper: Sendable {
         }
         for (pid, signal) in signals { kill(-pid, signal) }
         for (continuation, ending) in finished { continuation.resume(returning: ending) }
+        // (Each starts a task and returns: the thread never waits for a hook.)
+        for (hook, cause) in hooks { hook(cause) }
     }
 
     /// At most this many chunks from one pipe per wake-up, so that a flood cannot hold up the

@@ -126,6 +126,11 @@ public struct Rehearsal: Sendable {
             _ = await context.stage(2) { await context.execute(Activity(.teardown, options.target), teardown) }
         }
         run.strayProcesses = await stopStrayProcesses()
+        // What the setup started belongs to the copy: it runs on (the teardown stops it), and the
+        // run names what is left.
+        if options.stopStrayProcesses, !options.live, target?.setup != nil {
+            run.copyServices = await executor.releaseCopyServices(marked: options.copyMark)
+        }
 
         run.activities = context.log.records
         // Compared once: the verdict and the files use the same diff.
@@ -402,7 +407,9 @@ extension Rehearsal {
                 await context.log.activityFinished(ActivityRecord(Activity(.forward, step.id), status: .stopped))
                 continue
             }
-            healthy = await context.stage(1) { await context.execute(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step)) }.passed
+            healthy = await context.stage(1) {
+                await context.execute(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step), stop: step.stop)
+            }.passed
         }
         for check in plan.checks.smoke where healthy && !control.shouldStop {
             healthy = await context.stage(1) { await context.execute(Activity(.smoke, check.name + " (after finish)"), check.command) }.passed

@@ -11,6 +11,11 @@ extension Rehearsal {
         let environment: [String: String]
         /// The plan file's folder, where commands run.
         let workingDirectory: String
+        /// What stopped the forward steps, once a step's failure or the cut did (`step-failed`,
+        /// `cut`): the `REHEARSE_STOP_REASON` of the steps stopped for it.
+        let triggerCause = Locked<String?>(nil)
+        /// The environment of the target's setup and teardown: the copy's token instead of the run's.
+        let copyEnvironment: [String: String]
 
         /// - Parameter copyName: the copy its commands work on (`REHEARSE_COPY`): the run's own by
         ///   default, `control` for a window's control copy.
@@ -29,6 +34,7 @@ extension Rehearsal {
             environment["REHEARSE_COPY"] = copy
             environment["REHEARSE_RUN_ID"] = options.runID
             environment["REHEARSE_RUN_TOKEN"] = options.processMark
+            copyEnvironment = environment.merging(["REHEARSE_RUN_TOKEN": options.copyMark]) { _, copy in copy }
             environment["REHEARSE_TARGET"] = options.target
             environment["REHEARSE_PLAN"] = rehearsal.plan.name
             self.environment = environment
@@ -61,25 +67,36 @@ extension Rehearsal {
             await execute(activity, script: command.run, timeout: command.timeout ?? plan.budget.stepTimeout)
         }
 
-        func execute(_ activity: Activity, script: String, timeout: Duration, captureFile: String? = nil) async -> ActivityRecord {
+        /// - Parameters:
+        ///   - stop: the step's `stop:` hook, run before the command is stopped (``runStopHook``).
+        ///   - extraEnvironment: set last (a stop hook's phase and reason).
+        func execute(
+            _ activity: Activity, script: String, timeout: Duration, captureFile: String? = nil, stop: String? = nil,
+            extraEnvironment: [String: String] = [:], killGrace: Duration? = nil
+        ) async -> ActivityRecord {
             if Task.isCancelled {
                 return ActivityRecord(activity, status: activity.kind == .rollback ? .abandoned : .stopped)
             }
-            var environment = self.environment
+            let ofTheCopy = activity.kind == .setup || activity.kind == .teardown
+            var environment = ofTheCopy ? copyEnvironment : self.environment
             environment["REHEARSE_PHASE"] = activity.kind.environmentPhase
             if activity.kind.isStep {
                 environment["REHEARSE_STEP"] = activity.name
             } else if activity.kind.isCheck {
                 environment["REHEARSE_CHECK"] = activity.name
             }
+            environment.merge(extraEnvironment) { _, extra in extra }
             let options = rehearsal.options
             let live = options.liveOutput.map { live in { @Sendable (line: String) in live(activity, line) } }
             let command = ShellCommand(
                 activity: activity, script: script, workingDirectory: workingDirectory,
-                environment: environment, timeout: timeout, killGrace: options.killGrace,
+                environment: environment, timeout: timeout, killGrace: killGrace ?? options.killGrace,
                 logFile: log.logFile(for: activity), captureFile: captureFile, liveOutput: live, logLimit: options.logLimit)
             var contained = command
-            if options.stopStrayProcesses { contained.cgroupToken = options.processMark }
+            if options.stopStrayProcesses { contained.cgroupToken = ofTheCopy ? options.copyMark : options.processMark }
+            if let stop {
+                contained.onStop = { cause in await runStopHook(stop, stopping: activity, cause: cause) }
+            }
             // The journal has the start before the command runs; the command's own time is
             // measured around the executor alone.
             await log.activityStarted(activity, offset: offset)
@@ -94,6 +111,28 @@ extension Rehearsal {
             let record = ActivityRecord(activity, outcome: outcome, startOffset: start, duration: offset - start)
             await log.activityFinished(record)
             return record
+        }
+
+        /// A step's `stop:` hook, for its command that must stop now: recorded as `stop STEP`, with
+        /// the command's environment plus `REHEARSE_STOP_REASON`, given the kill grace (then it is
+        /// stopped itself, SIGKILL a second later at most).
+        func runStopHook(_ script: String, stopping activity: Activity, cause: ShellCommand.StopCause) async {
+            let grace = rehearsal.options.killGrace
+            _ = await execute(
+                Activity(.stop, activity.name), script: script, timeout: grace,
+                extraEnvironment: ["REHEARSE_PHASE": activity.kind.environmentPhase, "REHEARSE_STEP": activity.name,
+                                   "REHEARSE_STOP_REASON": stopReason(cause)],
+                killGrace: min(grace, .seconds(1)))
+        }
+
+        /// `timeout`, `interrupted` (a signal), `harness-fault` (the history could not be
+        /// written), `step-failed` (another step failed: the rollback trigger) or `cut`.
+        func stopReason(_ cause: ShellCommand.StopCause) -> String {
+            if cause == .timeout { return "timeout" }
+            let control = rehearsal.control
+            if control.firstSignal != nil { return "interrupted" }
+            if control.faultMessage != nil { return "harness-fault" }
+            return triggerCause.value ?? (rehearsal.options.cut != nil ? "cut" : "step-failed")
         }
 
         /// Runs the fingerprint command; its standard output is the value.
@@ -155,13 +194,13 @@ extension Rehearsal {
         /// with the fingerprint taken after each (when the plan has one): the second run must
         /// pass and leave the same fingerprint. Returns the second run's record (or the first's
         /// when it failed) and what was wrong.
-        func runTwice(_ activity: Activity, script: String, timeout: Duration) async -> (ActivityRecord, RunReason?) {
-            let first = await execute(activity, script: script, timeout: timeout)
+        func runTwice(_ activity: Activity, script: String, timeout: Duration, stop: String?) async -> (ActivityRecord, RunReason?) {
+            let first = await execute(activity, script: script, timeout: timeout, stop: stop)
             guard rehearsal.options.twice, first.passed, !Task.isCancelled else { return (first, nil) }
             let fingerprint = plan.fingerprint
             let label = "\(activity.kind.rawValue) \(activity.name)"
             let once = fingerprint == nil ? nil : await self.fingerprint(.fingerprintAfter, fingerprint!.command, name: "fingerprint after \(label)").1
-            let second = await execute(activity, script: script, timeout: timeout)
+            let second = await execute(activity, script: script, timeout: timeout, stop: stop)
             guard second.passed else {
                 return (second, .notSafeTwice(phase: activity.kind, step: activity.name, how: "the second run failed (\(second.summary))"))
             }
@@ -194,7 +233,7 @@ extension Rehearsal {
                 policy: .stopEverything, failsWithoutRunning: cutBefore
             ) { index in
                 let step = graph.steps[index]
-                let (record, problem) = await runTwice(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step))
+                let (record, problem) = await runTwice(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step), stop: step.stop)
                 ran.withLock { $0[index] = record }
                 if let problem {
                     problems.withLock { $0.append(problem) }
@@ -202,7 +241,9 @@ extension Rehearsal {
                     if case .notSafeTwice = problem { appliedOnce.withLock { _ = $0.insert(index) } }
                 }
                 // `--fail-at`: the step ran to its end, and now counts as failed.
-                return record.passed && index != failAt ? .succeeded : .failed
+                let succeeded = record.passed && index != failAt
+                if !succeeded { triggerCause.withLock { cause in cause = cause ?? (index == failAt ? "cut" : "step-failed") } }
+                return succeeded ? .succeeded : .failed
             }
             // What may be applied: every step that started, but an atomic step that failed on its
             // own, exiting non-zero (it applies fully or not at all). Stopped, timed out or killed
@@ -254,7 +295,7 @@ extension Rehearsal {
                     await log.activityFinished(ActivityRecord(Activity(.rollback, step.id), status: .nothingToRun))
                     return .succeeded
                 }
-                let (record, problem) = await runTwice(Activity(.rollback, step.id), script: command, timeout: plan.timeout(for: step))
+                let (record, problem) = await runTwice(Activity(.rollback, step.id), script: command, timeout: plan.timeout(for: step), stop: step.stop)
                 if let problem { problems.withLock { $0.append(problem) } }
                 // Journaled (whether or not its process could start): not to be recorded again below.
                 if record.startOffset != nil { ran.withLock { _ = $0.insert(index) } }

@@ -178,6 +178,24 @@ final class RunCgroup: Sendable {
         }
     }
 
+    /// Moves every process of the cgroup (and of those under it) to the harness's own cgroup,
+    /// where they run on as ordinary processes: the copy's servers at the end of a run. False
+    /// when one could not be moved.
+    func moveMembersToHarnessCgroup() -> Bool {
+        guard let base = Self.harnessCgroup else { return false }
+        let descriptor = open(base + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var moved = true
+        for pid in members() {
+            let bytes = Array(String(pid).utf8)
+            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            // (A process that ended meanwhile is no failure.)
+            if written != bytes.count, errno != ESRCH { moved = false }
+        }
+        return moved
+    }
+
     private func write(_ file: String, _ text: String) -> Bool {
         let descriptor = open(path + "/" + file, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return false }

@@ -22,6 +22,18 @@ public struct ShellCommand: Sendable {
     /// The run token whose cgroup the process joins (``RunCgroup``), when the run stops what its
     /// commands leave running; nil for a live run, whose steps start the go-live itself.
     public var cgroupToken: String?
+    /// The step's `stop:` hook: when the command must be stopped (its timeout, the calling task's
+    /// cancellation), this runs first and is awaited, and only then is the process group
+    /// terminated (SIGTERM, the kill grace, SIGKILL). It bounds its own time.
+    public var onStop: (@Sendable (StopCause) async -> Void)?
+
+    /// Why a command is being stopped.
+    public enum StopCause: Sendable, Hashable {
+        /// It ran past its timeout.
+        case timeout
+        /// The calling task was cancelled (the rollback trigger, an interruption).
+        case cancelled
+    }
 
     public init(
         activity: Activity, script: String, workingDirectory: String, environment: [String: String],

@@ -12,12 +12,19 @@ import SystemPackage
 /// SIGKILL) on timeout or when the calling task is cancelled, and with anything it left running
 /// in its group killed when it returns.
 ///
+/// A step's stop hook runs before the group is stopped on timeout; on cancellation, only after
+/// (swift-subprocess tears the group down at once).
+///
 /// A non-zero exit is a result, not an error: ``run(_:)`` never throws.
 public struct SubprocessCommandRunner: CommandExecutor {
     public init() {}
 
     public func stopLeftovers(marked mark: String, grace: Duration) async -> [String] {
         await StrayProcesses.stop(marked: mark, grace: grace)
+    }
+
+    public func releaseCopyServices(marked mark: String) async -> [String] {
+        await CopyServices.release(marked: mark)
     }
 
     private enum Finish: Sendable {
@@ -63,6 +70,9 @@ public struct SubprocessCommandRunner: CommandExecutor {
             group.addTask {
                 do {
                     try await Task.sleep(for: command.timeout)
+                    // The stop hook before the group is stopped. (On cancellation swift-subprocess
+                    // stops the group at once: there the hook runs beside its teardown.)
+                    await command.onStop?(.timeout)
                     return .deadline
                 } catch {
                     return .timerCancelled
@@ -82,6 +92,7 @@ public struct SubprocessCommandRunner: CommandExecutor {
             }
         }
         let stoppedByCaller = Task.isCancelled && !timedOut
+        if stoppedByCaller, let onStop = command.onStop { await Task { await onStop(.cancelled) }.value }
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
         if let group = processGroup.value { kill(-group, SIGKILL) }
         let (tail, logFile) = output.finish()

@@ -151,6 +151,7 @@ extension HistoryStore {
             reasons: reasons, leftApplied: lines(row.leftApplied), strayProcesses: lines(row.strayProcesses),
             activities: activities.map(record), processMark: row.processMark)
         run.logsFolder = row.logsFolder
+        run.copyServices = lines(row.copyServices)
         run.fingerprintControl = row.fingerprintControl
         run.fingerprints = FingerprintFacts.fingerprints(
             texts: (row.fingerprintBefore, row.fingerprintAfter, row.fingerprintControl),

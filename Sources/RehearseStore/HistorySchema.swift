@@ -116,6 +116,11 @@ enum HistorySchema {
         migrator.registerMigration("v8: bounded fingerprints, their sizes and digests") { db in
             try db.execute(sql: "ALTER TABLE run ADD COLUMN fingerprints_json TEXT")
         }
+        // Activities of kind `stop` (a step's stop hook) and the reason `stop-hook-failed`: an
+        // older rehearse would read them as forward steps, so it must refuse this history.
+        migrator.registerMigration("v9: stop hooks, and the processes a target's setup left running") { db in
+            try db.execute(sql: "ALTER TABLE run ADD COLUMN copy_services TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }
 

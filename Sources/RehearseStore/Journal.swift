@@ -160,7 +160,7 @@ extension HistoryStore {
                 UPDATE run SET status = ?, ended_at_ns = ?, forward_ns = ?, rollback_ns = ?, total_ns = ?,
                     fingerprint_before = ?, fingerprint_after = ?, reasons = ?, reasons_json = ?, left_applied = ?,
                     stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?, logs_folder = coalesce(?, logs_folder),
-                    fingerprint_control = ?, fingerprints_json = ?
+                    fingerprint_control = ?, fingerprints_json = ?, copy_services = ?
                 WHERE id = ?
                 """, arguments: [
                     run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
@@ -168,7 +168,7 @@ extension HistoryStore {
                     run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
                     run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
                     run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl,
-                    Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)), run.id,
+                    Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)), run.copyServices.joined(separator: "\n"), run.id,
                 ])
         }
     }

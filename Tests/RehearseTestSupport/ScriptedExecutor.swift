@@ -35,6 +35,9 @@ public final class ScriptedExecutor: CommandExecutor {
         var running = 0
         var peak = 0
         var environments: [String: [String: String]] = [:]
+        var marks: [String] = []
+        var copyMarks: [String] = []
+        var cgroupTokens: [String: String] = [:]
     }
 
     private let clock: ManualClock
@@ -46,9 +49,13 @@ public final class ScriptedExecutor: CommandExecutor {
     private let state = Mutex(State())
     /// Returned by ``stopLeftovers(marked:grace:)``, as if steps had left daemons running.
     public let leftovers: [String]
+    /// Returned by ``releaseCopyServices(marked:)``, as if the setup had started servers.
+    public let copyServices: [String]
 
     public init(clock: ManualClock, script: [String: Behaviour] = [:], otherwise fallback: Behaviour = .pass(after: .milliseconds(10)),
-                control: RunControl? = nil, leftovers: [String] = [], onRepeat: [String: Behaviour] = [:]) {
+                control: RunControl? = nil, leftovers: [String] = [], onRepeat: [String: Behaviour] = [:],
+                copyServices: [String] = []) {
+        self.copyServices = copyServices
         self.clock = clock
         self.script = script
         self.onRepeat = onRepeat
@@ -65,6 +72,8 @@ public final class ScriptedExecutor: CommandExecutor {
     public var peak: Int { state.withLock { $0.peak } }
     /// The environment each command was given.
     public func environment(of name: String) -> [String: String]? { state.withLock { $0.environments[name] } }
+    /// The cgroup a command was given (by its token).
+    public func cgroupToken(of name: String) -> String? { state.withLock { $0.cgroupTokens[name] } }
 
     public func run(_ command: ShellCommand) async -> ProcessOutcome {
         let name = "\(command.activity.kind.rawValue) \(command.activity.name)"
@@ -74,6 +83,7 @@ public final class ScriptedExecutor: CommandExecutor {
             state.running += 1
             state.peak = max(state.peak, state.running)
             state.environments[name] = command.environment
+            state.cgroupTokens[name] = command.cgroupToken
             return again
         }
         let behaviour = (again ? onRepeat[name] : nil) ?? script[name] ?? fallback
@@ -95,10 +105,12 @@ public final class ScriptedExecutor: CommandExecutor {
             return ProcessOutcome(termination: .exited(exit), outputTail: "\(name) failed")
         case .timeOut(let after):
             clock.advance(by: after)
+            await stopHook(command, .timeout)
             return ProcessOutcome(termination: .signaled(SIGTERM), timedOut: true)
         case .hang:
             // Task.sleep ends at once when the task is cancelled: the executor's kill.
             try? await Task.sleep(for: .seconds(3600))
+            await stopHook(command, .cancelled)
             state.withLock { $0.stopped.append(name) }
             return ProcessOutcome(termination: .signaled(SIGTERM), stopped: true)
         case .waitForPeers(let count):
@@ -121,7 +133,24 @@ public final class ScriptedExecutor: CommandExecutor {
         }
     }
 
-    public func stopLeftovers(marked mark: String, grace: Duration) async -> [String] {
-        leftovers
+    /// The command's stop hook, as ``CommandRunner`` runs it: in a task of its own (the command's
+    /// may be cancelled), before the command counts as stopped.
+    private func stopHook(_ command: ShellCommand, _ cause: ShellCommand.StopCause) async {
+        guard let onStop = command.onStop else { return }
+        await Task { await onStop(cause) }.value
     }
+
+    public func stopLeftovers(marked mark: String, grace: Duration) async -> [String] {
+        state.withLock { $0.marks.append(mark) }
+        return leftovers
+    }
+
+    public func releaseCopyServices(marked mark: String) async -> [String] {
+        state.withLock { $0.copyMarks.append(mark) }
+        return copyServices
+    }
+
+    /// The marks stray processes were looked for by, and the copy's services.
+    public var strayMarks: [String] { state.withLock { $0.marks } }
+    public var copyMarks: [String] { state.withLock { $0.copyMarks } }
 }

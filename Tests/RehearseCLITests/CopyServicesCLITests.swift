@@ -1,0 +1,87 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// The copy's own servers with the real binary: what the target's setup starts survives the
+/// run's cleanup (found by the copy's cgroup even when it scrubs its environment) and is named
+/// once; a teardown stops it; a step's daemon is still stopped.
+@Suite struct CopyServicesCLITests {
+    static func plan(setup: String, teardown: String? = nil, step: String = "'true'") -> String {
+        """
+        strategy: custom
+        targets:
+          copy:
+            setup: \(setup)
+        \(teardown.map { "    teardown: \($0)" } ?? "")
+        steps:
+          a: { run: \(step), rollback: 'true' }
+        """
+    }
+
+    static func kill(_ tokens: [String]) {
+        for token in tokens { for pid in ProcessProbe.processes(matching: token) { Foundation.kill(pid, SIGKILL) } }
+    }
+
+    @Test(.enabled(if: CgroupProbe.canMakeCgroups, "this machine lets no process make a cgroup under its own"))
+    func whatTheSetupStartsOutlivesTheRunAndIsNamedOnce() async throws {
+        let kept = ProcessProbe.uniqueSleepSeconds(), scrubbed = ProcessProbe.uniqueSleepSeconds(), stray = ProcessProbe.uniqueSleepSeconds()
+        defer { Self.kill([kept, scrubbed, stray]) }
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(
+                setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & setsid env -i sh -c \"sleep \(scrubbed)\" > /dev/null 2>&1 < /dev/null & sleep 0.1'",
+                step: "'setsid sleep \(stray) > /dev/null 2>&1 < /dev/null & sleep 0.1'"))
+            let outcome = try await RehearseBinary.run(["--kill-grace", "100ms", "--history", "h.db"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stdout.contains("PASSED"))
+            // The step's daemon is a stray: stopped, as always.
+            #expect(outcome.stdout.contains("stopped 1 process(es) that steps left running: sleep \(stray)"), "\(outcome.stdout)")
+            #expect(await ProcessProbe.survivors(matching: "sleep \(stray)").isEmpty)
+            // The setup's run on, named once, the one that dropped the token too.
+            let notes = outcome.stdout.components(separatedBy: "the target's setup left").count - 1
+            #expect(notes == 1, "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("the target's setup left 3 process(es) running: "), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("sleep \(kept)") && outcome.stdout.contains("sleep \(scrubbed)"))
+            #expect(outcome.stdout.contains("a 'teardown' for target 'copy' would stop them"))
+            let alive = ProcessProbe.processes(matching: "sleep \(kept)") + ProcessProbe.processes(matching: "sleep \(scrubbed)")
+            #expect(alive.count == 3)  // (the scrubbed one is `sh -c` and its sleep)
+            // Released from the copy's cgroup, which is gone.
+            for pid in alive {
+                let line = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+                #expect(!line.contains("rehearse-"), "\(line)")
+            }
+            // Recorded with the run.
+            let report = try await RehearseBinary.run(["report", "1", "--format", "json", "--history", "h.db"], in: folder.path)
+            #expect(report.stdout.contains("\"copy_services\""))
+            #expect(report.stdout.contains("sleep \(kept)"))
+        }
+    }
+
+    @Test func aTeardownStopsTheCopysServicesAndThenNothingIsSaid() async throws {
+        let kept = ProcessProbe.uniqueSleepSeconds()
+        defer { Self.kill([kept]) }
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(
+                setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & echo $! > ../pid; sleep 0.1'",
+                teardown: "'kill $(cat ../pid)'"))
+            let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(!outcome.stdout.contains("the target's setup left"), "\(outcome.stdout)")
+            #expect(!outcome.stdout.contains("steps left running"), "\(outcome.stdout)")
+            #expect(await ProcessProbe.survivors(matching: "sleep \(kept)").isEmpty)
+        }
+    }
+
+    /// Without cgroups the copy's token alone finds them: one that keeps its environment is
+    /// named and kept.
+    @Test func withoutCgroupsTheCopysTokenStillKeepsThemApart() async throws {
+        let kept = ProcessProbe.uniqueSleepSeconds()
+        defer { Self.kill([kept]) }
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & sleep 0.1'"))
+            let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path, environment: ["REHEARSE_CGROUP": "off"])
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stdout.contains("the target's setup left 1 process(es) running: sleep \(kept)"), "\(outcome.stdout)")
+            #expect(ProcessProbe.processes(matching: "sleep \(kept)").count == 1)
+        }
+    }
+}
