@@ -110,6 +110,9 @@ final class ProgressPrinter: RunObserver {
             if record.status == .timedOut || record.timedOut, let limit = timeLimit(of: activity), let duration = record.duration {
                 summary = "timed out after \(DurationText.compact(limit))"
                 if duration > limit { summary += ", stopped \(DurationText.precise(duration - limit)) later" }
+            } else if activity.kind == .stop, record.status == .timedOut || record.timedOut, let duration = record.duration {
+                // A stop hook has the kill grace, not a timeout of the plan's.
+                summary = "did not finish within the kill grace: stopped after \(DurationText.precise(duration))"
             }
             line(stamp(offset) + mark(word, "✗", style.red) + describe(activity) + " \(summary)")
             if record.status != .stopped, record.ran {
