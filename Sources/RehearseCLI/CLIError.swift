@@ -10,6 +10,8 @@ struct CLIError: Error, CustomStringConvertible {
         case invalidPlan
         /// Exit 70: the harness's own fault.
         case `internal`
+        /// Exit 75: a temporary failure (another run holds the target).
+        case busy
     }
 
     var kind: Kind
@@ -25,6 +27,7 @@ struct CLIError: Error, CustomStringConvertible {
         case .usage: ExitCodes.usage
         case .invalidPlan: ExitCodes.invalidPlan
         case .internal: ExitCodes.internalError
+        case .busy: ExitCodes.busy
         }
     }
 
@@ -41,6 +44,7 @@ enum ExitCodes {
     static let usage = ExitCode(64)
     static let invalidPlan = ExitCode(65)
     static let internalError = ExitCode(70)
+    static let busy = ExitCode(75)
     static let hungUp = ExitCode(129)
     static let interrupted = ExitCode(130)
     static let terminated = ExitCode(143)
@@ -52,6 +56,7 @@ extension CLIError {
         switch error.code {
         case .invalidPlan: self.init(kind: .invalidPlan, message: error.message, fix: error.fix)
         case .refused: self.init(kind: .usage, message: error.message, fix: error.fix)
+        case .busy: self.init(kind: .busy, message: error.message, fix: error.fix)
         case .history, .files: self.init(kind: .internal, message: error.message, fix: error.fix)
         }
     }

@@ -84,6 +84,8 @@ struct GoCommand: AsyncParsableCommand {
             transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
+    @OptionGroup var waitOption: WaitOption
+
     @Option(name: .customLong("log-limit"), help: ArgumentHelp("Most output each command's log keeps: its first and last halves (default: 16MB; 'none': all).", valueName: "size"),
             transform: SizeArgument.parse)
     var logLimit: Int?? = .some(RehearsalOptions.defaultLogLimit)
@@ -147,6 +149,7 @@ struct GoCommand: AsyncParsableCommand {
             var request = GoLiveRequest(target: target, approve: approve, from: from, within: within, requirement: require,
                                         jobs: jobs, killGrace: killGrace)
             request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit
+            request.wait = waitOption.wait
             if let watch { request.watch = RehearsalOptions.Watch(duration: watch, every: every ?? .seconds(30)) }
             if verbose {
                 request.liveOutput = { activity, line in printer.emit("             " + style.dim("\(activity.name) |") + " " + line) }
@@ -203,7 +206,7 @@ struct GoCommand: AsyncParsableCommand {
         }
         let outcome: LiveRunOutcome
         do throws(EngineError) {
-            outcome = try await engine.finishLive(id, approve: approve, killGrace: killGrace, history: store, observer: printer,
+            outcome = try await engine.finishLive(id, approve: approve, killGrace: killGrace, wait: waitOption.wait, history: store, observer: printer,
                                                   control: control, warn: warn)
         } catch {
             throw CLIError(error)

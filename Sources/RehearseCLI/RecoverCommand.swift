@@ -44,6 +44,8 @@ struct RecoverCommand: AsyncParsableCommand {
             transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
+    @OptionGroup var waitOption: WaitOption
+
     @Option(name: .customLong("assume-done"), help: ArgumentHelp("A rollback that completed although the journal cannot show it (it was in flight when a harness died): recorded as done, not run again. Repeatable.", valueName: "step"))
     var assumeDone: [String] = []
 
@@ -61,6 +63,7 @@ struct RecoverCommand: AsyncParsableCommand {
             let printer = ProgressPrinter(console: console, style: console.outStyle, verbose: false)
             var request = RecoveryRequest(runID: runID, approve: approve, killGrace: killGrace)
             request.assumeDone = assumeDone
+            request.wait = waitOption.wait
             let outcome: RecoveryOutcome
             do throws(EngineError) {
                 outcome = try await RehearsalEngine(toolVersion: Rehearse.version).recover(

@@ -40,6 +40,8 @@ struct RollbackCommand: AsyncParsableCommand {
             transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
+    @OptionGroup var waitOption: WaitOption
+
     @OptionGroup var historyOptions: HistoryOptions
 
     func validate() throws {
@@ -59,7 +61,7 @@ struct RollbackCommand: AsyncParsableCommand {
             let outcome: LiveRunOutcome
             do throws(EngineError) {
                 outcome = try await RehearsalEngine(toolVersion: Rehearse.version).rollBackLive(
-                    runID, approve: approve, jobs: jobs, killGrace: killGrace, history: store, observer: printer, control: control,
+                    runID, approve: approve, jobs: jobs, killGrace: killGrace, wait: waitOption.wait, history: store, observer: printer, control: control,
                     willRollBack: { run, steps in
                         console.out("rolling back live run \(run.id) (\(run.planName) on \(run.target)) at the operator's decision: \(steps.joined(separator: ", "))")
                     },

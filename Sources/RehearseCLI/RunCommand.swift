@@ -100,6 +100,8 @@ struct RunCommand: AsyncParsableCommand {
             transform: ArgumentTypes.killGrace)
     var killGrace: Duration = .seconds(5)
 
+    @OptionGroup var waitOption: WaitOption
+
     @Option(name: .customLong("log-limit"), help: ArgumentHelp("Most output each command's log keeps: its first and last halves (default: 16MB; 'none': all).", valueName: "size"),
             transform: SizeArgument.parse)
     var logLimit: Int?? = .some(RehearsalOptions.defaultLogLimit)
@@ -140,6 +142,7 @@ struct RunCommand: AsyncParsableCommand {
                                        liveOutput: verbose ? liveOutput(printer) : nil)
         request.roundTrip = roundTrip
         request.twice = twice
+        request.wait = waitOption.wait
         request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit
         // Watching from the start: a signal that comes while plans load and histories open is
         // not lost (or left to a disposition the parent set), and then nothing runs.

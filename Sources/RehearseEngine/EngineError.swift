@@ -3,7 +3,8 @@ public import RehearseStore
 
 /// A fault that stops the engine: the history cannot be used, a folder cannot be made, a recorded
 /// plan no longer parses, a request that should not run. Each is the harness's own fault (exit 70),
-/// except ``Code/invalidPlan`` (65) and ``Code/refused`` (a usage problem, 64).
+/// except ``Code/invalidPlan`` (65), ``Code/refused`` (a usage problem, 64) and ``Code/busy``
+/// (another run holds the target: 75).
 ///
 /// Like swift-subprocess's errors, a struct with a code, so that cases can grow.
 public struct EngineError: Error, Sendable, CustomStringConvertible {
@@ -16,6 +17,9 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         case invalidPlan([Diagnostic], source: String)
         /// The request cannot run as asked (see ``RehearsalEngine/problems(_:_:)``): nothing ran.
         case refused([RunProblem])
+        /// Another run holds the target's copy (``TargetLock``), and waiting did not free it:
+        /// nothing ran. A temporary failure (exit 75).
+        case busy(TargetLock.Failure)
     }
 
     public var code: Code

@@ -20,6 +20,8 @@ public struct GoLiveRequest: Sendable {
     public var liveOutput: (@Sendable (Activity, String) -> Void)?
     /// Most bytes each command's log keeps (nil: all).
     public var logLimit: Int? = RehearsalOptions.defaultLogLimit
+    /// `--wait`: how long to wait for another run that holds the target.
+    public var wait: Duration = .zero
 
     public init(
         target: String, approve: String?, from: String = "copy", within: Duration = .seconds(48 * 3600),
@@ -117,6 +119,7 @@ extension RehearsalEngine {
                                                 killGrace: request.killGrace, liveOutput: request.liveOutput,
                                                 stopStrayProcesses: false)
         rehearsalRequest.logLimit = request.logLimit
+        rehearsalRequest.wait = request.wait
         let run = try await rehearseOne(plan, rehearsalRequest, cut: nil, group: nil, copy: nil, content: content, history: history,
                                         observer: observer, control: control, warn: warn, live: live)
         return .ran(run, gate: decision)
@@ -136,7 +139,7 @@ extension RehearsalEngine {
     /// Recorded in the same run, which ends `completed` (or `failed`: nothing is rolled back, these
     /// steps have no undo).
     public func finishLive(
-        _ runID: Int64, approve: String?, killGrace: Duration = .seconds(5), history: HistoryStore,
+        _ runID: Int64, approve: String?, killGrace: Duration = .seconds(5), wait: Duration = .zero, history: HistoryStore,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> LiveRunOutcome {
@@ -146,8 +149,9 @@ extension RehearsalEngine {
         case .found(let found, let recorded): (run, plan) = (found, recorded)
         }
         if plan.graph.beyondPointOfNoReturn().isEmpty { return .refused(.nothingIrreversible(run: run.id, plan: plan.name)) }
-        let (rehearsal, journal) = try await reopened(run, plan, killGrace: killGrace, history: history, observer: observer,
-                                                      control: control, warn: warn)
+        let (rehearsal, journal, lock) = try await reopened(run, plan, killGrace: killGrace, wait: wait, history: history, observer: observer,
+                                                            control: control, warn: warn)
+        defer { lock.release() }
         let finish = await rehearsal.finishLive(startedAt: run.startedAt)
         await journal.finish()
         var after = run
@@ -163,7 +167,7 @@ extension RehearsalEngine {
     /// and held against the budget; recorded in the same run.
     public func rollBackLive(
         _ runID: Int64, approve: String?, jobs: Int = RehearsalOptions.defaultJobs, killGrace: Duration = .seconds(5),
-        history: HistoryStore, observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
+        wait: Duration = .zero, history: HistoryStore, observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         willRollBack: @Sendable (Run, [String]) -> Void = { _, _ in }, warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> LiveRunOutcome {
         let (run, plan) : (Run, Plan)
@@ -173,8 +177,9 @@ extension RehearsalEngine {
         }
         let applied = run.stillApplied(atomic: Set(plan.steps.filter(\.isAtomic).map(\.id)))
         willRollBack(run, applied.filter { plan.step(withID: $0)?.rollbackCommand != nil })
-        let (rehearsal, journal) = try await reopened(run, plan, jobs: jobs, killGrace: killGrace, history: history,
-                                                      observer: observer, control: control, warn: warn)
+        let (rehearsal, journal, lock) = try await reopened(run, plan, jobs: jobs, killGrace: killGrace, wait: wait, history: history,
+                                                            observer: observer, control: control, warn: warn)
+        defer { lock.release() }
         let recovery = await rehearsal.rollBack(applied: applied, startedAt: run.startedAt, recordFingerprint: true)
         await journal.finish()
         var after = run
@@ -217,9 +222,11 @@ extension RehearsalEngine {
     /// `rollback` is refused and a kill leaves it abandoned and recoverable), and a rehearsal of
     /// its plan journaled into it.
     private func reopened(
-        _ run: Run, _ plan: Plan, jobs: Int = RehearsalOptions.defaultJobs, killGrace: Duration, history: HistoryStore,
+        _ run: Run, _ plan: Plan, jobs: Int = RehearsalOptions.defaultJobs, killGrace: Duration, wait: Duration, history: HistoryStore,
         observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void
-    ) async throws(EngineError) -> (Rehearsal, JournalRecorder) {
+    ) async throws(EngineError) -> (Rehearsal, JournalRecorder, TargetLock) {
+        // The live target's lock first: nothing else runs on it meanwhile.
+        let lock = try await lockTarget(run.target, copy: run.copy, plan: plan.name, run: run.id, history: history, wait: wait)
         let taken: Bool
         do throws(HistoryError) {
             taken = try await history.reopenRun(run.id, expected: .applied, by: .current(toolVersion: toolVersion))
@@ -227,6 +234,7 @@ extension RehearsalEngine {
             throw .history(error)
         }
         guard taken else {
+            lock.release()
             throw EngineError(.refused([.liveRunNotApplied(run: run.id, status: .running)]),
                               message: "run \(run.id) was taken over by another rehearse process just now: nothing was run",
                               fix: "'rehearse show \(run.id)' says what it is doing")
@@ -235,7 +243,8 @@ extension RehearsalEngine {
                                        logsFolder: try logsFolder(for: run, in: history), stopStrayProcesses: false,
                                        processMark: run.processMark)
         options.live = true
-        return journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)
+        let (rehearsal, journal) = journaled(plan, options, run: run.id, history: history, observer: observer, control: control, warn: warn)
+        return (rehearsal, journal, lock)
     }
 
     /// Records how a live run's later stage ended.

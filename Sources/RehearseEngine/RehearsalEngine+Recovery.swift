@@ -14,6 +14,8 @@ public struct RecoveryRequest: Sendable {
     /// `--assume-done STEP`: rollbacks the operator says completed (one that was in flight when a
     /// harness died, whose effect is done): recorded as such, and not run again.
     public var assumeDone: [String] = []
+    /// `--wait`: how long to wait for another run that holds the target's copy.
+    public var wait: Duration = .zero
 
     public init(runID: Int64? = nil, approve: String? = nil, killGrace: Duration = .seconds(5), jobs: Int = RehearsalOptions.defaultJobs) {
         self.runID = runID
@@ -92,6 +94,11 @@ extension RehearsalEngine {
         if let target = plan.target(named: recorded.target), target.isProtected || recorded.kind == .live, request.approve != target.name {
             return .refused(.protectedTarget(plan: plan.name, target: target.name))
         }
+
+        // Nothing else changes the copy meanwhile: the lock of the run's target and copy, held to the end.
+        let lock = try await lockTarget(recorded.target, copy: recorded.copy, plan: plan.name, run: recorded.id, history: history,
+                                        wait: request.wait)
+        defer { lock.release() }
 
         // One recovery of a run at a time: it holds the run (`running`, by this process) until it
         // ends, so that a second one is refused, and a recovery killed in turn leaves the run

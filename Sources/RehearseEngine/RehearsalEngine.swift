@@ -175,11 +175,16 @@ public struct RehearsalEngine: Sendable {
         }
         // A logs folder that cannot be made is found before the run is recorded: no run is left behind.
         try logsParent(in: history)
+        // One run per target and copy at a time, held to its end (before it is recorded: a run
+        // that waits, or gives up, leaves nothing behind).
+        let lock = try await lockTarget(request.target, copy: copy, plan: plan.name, history: history, wait: request.wait)
+        defer { lock.release() }
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {
             throw .history(error)
         }
+        lock.record(TargetHolder(run: run.id, plan: plan.name, host: run.host, pid: run.pid, since: run.startedAt))
         let logs: String
         do throws(EngineError) {
             logs = try logsFolder(for: run, in: history)
@@ -213,6 +218,26 @@ public struct RehearsalEngine: Sendable {
         }
         let (rehearsal, _) = journaled(plan, configured, run: run.id, history: history, observer: observer, control: control, warn: warn)
         return await rehearsal.run(run)
+    }
+
+    /// The lock of `target`'s copy (1 unless `--copies` numbered it), waiting up to `wait`.
+    func lockTarget(
+        _ target: String, copy: Int?, plan: String, run: Int64? = nil, history: HistoryStore, wait: Duration
+    ) async throws(EngineError) -> TargetLock {
+        let me = RunProvenance.current(toolVersion: toolVersion)
+        let holder = TargetHolder(run: run, plan: plan, host: me.host, pid: me.pid, since: Run.recordedTime(clock.date))
+        do throws(TargetLock.Failure) {
+            return try await TargetLock.acquire(target: target, copy: copy ?? 1, besideHistory: history.path, holder: holder, wait: wait)
+        } catch {
+            switch error {
+            case .busy:
+                throw EngineError(.busy(error), message: "\(error): nothing was run",
+                                  fix: "wait for it to end, or let this one wait for it: --wait 10m")
+            case .unusable:
+                throw EngineError(.files, message: "\(error): nothing was run (without the lock, two runs could change one copy at once)",
+                                  fix: "check the folder beside the history (it must be a folder you can write), or use --history PATH")
+            }
+        }
     }
 
     /// What changed in the plan's inputs since `content` was taken, or nil when nothing did: a

@@ -24,6 +24,8 @@ public struct RehearsalRequest: Sendable {
     public var twice = false
     /// `--log-limit`: most bytes each command's log keeps (nil: all).
     public var logLimit: Int? = RehearsalOptions.defaultLogLimit
+    /// `--wait`: how long to wait for another run that holds the target's copy (``TargetLock``).
+    public var wait: Duration = .zero
 
     public init(
         target: String = "copy", approve: String? = nil, cut: Cut? = nil, jobs: Int = RehearsalOptions.defaultJobs,

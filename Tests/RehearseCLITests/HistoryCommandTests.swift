@@ -242,8 +242,8 @@ import Testing
         try await TemporaryFolder.with { folder in
             // The third rollback is slow: over the budget, so the repeated rehearsal is over budget.
             try folder.write("Rehearsals/p.yml", Self.plan(steps: """
-                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'n=$(cat ../count 2>/dev/null || echo 0); echo $((n+1)) > ../count; [ $n -eq 2 ] && sleep 0.5; rm $MARKS/a' }
-                """, budget: "400ms"))
+                  a: { run: 'mkdir -p $MARKS; touch $MARKS/a', rollback: 'n=$(cat ../count 2>/dev/null || echo 0); echo $((n+1)) > ../count; [ $n -eq 2 ] && sleep 1.5; rm $MARKS/a' }
+                """, budget: "1s"))
             let outcome = try await RehearseBinary.run(["run", "--repeat", "4"], in: folder.path)
             #expect(outcome.status == 1, "\(outcome.stdout)")
             #expect(outcome.stdout.contains("p: 4 of 4 rehearsals (3 passed, 1 over-budget); worst rollback "))
@@ -378,10 +378,11 @@ import Testing
             var steps = ""
             for index in 0..<30 { steps += "  s\(index): { run: 'true', rollback: 'true'\(index > 0 ? ", needs: s\(index - 1)" : "") }\n" }
             try folder.write("one/Rehearsals/x.yml", Self.plan(steps: steps))
-            try folder.write("two/Rehearsals/y.yml", Self.plan(steps: steps))
+            // (Another target: two runs of one target's copy never run at once.)
+            try folder.write("two/Rehearsals/y.yml", Self.plan(steps: steps).replacingOccurrences(of: "  copy: {", with: "  other: {"))
             let history = folder.path + "/shared.sqlite"
             async let first = RehearseBinary.run(["--history", history], in: folder.path + "/one")
-            async let second = RehearseBinary.run(["--history", history], in: folder.path + "/two")
+            async let second = RehearseBinary.run(["--history", history, "--target", "other"], in: folder.path + "/two")
             let (a, b) = try await (first, second)
             #expect(a.status == 0, "\(a.stderr)")
             #expect(b.status == 0, "\(b.stderr)")

@@ -50,7 +50,8 @@ import Testing
     @Test func cancellationStopsTheCommandAndMarksItStopped() async throws {
         try await TemporaryFolder.with { folder in
             let token = ProcessProbe.uniqueSleepSeconds()
-            let task = Task { await CommandRunner().run(command("sleep \(token)", in: folder, killGrace: .milliseconds(100))) }
+            // (A timeout far off: on a loaded machine the cancellation may come seconds late.)
+            let task = Task { await CommandRunner().run(command("sleep \(token)", in: folder, timeout: .seconds(600), killGrace: .milliseconds(100))) }
             try await Task.sleep(for: .milliseconds(100))
             task.cancel()
             let outcome = await task.value

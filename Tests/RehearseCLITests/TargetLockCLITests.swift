@@ -1,0 +1,63 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// Two rehearsals of one target's copy never run at once: the second exits 75 naming the holder,
+/// or waits with --wait; other targets do not wait; a killed holder frees it.
+@Suite struct TargetLockCLITests {
+    /// `slow` holds the copy until the file `go` exists (or 20 s pass), after saying it started.
+    static let plan = """
+        strategy: custom
+        targets: { copy: {}, staging: {} }
+        steps:
+          slow: { run: '[ "$REHEARSE_TARGET" = staging ] && exit 0; touch ../started; i=0; while [ ! -f ../go ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i+1)); done', rollback: 'true' }
+        """
+
+    static func waitFor(_ path: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !FileManager.default.fileExists(atPath: path), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(FileManager.default.fileExists(atPath: path), "\(path) never appeared")
+    }
+
+    @Test func aSecondRehearsalOfTheSameCopyIsRefusedNamingTheHolderAndAWaitingOneGoesOnAfter() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan)
+            let holder = Task { try await RehearseBinary.run([], in: folder.path) }
+            try await Self.waitFor(folder.path + "/started")
+
+            let refused = try await RehearseBinary.run([], in: folder.path)
+            #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("target 'copy' (copy 1) is busy: run 1 of p (host "), "\(refused.stderr)")
+            #expect(refused.stderr.contains(", pid ") && refused.stderr.contains("since ") && refused.stderr.contains("nothing was run"))
+            #expect(refused.stderr.contains("--wait"))
+
+            // Another target does not wait.
+            let other = try await RehearseBinary.run(["--target", "staging"], in: folder.path)
+            #expect(other.status == 0, "\(other.stdout)\(other.stderr)")
+
+            // One that waits starts when the holder ends.
+            let waiter = Task { try await RehearseBinary.run(["--wait", "60s"], in: folder.path) }
+            try await Task.sleep(for: .milliseconds(300))
+            try folder.write("go", "")
+            let first = try await holder.value
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            let waited = try await waiter.value
+            #expect(waited.status == 0, "\(waited.stdout)\(waited.stderr)")
+            // The refused one left no run behind: runs 1 (holder), 2 (staging) and 3 (waiter).
+            let history = try await RehearseBinary.run(["history", "--json"], in: folder.path)
+            let runs = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any]
+            #expect((runs?["runs"] as? [Any])?.count == 3, "\(history.stdout)")
+        }
+    }
+
+    @Test func aHolderKilledWithSigkillFreesTheCopy() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan)
+            let killed = try await RehearseBinary.runInterrupted([], in: folder.path, signals: [(folder.path + "/started", SIGKILL)])
+            #expect(killed.signal == SIGKILL || killed.status != 0)
+            try folder.write("go", "")
+            let next = try await RehearseBinary.run([], in: folder.path)
+            #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        }
+    }
+}
