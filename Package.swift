@@ -28,18 +28,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The plan model: steps, graphs, strategies, validation, durations, verdicts. No I/O but reading YAML text.
         .target(
             name: "RehearseCore",
             dependencies: [
+                "COpenSSL",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: upcoming
         ),
+        // The system's libcrypto (Debian: libssl-dev), for SHA-256: as SQLite, a library the
+        // system has, rather than a BoringSSL compiled from source in every cold build.
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         // posix_spawn with a process group, default signals and closed descriptors, and pidfds.
         .target(name: "CProcessSpawn"),
         // Running rehearsals: shell commands as processes, the step scheduler, clocks, signals.
@@ -51,7 +54,6 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcoming
         ),
@@ -61,7 +63,6 @@ let package = Package(
             dependencies: [
                 "RehearseCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcoming
         ),

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import RehearseCore
 
@@ -69,7 +68,7 @@ enum FingerprintReader {
             return true
         }
         guard settings.map({ $0.withComparedLineFilter(readAll) }) ?? readAll(nil) else { return nil }
-        let digest = "sha256:" + hasher.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let digest = "sha256:" + SHA256.hex(hasher.finalize())
         guard size > limit else {
             return FingerprintOutput(text: Fingerprint.text(of: kept), digest: digest, size: size, isWhole: true)
         }

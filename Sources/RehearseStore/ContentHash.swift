@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import RehearseCore
 
 /// The identity of a plan's content: `gate` compares it to say whether this exact plan was rehearsed.
 public enum ContentHash {
@@ -29,10 +29,7 @@ public enum ContentHash {
         hex(SHA256.hash(data: bytes))
     }
 
-    private static func hex(_ digest: SHA256.Digest) -> String {
-        return "sha256:" + digest.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+    private static func hex(_ digest: [UInt8]) -> String {
+        "sha256:" + SHA256.hex(digest)
     }
 }
