@@ -27,7 +27,7 @@ public struct Activity: Sendable, Hashable, CustomStringConvertible {
             case .rollback: "rollback"
             case .setup: "setup"
             case .teardown: "teardown"
-            // (A stop hook is given the REHEARSE_PHASE of the command it stops.)
+            // (Never seen: a stop hook is given the REHEARSE_PHASE of the command it stops.)
             case .stop: "stop"
             case .windowWrite: "window"
             case .preflight, .smoke, .restored, .kept, .fingerprintBefore, .fingerprintAfter: "check"

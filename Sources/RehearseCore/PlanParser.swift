@@ -455,6 +455,8 @@ public struct PlanParser: Sendable {
                 owner = reader.line(field.value, what: "'owner' of step '\(id)'")
             case "stop":
                 stop = reader.text(field.value, what: "'stop' of step '\(id)'")
+                // As for a rollback: `none` says there is nothing to run.
+                if stop?.trimmingSpaces() == "none" { stop = nil }
             case "atomic":
                 atomic = reader.bool(field.value, what: "'atomic' of step '\(id)'") ?? false
             case "needs":

@@ -26,6 +26,8 @@ public enum HistoryAccess {
                 var stopped = 0
                 if let mark = run.processMark, run.kind == .rehearsal, !run.protectedTarget {
                     stopped = await executor.stopLeftovers(marked: mark, grace: .seconds(1)).count
+                    // The copy's servers run on (recover needs them), out of the cgroup the dead run made.
+                    _ = await executor.releaseCopyServices(marked: RehearsalOptions.copyMark(for: mark))
                 }
                 reaped.append(Reaped(run: run.id, stoppedProcesses: stopped))
             }

@@ -157,7 +157,8 @@ extension RehearsalEngine {
         let recovery = await rehearsal.rollBack(applied: applied, startedAt: recorded.startedAt,
                                                 fingerprintBefore: live ? nil : (windowRan ? recorded.fingerprints.control : nil) ?? recorded.fingerprints.before,
                                                 keptChecks: windowRan && !live, undoProbe: recorded.probeLeftApplied && !live,
-                                                recordFingerprint: live)
+                                                recordFingerprint: live,
+                                                interrupted: recorded.activities.filter { $0.status == .inFlight }.map(\.activity))
         await journal.finish()
         do throws(HistoryError) {
             try await history.recordRecovery(run: recorded.id, stillApplied: recovery.stillApplied)

@@ -61,12 +61,16 @@ public struct VerdictText: Sendable {
         }
         if !run.copyServices.isEmpty {
             // Said once, here: they belong to the copy, and nothing of the harness stops them.
-            let tornDown = run.activities.contains { $0.kind == .teardown }
+            // (The run's own teardown is named after the target; a control copy's has its own.)
+            let tornDown = run.activities.contains { $0.kind == .teardown && $0.name == run.target && $0.startOffset != nil }
+            let abandoned = run.activities.contains { $0.status == .abandoned }
             let names = run.copyServices.prefix(3).joined(separator: "; ") + (run.copyServices.count > 3 ? "; …" : "")
-            lines.append("  " + style.yellow("note:") + " the target's setup left \(run.copyServices.count) process(es) running"
-                         + (tornDown ? ", still there after its teardown: " : ": ") + names)
-            lines.append("        they belong to the copy and are not stopped"
-                         + (tornDown ? "; its teardown should stop them" : "; a 'teardown' for target '\(run.target)' would stop them"))
+            lines.append("  " + style.yellow("note:") + " the target's setup\(tornDown ? " or teardown" : "") left \(run.copyServices.count) process(es) running"
+                         + (tornDown ? ", still there after the teardown: " : ": ") + names)
+            let why = tornDown ? "; the teardown should stop them"
+                : abandoned ? "; the teardown did not run (the rollback was abandoned, the copy is left for 'rehearse recover')"
+                : "; a 'teardown' for target '\(run.target)' would stop them"
+            lines.append("        they belong to the copy and are not stopped" + why)
         }
         return lines.joined(separator: "\n")
     }

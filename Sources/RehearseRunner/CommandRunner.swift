@@ -91,9 +91,10 @@ public struct CommandRunner: CommandExecutor {
         }
         // The command may have ended on its own while its hook ran: the hook still finishes first.
         await hook.value?.value
-        // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it. (The
-        // end-of-run search for strays passes over what is still dying of this SIGKILL.)
-        kill(-pid, SIGKILL)
+        // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it (but for
+        // the copy's own commands, ended on their own). (The end-of-run search for strays passes
+        // over what is still dying of this SIGKILL.)
+        if !command.keepsWhatItLeaves || ending.timedOut || ending.stopped || ending.lost != nil { kill(-pid, SIGKILL) }
         let (tail, logFile) = output.finish()
         if let lost = ending.lost {
             // It ran, and its group is now killed, but how it ended is unknown: a failure.

@@ -128,7 +128,7 @@ public struct Rehearsal: Sendable {
         run.strayProcesses = await stopStrayProcesses()
         // What the setup started belongs to the copy: it runs on (the teardown stops it), and the
         // run names what is left.
-        if options.stopStrayProcesses, !options.live, target?.setup != nil {
+        if options.stopStrayProcesses, !options.live, target?.setup != nil || target?.teardown != nil {
             run.copyServices = await executor.releaseCopyServices(marked: options.copyMark)
         }
 
@@ -335,14 +335,21 @@ extension Rehearsal {
     ///   harness died in between): its undo runs first.
     /// - Parameter recordFingerprint: take the fingerprint after the rollback even without one to
     ///   compare it with (a live run keeps it as a record).
+    /// - Parameter interrupted: commands that were running when the harness died: their steps'
+    ///   stop hooks run first (`REHEARSE_STOP_REASON=harness-died`), to cancel what they may still
+    ///   have a server doing before anything is rolled back.
     public func rollBack(
         applied: [String], startedAt: Date? = nil, fingerprintBefore: FingerprintOutput? = nil, keptChecks: Bool = false, undoProbe: Bool = false,
-        recordFingerprint: Bool = false
+        recordFingerprint: Bool = false, interrupted: [Activity] = []
     ) async -> Recovery {
         control.adopt(clock)
         let elapsed = startedAt.map { Duration.seconds(max(0, clock.date.timeIntervalSince($0))) } ?? .zero
         let context = Context(rehearsal: self, origin: clock.now - elapsed)
         let graph = plan.graph
+        for activity in interrupted where activity.kind.isStep {
+            guard let stop = plan.step(withID: activity.name)?.stop else { continue }
+            await context.stage(2) { await context.runStopHook(stop, stopping: activity, reason: "harness-died") }
+        }
         if undoProbe, let undo = plan.fingerprint?.probe?.undo {
             _ = await context.stage(2) { await context.execute(Activity(.preflight, "fingerprint probe undo"), undo) }
         }

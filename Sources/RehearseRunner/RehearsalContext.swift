@@ -34,10 +34,10 @@ extension Rehearsal {
             environment["REHEARSE_COPY"] = copy
             environment["REHEARSE_RUN_ID"] = options.runID
             environment["REHEARSE_RUN_TOKEN"] = options.processMark
-            copyEnvironment = environment.merging(["REHEARSE_RUN_TOKEN": options.copyMark]) { _, copy in copy }
             environment["REHEARSE_TARGET"] = options.target
             environment["REHEARSE_PLAN"] = rehearsal.plan.name
             self.environment = environment
+            copyEnvironment = environment.merging(["REHEARSE_RUN_TOKEN": options.copyMark]) { _, copy in copy }
         }
 
         var plan: Plan { rehearsal.plan }
@@ -69,10 +69,11 @@ extension Rehearsal {
 
         /// - Parameters:
         ///   - stop: the step's `stop:` hook, run before the command is stopped (``runStopHook``).
+        ///   - timedOut: told the moment the command runs past its timeout (before it is stopped).
         ///   - extraEnvironment: set last (a stop hook's phase and reason).
         func execute(
             _ activity: Activity, script: String, timeout: Duration, captureFile: String? = nil, stop: String? = nil,
-            extraEnvironment: [String: String] = [:], killGrace: Duration? = nil
+            timedOut: (@Sendable () -> Void)? = nil, extraEnvironment: [String: String] = [:], killGrace: Duration? = nil
         ) async -> ActivityRecord {
             if Task.isCancelled {
                 return ActivityRecord(activity, status: activity.kind == .rollback ? .abandoned : .stopped)
@@ -94,8 +95,14 @@ extension Rehearsal {
                 logFile: log.logFile(for: activity), captureFile: captureFile, liveOutput: live, logLimit: options.logLimit)
             var contained = command
             if options.stopStrayProcesses { contained.cgroupToken = ofTheCopy ? options.copyMark : options.processMark }
-            if let stop {
-                contained.onStop = { cause in await runStopHook(stop, stopping: activity, cause: cause) }
+            // What the setup leaves running in its group (`server &`) is the copy's: not killed when it returns.
+            contained.keepsWhatItLeaves = ofTheCopy
+            if stop != nil || timedOut != nil {
+                contained.onStop = { cause in
+                    if cause == .timeout { timedOut?() }
+                    // (A second Ctrl-C stops the hook too: the operator wants out now.)
+                    if let stop { await stage(2) { await runStopHook(stop, stopping: activity, reason: stopReason(cause)) } }
+                }
             }
             // The journal has the start before the command runs; the command's own time is
             // measured around the executor alone.
@@ -116,17 +123,22 @@ extension Rehearsal {
         /// A step's `stop:` hook, for its command that must stop now: recorded as `stop STEP`, with
         /// the command's environment plus `REHEARSE_STOP_REASON`, given the kill grace (then it is
         /// stopped itself, SIGKILL a second later at most).
-        func runStopHook(_ script: String, stopping activity: Activity, cause: ShellCommand.StopCause) async {
-            let grace = rehearsal.options.killGrace
+        func runStopHook(_ script: String, stopping activity: Activity, reason: String) async {
+            // (At least a second: `--kill-grace 0` stops commands at once, not their hooks.)
+            let grace = max(rehearsal.options.killGrace, Self.shortestStopHookTime)
             _ = await execute(
                 Activity(.stop, activity.name), script: script, timeout: grace,
                 extraEnvironment: ["REHEARSE_PHASE": activity.kind.environmentPhase, "REHEARSE_STEP": activity.name,
-                                   "REHEARSE_STOP_REASON": stopReason(cause)],
+                                   "REHEARSE_STOP_REASON": reason],
                 killGrace: min(grace, .seconds(1)))
         }
 
+        /// The least time a stop hook gets, whatever the kill grace.
+        static let shortestStopHookTime: Duration = .seconds(1)
+
         /// `timeout`, `interrupted` (a signal), `harness-fault` (the history could not be
-        /// written), `step-failed` (another step failed: the rollback trigger) or `cut`.
+        /// written), `step-failed` (another step failed: the rollback trigger) or `cut`. (`recover`
+        /// gives `harness-died` to the hooks of steps a killed harness left running.)
         func stopReason(_ cause: ShellCommand.StopCause) -> String {
             if cause == .timeout { return "timeout" }
             let control = rehearsal.control
@@ -194,13 +206,15 @@ extension Rehearsal {
         /// with the fingerprint taken after each (when the plan has one): the second run must
         /// pass and leave the same fingerprint. Returns the second run's record (or the first's
         /// when it failed) and what was wrong.
-        func runTwice(_ activity: Activity, script: String, timeout: Duration, stop: String?) async -> (ActivityRecord, RunReason?) {
-            let first = await execute(activity, script: script, timeout: timeout, stop: stop)
+        func runTwice(
+            _ activity: Activity, script: String, timeout: Duration, stop: String?, timedOut: (@Sendable () -> Void)? = nil
+        ) async -> (ActivityRecord, RunReason?) {
+            let first = await execute(activity, script: script, timeout: timeout, stop: stop, timedOut: timedOut)
             guard rehearsal.options.twice, first.passed, !Task.isCancelled else { return (first, nil) }
             let fingerprint = plan.fingerprint
             let label = "\(activity.kind.rawValue) \(activity.name)"
             let once = fingerprint == nil ? nil : await self.fingerprint(.fingerprintAfter, fingerprint!.command, name: "fingerprint after \(label)").1
-            let second = await execute(activity, script: script, timeout: timeout, stop: stop)
+            let second = await execute(activity, script: script, timeout: timeout, stop: stop, timedOut: timedOut)
             guard second.passed else {
                 return (second, .notSafeTwice(phase: activity.kind, step: activity.name, how: "the second run failed (\(second.summary))"))
             }
@@ -223,6 +237,9 @@ extension Rehearsal {
             let ran = Locked<[Int: ActivityRecord]>([:])
             let problems = Locked<[RunReason]>([])
             let appliedOnce = Locked<Set<Int>>([])
+            // A step past its timeout is failing from that moment: nothing more starts while it is
+            // being stopped (its stop hook, the kill grace), and the trigger is then.
+            let timedOut = Locked<(step: Int, reading: Duration)?>(nil)
             // Twice: one step at a time, so that each fingerprint shows that step alone.
             let scheduler = StepScheduler(jobs: rehearsal.options.twice ? 1 : rehearsal.options.jobs, clock: rehearsal.clock)
             let outcome = await scheduler.run(
@@ -230,10 +247,12 @@ extension Rehearsal {
                 // else starts.
                 nodes: graph.forwardOrder(of: rehearsable), waitsFor: waitsFor,
                 priority: { $0 == cutBefore ? .max : -$0 },
-                policy: .stopEverything, failsWithoutRunning: cutBefore
+                policy: .stopEverything, failsWithoutRunning: cutBefore, halted: { timedOut.value != nil }
             ) { index in
                 let step = graph.steps[index]
-                let (record, problem) = await runTwice(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step), stop: step.stop)
+                let clock = rehearsal.clock
+                let (record, problem) = await runTwice(Activity(.forward, step.id), script: step.run, timeout: plan.timeout(for: step), stop: step.stop,
+                                                       timedOut: { timedOut.withLock { $0 = $0 ?? (index, clock.now) } })
                 ran.withLock { $0[index] = record }
                 if let problem {
                     problems.withLock { $0.append(problem) }
@@ -242,7 +261,7 @@ extension Rehearsal {
                 }
                 // `--fail-at`: the step ran to its end, and now counts as failed.
                 let succeeded = record.passed && index != failAt
-                if !succeeded { triggerCause.withLock { cause in cause = cause ?? (index == failAt ? "cut" : "step-failed") } }
+                if !succeeded { triggerCause.withLock { cause in cause = cause ?? (index == failAt && record.passed ? "cut" : "step-failed") } }
                 return succeeded ? .succeeded : .failed
             }
             // What may be applied: every step that started, but an atomic step that failed on its
@@ -255,8 +274,11 @@ extension Rehearsal {
                 return true
             }.keys)
             var failure: RollbackTrigger?
-            if let first = outcome.firstFailure {
-                let at = (outcome.firstFailureReading ?? rehearsal.clock.now) - origin
+            if var first = outcome.firstFailure {
+                var reading = outcome.firstFailureReading ?? rehearsal.clock.now
+                // A step that timed out failed when its timeout fired, not when it was done being stopped.
+                if let (step, at) = timedOut.value, at < reading { (first, reading) = (step, at) }
+                let at = reading - origin
                 let id = graph.steps[first].id
                 if first == cutBefore {
                     failure = RollbackTrigger(reason: .cutBefore(step: id), offset: at)

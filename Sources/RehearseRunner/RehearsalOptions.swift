@@ -34,7 +34,10 @@ public struct RehearsalOptions: Sendable {
     /// The token of the copy's own processes: the target's setup and teardown carry it as
     /// `REHEARSE_RUN_TOKEN` (and run in a cgroup of their own), so that what the setup starts
     /// (the copy's servers) is never stopped as a step's leftover.
-    public var copyMark: String { processMark + "-copy" }
+    public var copyMark: String { Self.copyMark(for: processMark) }
+
+    /// The copy's token of the run with this token.
+    public static func copyMark(for processMark: String) -> String { processMark + "-copy" }
     /// Asked once the rollback is over, before the verdict: what changed in the plan's content
     /// (its inputs) while the run went on, or nil. A change fails the run.
     public var contentChanged: (@Sendable () -> String?)?

@@ -186,14 +186,18 @@ final class RunCgroup: Sendable {
         let descriptor = open(base + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        var moved = true
-        for pid in members() {
-            let bytes = Array(String(pid).utf8)
-            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            // (A process that ended meanwhile is no failure.)
-            if written != bytes.count, errno != ESRCH { moved = false }
+        // Again while some are left: a server forks as it is moved (postgres's backends).
+        for _ in 0..<20 {
+            let left = members()
+            if left.isEmpty { return true }
+            for pid in left {
+                let bytes = Array(String(pid).utf8)
+                let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+                // (A process that ended meanwhile is no failure.)
+                if written != bytes.count, errno != ESRCH { return false }
+            }
         }
-        return moved
+        return members().isEmpty
     }
 
     private func write(_ file: String, _ text: String) -> Bool {

@@ -26,6 +26,10 @@ public struct ShellCommand: Sendable {
     /// cancellation), this runs first and is awaited, and only then is the process group
     /// terminated (SIGTERM, the kill grace, SIGKILL). It bounds its own time.
     public var onStop: (@Sendable (StopCause) async -> Void)?
+    /// What it leaves running in its process group when it ends on its own is not killed: the
+    /// target's setup and teardown, whose servers (`server &`) belong to the copy. (Stopped on a
+    /// timeout or a cancellation, its whole group is still stopped.)
+    public var keepsWhatItLeaves = false
 
     /// Why a command is being stopped.
     public enum StopCause: Sendable, Hashable {

@@ -34,10 +34,13 @@ struct StepScheduler: Sendable {
     ///   - waitsFor: for each node, the nodes among `nodes` that must succeed before it starts.
     ///   - priority: higher runs first when several are ready.
     ///   - failsWithoutRunning: a node to count as failed the moment it is ready, without running it.
+    ///   - halted: true once a running node is known to be failing before it has ended (a step
+    ///     past its timeout, being stopped): nothing more starts from then on.
     ///   - body: runs one node; it is cancelled when the run stops or the calling task is cancelled.
     func run(
         nodes: [Int], waitsFor: [Int: [Int]], priority: @escaping (Int) -> Int, policy: FailurePolicy,
-        failsWithoutRunning: Int? = nil, body: @escaping @Sendable (Int) async -> NodeResult
+        failsWithoutRunning: Int? = nil, halted: @escaping @Sendable () -> Bool = { false },
+        body: @escaping @Sendable (Int) async -> NodeResult
     ) async -> Outcome {
         struct Ready: Comparable {
             var priority: Int
@@ -74,7 +77,7 @@ struct StepScheduler: Sendable {
             var running = 0
             var inline: (Int, NodeResult)?
             while true {
-                while !stopping, running < max(1, jobs), !Task.isCancelled, let next = ready.popMax() {
+                while !stopping, running < max(1, jobs), !Task.isCancelled, !halted(), let next = ready.popMax() {
                     let node = next.node
                     if node == failsWithoutRunning {
                         outcome.results[node] = .failed

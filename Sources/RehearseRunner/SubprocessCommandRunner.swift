@@ -94,7 +94,7 @@ public struct SubprocessCommandRunner: CommandExecutor {
         let stoppedByCaller = Task.isCancelled && !timedOut
         if stoppedByCaller, let onStop = command.onStop { await Task { await onStop(.cancelled) }.value }
         // Whatever the command left behind in its group (`sleep 100 &`) does not outlive it.
-        if let group = processGroup.value { kill(-group, SIGKILL) }
+        if let group = processGroup.value, !command.keepsWhatItLeaves || timedOut || stoppedByCaller { kill(-group, SIGKILL) }
         let (tail, logFile) = output.finish()
 
         let termination: ProcessOutcome.Termination

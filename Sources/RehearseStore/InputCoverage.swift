@@ -38,7 +38,7 @@ public enum InputCoverage {
     /// Everything in the plan that runs commands, named for a warning, with where it is written.
     private static func commandUsers(_ plan: Plan) -> [(name: String, location: SourceLocation, commands: [String])] {
         var users = plan.steps.map { step in
-            (name: "step '\(step.id)'", location: step.location, commands: [step.run, step.rollbackCommand].compactMap { $0 })
+            (name: "step '\(step.id)'", location: step.location, commands: [step.run, step.rollbackCommand, step.stop].compactMap { $0 })
         }
         for (phase, checks) in [("preflight", plan.checks.preflight), ("smoke", plan.checks.smoke), ("restored", plan.checks.restored)] {
             users += checks.map { (name: "\(phase) check '\($0.name)'", location: $0.command.location, commands: [$0.command.run]) }

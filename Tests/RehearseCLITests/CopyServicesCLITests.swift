@@ -84,4 +84,41 @@ import Testing
             #expect(ProcessProbe.processes(matching: "sleep \(kept)").count == 1)
         }
     }
+
+    /// A server the setup starts in the background without detaching (`server &`) is the
+    /// copy's too: not killed with the setup's process group when the setup returns.
+    @Test func aServerTheSetupLeavesInItsGroupIsNotKilledWithIt() async throws {
+        let kept = ProcessProbe.uniqueSleepSeconds()
+        defer { Self.kill([kept]) }
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(setup: "'sleep \(kept) > /dev/null 2>&1 < /dev/null &'"))
+            let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
+            #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stdout.contains("the target's setup left 1 process(es) running: sleep \(kept)"), "\(outcome.stdout)")
+            #expect(ProcessProbe.processes(matching: "sleep \(kept)").count == 1)
+        }
+    }
+
+    /// A harness killed mid-run: the next command that finds the run abandoned stops the steps'
+    /// processes but leaves the copy's servers running (recover needs them), out of the copy's
+    /// cgroup, which it removes.
+    @Test(.enabled(if: CgroupProbe.canMakeCgroups, "this machine lets no process make a cgroup under its own"))
+    func aKilledRunsCopyServicesRunOnAndItsCopyCgroupGoes() async throws {
+        let kept = ProcessProbe.uniqueSleepSeconds(), stray = ProcessProbe.uniqueSleepSeconds()
+        defer { Self.kill([kept, stray]) }
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", Self.plan(
+                setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & grep \"^0::\" /proc/self/cgroup > ../copy-cgroup'",
+                step: "'setsid sleep \(stray) > /dev/null 2>&1 < /dev/null & touch ../started; sleep 20'"))
+            let killed = try await RehearseBinary.runInterrupted([], in: folder.path, signals: [(folder.path + "/started", SIGKILL)])
+            #expect(killed.signal == SIGKILL)
+            let cgroup = try #require(CgroupProbe.folder(ofLine: try folder.read("copy-cgroup")))
+            #expect(cgroup.hasSuffix("-copy"), "\(cgroup)")
+            let history = try await RehearseBinary.run(["history"], in: folder.path)
+            #expect(history.status == 0, "\(history.stdout)\(history.stderr)")
+            #expect(await ProcessProbe.survivors(matching: "sleep \(stray)").isEmpty)
+            #expect(ProcessProbe.processes(matching: "sleep \(kept)").count == 1)
+            #expect(!FileManager.default.fileExists(atPath: cgroup), "\(cgroup) is left behind")
+        }
+    }
 }

@@ -29,6 +29,15 @@ import Testing
         #expect(executor.environment(of: "teardown copy")?["REHEARSE_RUN_TOKEN"] == "mark-copy")
         #expect(executor.cgroupToken(of: "setup copy") == "mark-copy")
         #expect(executor.environment(of: "forward a")?["REHEARSE_RUN_TOKEN"] == "mark")
+        // Otherwise the same environment as every command: the target, the plan, the copy, the run.
+        var setup = try #require(executor.environment(of: "setup copy"))
+        var step = try #require(executor.environment(of: "forward a"))
+        for name in ["REHEARSE_RUN_TOKEN", "REHEARSE_PHASE", "REHEARSE_STEP"] {
+            setup[name] = nil
+            step[name] = nil
+        }
+        #expect(setup == step)
+        #expect(setup["REHEARSE_TARGET"] == "copy" && setup["REHEARSE_PLAN"] == "p")
         #expect(executor.cgroupToken(of: "forward a") == "mark")
         // Strays are looked for by the run's mark; the copy's services by the copy's, and kept.
         #expect(executor.strayMarks == ["mark"])

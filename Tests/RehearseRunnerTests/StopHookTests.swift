@@ -114,6 +114,31 @@ import Testing
         #expect(executor.environment(of: "stop migrate")?["REHEARSE_STOP_REASON"] == "cut")
     }
 
+    /// A `--fail-at` step that fails on its own is a step failure, not the cut.
+    @Test func aFailAtStepThatFailsOnItsOwnIsNoCut() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward migrate": .hang, "forward other": .fail(exit: 1, after: .milliseconds(5))])
+        _ = try await rehearse(executor, clock: clock, jobs: 2, cut: .failAt("other"))
+        #expect(executor.environment(of: "stop migrate")?["REHEARSE_STOP_REASON"] == "step-failed")
+    }
+
+    @Test func aFailAtStepThatPassesIsTheCut() async throws {
+        let clock = ManualClock()
+        let executor = ScriptedExecutor(clock: clock, script: ["forward migrate": .hang])
+        _ = try await rehearse(executor, clock: clock, jobs: 2, cut: .failAt("other"))
+        #expect(executor.environment(of: "stop migrate")?["REHEARSE_STOP_REASON"] == "cut")
+    }
+
+    @Test func stopNoneIsNoHook() throws {
+        let result = PlanParser().parse("""
+            strategy: custom
+            targets: { copy: {} }
+            steps:
+              a: { run: ./a, rollback: ./b, stop: none }
+            """, file: "p.yml", defaultName: "p")
+        #expect(try #require(result.plan).step(withID: "a")?.stop == nil)
+    }
+
     @Test func aRollbackStoppedByItsTimeoutRunsTheHookInTheRollbackPhase() async throws {
         let clock = ManualClock()
         let executor = ScriptedExecutor(clock: clock, script: ["rollback migrate": .timeOut(after: .seconds(1))])
