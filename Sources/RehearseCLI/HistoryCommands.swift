@@ -4,10 +4,32 @@ import RehearseCore
 import RehearseReports
 import RehearseStore
 
-/// `rehearse history`: recent runs.
+/// `rehearse history`: recent runs (`list`, the default), and merging histories (`import`, `export`).
 struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
+        abstract: "List recent rehearsals, or merge histories from other machines.",
+        discussion: """
+            'rehearse history' lists recent runs ('history list'). Every run has a globally unique \
+            id beside its number, so runs recorded elsewhere (CI jobs, sharded every-cut runs, a \
+            colleague's laptop) can be merged: 'history export' writes the runs another machine \
+            needs to a new file, 'history import' adds the runs of such files that this history \
+            lacks (importing twice adds nothing).
+
+            Examples:
+              rehearse history
+              rehearse history shop-blue-green --limit 50
+              rehearse history export runs.sqlite --since 2026-12-01
+              rehearse history import shard-1/history.sqlite shard-2/history.sqlite
+            """,
+        subcommands: [HistoryListCommand.self, HistoryImportCommand.self, HistoryExportCommand.self],
+        defaultSubcommand: HistoryListCommand.self)
+}
+
+/// `rehearse history [list]`: recent runs.
+struct HistoryListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List recent rehearsals: id, plan, target, outcome, rollback time against budget.",
         discussion: """
             Newest first. Runs whose harness died (killed, machine rebooted) show as abandoned; \

@@ -140,6 +140,9 @@ public struct Run: Sendable, Hashable {
     /// Processes the target's setup started that were still running at the end of the run: they
     /// belong to the copy (its database server, its proxy), and are never stopped as strays.
     public var copyServices: [String] = []
+    /// The run's globally unique id: its number (``id``) is its history's own, this is the same
+    /// in every history it is merged into (`history import`).
+    public var uid: String?
     /// Every activity in the order it started (rollbacks that never ran come last).
     public var activities: [ActivityRecord]
     /// The token every command of the run carries as `REHEARSE_RUN_TOKEN`.

@@ -49,6 +49,8 @@ public struct RunJSON: Codable, Sendable, Hashable {
         public var strayProcesses: [String]
         /// What the target's setup left running (the copy's servers), not stopped.
         public var copyServices: [String] = []
+        /// The run's globally unique id (its number is its history's own).
+        public var uid: String?
         public var fingerprintBefore: String?
         public var fingerprintAfter: String?
         public var fingerprintControl: String?
@@ -163,6 +165,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             approval: run.approval.map { ApprovalJSON(target: $0.target, user: $0.user, host: $0.host, at: Self.iso($0.at)) },
             evidence: run.evidence, evidenceRun: run.evidenceRun)
         details?.copyServices = run.copyServices
+        details?.uid = run.uid
     }
 
     enum CodingKeys: String, CodingKey {
@@ -171,7 +174,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         case planFile = "plan_file", planHash = "plan_hash", toolVersion = "tool_version", gitCommit = "git_commit"
         case failAt = "fail_at", triggerCode = "trigger_code", triggerOffsetNs = "trigger_offset_ns"
         case forwardNs = "forward_ns", reasonCodes = "reason_codes", leftApplied = "left_applied"
-        case strayProcesses = "stray_processes", copyServices = "copy_services", fingerprintBefore = "fingerprint_before"
+        case strayProcesses = "stray_processes", copyServices = "copy_services", uid, fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", fingerprintControl = "fingerprint_control", fingerprints, groupID = "group_id", cutBefore = "cut_before"
         case stepCount = "step_count", groupSize = "group_size", groupShard = "group_shard", inputs, copy
         case kind, approval, evidence, evidenceRun = "evidence_run"
@@ -214,6 +217,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
         try container.encode(details.leftApplied, forKey: .leftApplied)
         try container.encode(details.strayProcesses, forKey: .strayProcesses)
         try container.encode(details.copyServices, forKey: .copyServices)
+        try container.encode(details.uid, forKey: .uid)
         try container.encode(details.fingerprintBefore, forKey: .fingerprintBefore)
         try container.encode(details.fingerprintAfter, forKey: .fingerprintAfter)
         try container.encode(details.fingerprintControl, forKey: .fingerprintControl)
@@ -270,6 +274,7 @@ public struct RunJSON: Codable, Sendable, Hashable {
             evidence: try container.decodeIfPresent(String.self, forKey: .evidence),
             evidenceRun: try container.decodeIfPresent(Int64.self, forKey: .evidenceRun))
         details?.copyServices = try container.decodeIfPresent([String].self, forKey: .copyServices) ?? []
+        details?.uid = try container.decodeIfPresent(String.self, forKey: .uid)
     }
 
     static func iso(_ date: Date) -> String {

@@ -152,6 +152,7 @@ extension HistoryStore {
             activities: activities.map(record), processMark: row.processMark)
         run.logsFolder = row.logsFolder
         run.copyServices = lines(row.copyServices)
+        run.uid = row.uid
         run.fingerprintControl = row.fingerprintControl
         run.fingerprints = FingerprintFacts.fingerprints(
             texts: (row.fingerprintBefore, row.fingerprintAfter, row.fingerprintControl),

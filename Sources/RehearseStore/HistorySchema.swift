@@ -121,6 +121,15 @@ enum HistorySchema {
         migrator.registerMigration("v9: stop hooks, and the processes a target's setup left running") { db in
             try db.execute(sql: "ALTER TABLE run ADD COLUMN copy_services TEXT NOT NULL DEFAULT ''")
         }
+        // Run numbers start at 1 in every history: merging histories (`history import`) needs an
+        // id no other run anywhere has. Runs recorded before get one now.
+        migrator.registerMigration("v10: globally unique run ids") { db in
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN uid TEXT;
+                UPDATE run SET uid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6)));
+                CREATE UNIQUE INDEX run_by_uid ON run(uid);
+                """)
+        }
         return migrator
     }
 

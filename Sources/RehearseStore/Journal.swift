@@ -17,7 +17,7 @@ extension HistoryStore {
         // The caller's content hash covers the plan's inputs too; without one, the text's.
         if run.planHash.isEmpty { run.planHash = ContentHash.of(run.planText) }
         run.status = .running
-        let row = RunRow(
+        var row = RunRow(
             id: nil, planName: run.planName, planFile: run.planFile, planText: run.planText, planHash: run.planHash,
             strategy: run.strategy, target: run.target, host: run.host, user: run.user, pid: run.pid,
             pidStart: identity.pid == run.pid ? identity.start : "", toolVersion: run.toolVersion,
@@ -31,6 +31,8 @@ extension HistoryStore {
             inputsJSON: Self.encodeInputs(run.inputHashes), kind: run.kind.rawValue,
             approvalJSON: run.approval.flatMap(Self.encodeApproval), evidence: run.evidence, evidenceRun: run.evidenceRun,
             fingerprintsJSON: nil)
+        if run.uid == nil { run.uid = UUID().uuidString.lowercased() }
+        row.uid = run.uid
         run.id = try await write { [row] db in
             var row = row
             try row.insert(db)

@@ -45,6 +45,8 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
     var strayProcesses: String
     /// What the target's setup left running (the copy's servers), one command line per line.
     var copyServices: String = ""
+    /// The run's globally unique id (a UUID, lower case): the same in every history it is merged into.
+    var uid: String?
     /// `--cut-before STEP` (`fail_at` holds `--fail-at STEP`).
     var cutBefore: String?
     /// Forward steps of a full rehearsal of the plan.
@@ -82,7 +84,7 @@ struct RunRow: Codable, FetchableRecord, MutablePersistableRecord, Sendable {
         case triggerOffsetNs = "trigger_offset_ns", fingerprintBefore = "fingerprint_before"
         case fingerprintAfter = "fingerprint_after", leftApplied = "left_applied", logsFolder = "logs_folder"
         case processMark = "process_mark", triggerCode = "trigger_code", reasonsJSON = "reasons_json"
-        case strayProcesses = "stray_processes", copyServices = "copy_services", cutBefore = "cut_before", stepCount = "step_count"
+        case strayProcesses = "stray_processes", copyServices = "copy_services", uid, cutBefore = "cut_before", stepCount = "step_count"
         case groupId = "group_id", groupSize = "group_size", groupShard = "group_shard", inputsJSON = "inputs_json", copy, fingerprintControl = "fingerprint_control", groupKind = "group_kind", modes
         case kind, approvalJSON = "approval_json", evidence, evidenceRun = "evidence_run", fingerprintsJSON = "fingerprints_json"
     }

@@ -61,7 +61,7 @@ public final class TargetLock: Sendable {
             switch self {
             case .busy(let target, let copy, let holder, let waited):
                 "target '\(target)' (copy \(copy)) is busy: \(holder.map(\.description) ?? "another rehearse process") holds it"
-                    + (waited > .zero ? "; waited \(waited.components.seconds)s" : "")
+                    + (waited >= .seconds(1) ? "; waited \(waited.components.seconds)s" : "")
             case .unusable(let path, let why):
                 "cannot lock \(path): \(why)"
             }
@@ -95,6 +95,9 @@ public final class TargetLock: Sendable {
             throw .unusable(path: path, why: "it is not a regular file")
         }
         let started = ContinuousClock.now
+        // Never less than a moment: between its fork and its exec a command another run of this
+        // process is starting shares the descriptor, and with it a lock its holder just let go.
+        let wait = max(wait, Self.shortestWait)
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let failure = errno
             guard failure == EWOULDBLOCK || failure == EINTR else {
@@ -119,6 +122,9 @@ public final class TargetLock: Sendable {
         lock.record(holder)
         return lock
     }
+
+    /// How long an attempt tries at least, `--wait 0` included.
+    static let shortestWait: Duration = .milliseconds(250)
 
     /// Says who holds it now (the run's number, once it has one).
     public func record(_ holder: TargetHolder) {

@@ -1,0 +1,159 @@
+public import Foundation
+import GRDB
+import RehearseCore
+
+/// What merging another history brought.
+public struct ImportSummary: Sendable, Hashable {
+    /// Runs added (with their activities, plan texts and fingerprints), numbered anew here.
+    public var added = 0
+    /// Runs this history already has (the same globally unique id): importing twice adds nothing.
+    public var alreadyThere = 0
+    /// Runs still running there (or whose harness died unnoticed): left out, they are not over.
+    public var unfinished = 0
+
+    public init(added: Int = 0, alreadyThere: Int = 0, unfinished: Int = 0) {
+        self.added = added
+        self.alreadyThere = alreadyThere
+        self.unfinished = unfinished
+    }
+}
+
+extension HistoryStore {
+    /// Merges the finished runs of another history file (a CI job's artifact, another machine's
+    /// export) into this one, by each run's globally unique id: a run this history has is not
+    /// added again. The source is never written: a copy of it is brought to this schema (a file
+    /// from a newer rehearse, or not a rehearse history, is refused as `--history` would be).
+    ///
+    /// - Parameter since: only runs that started then or later.
+    public func importRuns(from source: String, since: Date? = nil) async throws(HistoryError) -> ImportSummary {
+        switch FileKind.of(source) {
+        case .regular: break
+        case .missing: throw HistoryError(.notADatabase, path: source, message: "does not exist", remedy: "name a history file to import")
+        case .folder: throw HistoryError(.notADatabase, path: source, message: "is a folder, not a history file", remedy: "name a history file to import")
+        case .special(let kind): throw HistoryError(.notADatabase, path: source, message: "is \(kind), not a history file", remedy: "name a history file to import")
+        }
+        let scratch = try Self.scratchFolder(for: source)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let copy = scratch + "/history.sqlite"
+        do {
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: source + suffix) {
+                try FileManager.default.copyItem(atPath: source + suffix, toPath: copy + suffix)
+            }
+        } catch {
+            throw HistoryError(.notWritable, path: source, message: "cannot be copied to read it: \(error.localizedDescription)",
+                               remedy: "check that it is readable, and that the temporary folder has room")
+        }
+        do throws(HistoryError) {
+            // Brought to this build's schema (refused when newer), then closed.
+            _ = try await HistoryStore(path: copy)
+        } catch {
+            throw HistoryError(error.code, path: source, message: error.message, remedy: error.remedy)
+        }
+        return try await merge(from: copy, since: since)
+    }
+
+    /// Writes the finished runs since `since` (all when nil) to a new history file at `path`, for
+    /// another machine to import. `path` must not exist.
+    public func exportRuns(to path: String, since: Date? = nil) async throws(HistoryError) -> ImportSummary {
+        guard FileKind.of(path) == .missing else {
+            throw HistoryError(.notWritable, path: path, message: "already exists", remedy: "name a new file to export to (nothing was changed)")
+        }
+        let scratch = try Self.scratchFolder(for: path)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        // A consistent snapshot, whatever other processes write meanwhile.
+        let snapshot = scratch + "/snapshot.sqlite"
+        do {
+            try await pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [snapshot]) }
+        } catch {
+            throw Self.explain(error, path: self.path)
+        }
+        let destination = try await HistoryStore(path: path)
+        return try await destination.merge(from: snapshot, since: since)
+    }
+
+    /// A folder of its own for a copy, owner-only.
+    private static func scratchFolder(for path: String) throws(HistoryError) -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rehearse-import-\(UUID().uuidString)").path
+        guard mkdir(folder, 0o700) == 0 else {
+            throw HistoryError(.notWritable, path: path, message: "cannot make a temporary folder: \(String(cString: strerror(errno)))",
+                               remedy: "check the temporary folder (TMPDIR)")
+        }
+        return folder
+    }
+
+    /// Adds the runs of `source` (a file at this schema, not in use) that this history lacks, in
+    /// one transaction: all of them, or none.
+    private func merge(from source: String, since: Date?) async throws(HistoryError) -> ImportSummary {
+        // (Clamped: a date past 2262 is past every run, not a crash.)
+        let sinceNs = since.map { date -> Int64 in
+            let nanoseconds = (date.timeIntervalSince1970 * 1_000_000_000).rounded(.down)
+            return nanoseconds >= 9.2e18 ? .max : nanoseconds <= -9.2e18 ? .min : Int64(nanoseconds)
+        }
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source])
+                defer { try? db.execute(sql: "DETACH DATABASE source") }
+                var summary = ImportSummary()
+                try db.inTransaction {
+                    summary = try Self.copyRuns(db, since: sinceNs)
+                    return .commit
+                }
+                return summary
+            }
+        } catch let error as HistoryError {
+            throw error
+        } catch {
+            throw Self.explain(error, path: path)
+        }
+    }
+
+    private static func copyRuns(_ db: Database, since: Int64?) throws -> ImportSummary {
+        func columns(_ table: String, _ schema: String) throws -> [String] {
+            try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid", arguments: [table, schema])
+        }
+        // The columns both have (the same, at one schema), but the ids, which are this history's.
+        let mainRun = Set(try columns("run", "main"))
+        let runColumns = try columns("run", "source").filter { $0 != "id" && mainRun.contains($0) }.map { "\"\($0)\"" }.joined(separator: ", ")
+        let mainActivity = Set(try columns("activity", "main"))
+        let activityColumns = try columns("activity", "source").filter { $0 != "id" && $0 != "run_id" && mainActivity.contains($0) }
+            .map { "\"\($0)\"" }.joined(separator: ", ")
+
+        var summary = ImportSummary()
+        var numbers: [Int64: Int64] = [:]
+        var evidence: [(run: Int64, sourceEvidence: Int64)] = []
+        let rows = try Row.fetchAll(db, sql: "SELECT id, uid, status, started_at_ns, evidence_run FROM source.run ORDER BY id")
+        for row in rows {
+            let id: Int64 = row["id"]
+            let uid: String? = row["uid"]
+            let started: Int64 = row["started_at_ns"]
+            if let since, started < since { continue }
+            if let uid, let existing = try Int64.fetchOne(db, sql: "SELECT id FROM main.run WHERE uid = ?", arguments: [uid]) {
+                numbers[id] = existing
+                summary.alreadyThere += 1
+                continue
+            }
+            if (row["status"] as String) == "running" {
+                summary.unfinished += 1
+                continue
+            }
+            try db.execute(sql: "INSERT INTO main.run (\(runColumns)) SELECT \(runColumns) FROM source.run WHERE id = ?", arguments: [id])
+            let added = db.lastInsertedRowID
+            // (A run from before globally unique ids gets one now, here and for good.)
+            if uid == nil { try db.execute(sql: "UPDATE main.run SET uid = ? WHERE id = ?", arguments: [UUID().uuidString.lowercased(), added]) }
+            try db.execute(sql: "INSERT INTO main.activity (run_id, \(activityColumns)) SELECT ?, \(activityColumns) FROM source.activity WHERE run_id = ? ORDER BY id",
+                           arguments: [added, id])
+            numbers[id] = added
+            if let cited: Int64 = row["evidence_run"] { evidence.append((added, cited)) }
+            summary.added += 1
+        }
+        // A live run names the rehearsal its GO rested on by number: that run's number here.
+        for (run, cited) in evidence {
+            let here: Int64? = try numbers[cited] ?? {
+                guard let uid = try String.fetchOne(db, sql: "SELECT uid FROM source.run WHERE id = ?", arguments: [cited]) else { return nil }
+                return try Int64.fetchOne(db, sql: "SELECT id FROM main.run WHERE uid = ?", arguments: [uid])
+            }()
+            try db.execute(sql: "UPDATE main.run SET evidence_run = ? WHERE id = ?", arguments: [here, run])
+        }
+        return summary
+    }
+}
