@@ -98,7 +98,8 @@ final class LiveStatusLine: Sendable {
         if !order.isEmpty {
             let items = order.prefix(4).map { activity -> String in
                 let elapsed = state.running[activity].map { now - $0 } ?? .zero
-                return "\(activity.name) \(DurationText.precise(elapsed))"
+                // (A stop hook beside the step it stops: not two of the same name.)
+                return "\(activity.kind == .stop ? "stop hook of " : "")\(activity.name) \(DurationText.precise(elapsed))"
             }
             parts.append("running: " + items.joined(separator: ", ") + (order.count > 4 ? " +\(order.count - 4) more" : ""))
         }
