@@ -6,6 +6,7 @@
 #     and the next one's start holds all the harness's bookkeeping, journal writes included
 #                                                                          target: under 1 ms
 #   - the database's size per run
+#   - exporting the whole history, importing it into an empty one, and importing it again
 # Usage: Benchmarks/history.sh [RUNS]        (REHEARSE_BIN=path skips the release build)
 source "$(dirname "$0")/common.sh"
 runs=${1:-100000}
@@ -31,13 +32,13 @@ WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < $runs)
 INSERT INTO run (id, plan_name, plan_file, plan_text, plan_hash, strategy, target, host, user, pid, pid_start,
                  tool_version, git_commit, fail_at, jobs, started_at_ns, ended_at_ns, status, budget_ns,
                  forward_ns, rollback_ns, total_ns, trigger, trigger_offset_ns, fingerprint_before,
-                 fingerprint_after, reasons, left_applied, logs_folder, process_mark)
+                 fingerprint_after, reasons, left_applied, logs_folder, process_mark, uid)
 SELECT i, CASE WHEN i % 10 = 0 THEN 'bench' ELSE 'plan-' || (i % 50) END, plan_file, plan_text, plan_hash,
        strategy, target, host, user, pid, pid_start, tool_version, git_commit, NULL, jobs,
        started_at_ns - ($runs - i) * 60000000000, ended_at_ns - ($runs - i) * 60000000000,
        CASE WHEN i % 17 = 0 THEN 'failed' WHEN i % 13 = 0 THEN 'over-budget' ELSE 'passed' END, budget_ns,
        forward_ns + (i % 100) * 1000000, rollback_ns + (i % 70) * 1000000, total_ns, trigger, trigger_offset_ns,
-       fingerprint_before, fingerprint_after, reasons, '', NULL, NULL
+       fingerprint_before, fingerprint_after, reasons, '', NULL, NULL, 'bench-' || i
 FROM n, (SELECT * FROM run WHERE id = 1);
 INSERT INTO activity (run_id, kind, name, status, start_offset_ns, duration_ns, exit_status, signal, timed_out, output_tail, log_file, error)
 SELECT run.id, a.kind, a.name, a.status, a.start_offset_ns, a.duration_ns + (run.id % 9) * 1000000, a.exit_status, NULL, 0, NULL, NULL, NULL
@@ -58,6 +59,16 @@ for command in "history" "history bench --limit 20" "show" "show 50000" "compare
   # shellcheck disable=SC2086
   ms=$(median_ms 7 "$REHEARSE_BIN" $command)
   printf '  %-50s %6s ms (median of 7, whole command)\n' "rehearse $command" "$ms"
+done
+
+# Merging: the whole history exported to a new file, then imported into an empty one, then again
+# (which adds nothing).
+for step in "history export export.sqlite" "history import export.sqlite --history merged.sqlite" "history import export.sqlite --history merged.sqlite"; do
+  start=$(now_ns)
+  # shellcheck disable=SC2086
+  said=$("$REHEARSE_BIN" $step)
+  end=$(now_ns)
+  printf '  %-50s %6s ms (%s)\n' "rehearse $step" "$(( (end - start) / 1000000 ))" "$said"
 done
 
 # Journaling cost: a 200-step chain, then the gaps between consecutive steps as the journal recorded them.

@@ -121,7 +121,8 @@ extension HistoryStore {
         var summary = ImportSummary()
         var numbers: [Int64: Int64] = [:]
         var evidence: [(run: Int64, sourceEvidence: Int64)] = []
-        let rows = try Row.fetchAll(db, sql: "SELECT id, uid, status, started_at_ns, evidence_run FROM source.run ORDER BY id")
+        // (A run without an id gets the one its own columns give, the same at every import.)
+        let rows = try Row.fetchAll(db, sql: "SELECT id, coalesce(uid, \(HistorySchema.derivedUID)) AS uid, uid IS NULL AS derived, status, started_at_ns, evidence_run FROM source.run ORDER BY id")
         for row in rows {
             let id: Int64 = row["id"]
             let uid: String? = row["uid"]
@@ -138,8 +139,7 @@ extension HistoryStore {
             }
             try db.execute(sql: "INSERT INTO main.run (\(runColumns)) SELECT \(runColumns) FROM source.run WHERE id = ?", arguments: [id])
             let added = db.lastInsertedRowID
-            // (A run from before globally unique ids gets one now, here and for good.)
-            if uid == nil { try db.execute(sql: "UPDATE main.run SET uid = ? WHERE id = ?", arguments: [UUID().uuidString.lowercased(), added]) }
+            if row["derived"] as Bool { try db.execute(sql: "UPDATE main.run SET uid = ? WHERE id = ?", arguments: [uid, added]) }
             try db.execute(sql: "INSERT INTO main.activity (run_id, \(activityColumns)) SELECT ?, \(activityColumns) FROM source.activity WHERE run_id = ? ORDER BY id",
                            arguments: [added, id])
             numbers[id] = added
@@ -149,7 +149,8 @@ extension HistoryStore {
         // A live run names the rehearsal its GO rested on by number: that run's number here.
         for (run, cited) in evidence {
             let here: Int64? = try numbers[cited] ?? {
-                guard let uid = try String.fetchOne(db, sql: "SELECT uid FROM source.run WHERE id = ?", arguments: [cited]) else { return nil }
+                guard let uid = try String.fetchOne(db, sql: "SELECT coalesce(uid, \(HistorySchema.derivedUID)) FROM source.run WHERE id = ?",
+                                                    arguments: [cited]) else { return nil }
                 return try Int64.fetchOne(db, sql: "SELECT id FROM main.run WHERE uid = ?", arguments: [uid])
             }()
             try db.execute(sql: "UPDATE main.run SET evidence_run = ? WHERE id = ?", arguments: [here, run])

@@ -122,16 +122,23 @@ enum HistorySchema {
             try db.execute(sql: "ALTER TABLE run ADD COLUMN copy_services TEXT NOT NULL DEFAULT ''")
         }
         // Run numbers start at 1 in every history: merging histories (`history import`) needs an
-        // id no other run anywhere has. Runs recorded before get one now.
+        // id no other run anywhere has. Runs recorded before get one now, derived from what they
+        // recorded (so that the same old file imported twice gives the same ids).
         migrator.registerMigration("v10: globally unique run ids") { db in
             try db.execute(sql: """
                 ALTER TABLE run ADD COLUMN uid TEXT;
-                UPDATE run SET uid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6)));
+                UPDATE run SET uid = \(derivedUID);
                 CREATE UNIQUE INDEX run_by_uid ON run(uid);
                 """)
         }
         return migrator
     }
+
+    /// The globally unique id of a run recorded without one, from its own columns (the same
+    /// whenever it is derived): its run token, where and when it ran, and its number there.
+    static let derivedUID = """
+        'legacy-' || coalesce(lower(process_mark), '') || '-' || host || '-' || pid || '-' || started_at_ns || '-' || id
+        """
 
     /// The code of a trigger that version 1 stored as the sentence it printed.
     static func legacyTriggerCode(_ text: String) -> String? {

@@ -133,4 +133,26 @@ import Testing
             _ = try await RehearseBinary.run(["history", "--history", "shard.sqlite"], in: folder.path)  // stops its sleep
         }
     }
+
+    /// A history from before globally unique ids: its runs get ids derived from what they
+    /// recorded, the same at every import, so importing it twice still adds nothing.
+    @Test func anOlderHistoryImportedTwiceAddsItsRunsOnce() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("marks/base", "")
+            try folder.write("Rehearsals/p.yml", Self.plan)
+            #expect(try await RehearseBinary.run(["--history", "old.sqlite"], in: folder.path).status == 0)
+            #expect(try await RehearseBinary.run(["--history", "old.sqlite"], in: folder.path).status == 0)
+            // As a rehearse before schema v10 left it: no uid column, no v10 migration.
+            let downgrade = try await Tool.run("sqlite3", [folder.path + "/old.sqlite",
+                "DROP INDEX run_by_uid; ALTER TABLE run DROP COLUMN uid; DELETE FROM grdb_migrations WHERE identifier LIKE 'v10:%';"])
+            #expect(downgrade?.status == 0, "\(downgrade?.output ?? "no sqlite3")")
+            let first = try await RehearseBinary.run(["history", "import", "old.sqlite", "--history", "h.sqlite"], in: folder.path)
+            #expect(first.stdout.contains("old.sqlite: 2 run(s) added, 0 already here"), "\(first.stdout)\(first.stderr)")
+            let second = try await RehearseBinary.run(["history", "import", "old.sqlite", "--history", "h.sqlite"], in: folder.path)
+            #expect(second.stdout.contains("old.sqlite: 0 run(s) added, 2 already here"), "\(second.stdout)\(second.stderr)")
+            // The file itself was only read.
+            let columns = try await Tool.run("sqlite3", [folder.path + "/old.sqlite", "SELECT count(*) FROM pragma_table_info('run') WHERE name = 'uid'"])
+            #expect(columns?.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        }
+    }
 }
