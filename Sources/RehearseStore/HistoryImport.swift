@@ -118,43 +118,48 @@ extension HistoryStore {
         let activityColumns = try columns("activity", "source").filter { $0 != "id" && $0 != "run_id" && mainActivity.contains($0) }
             .map { "\"\($0)\"" }.joined(separator: ", ")
 
+        // One statement per table, not per run: which source runs there are, under which id, and
+        // whether they come (in the range, finished, not here yet).
+        let sinceNs = since ?? .min
+        try db.execute(sql: """
+            DROP TABLE IF EXISTS temp.import_map;
+            CREATE TEMP TABLE import_map (
+                source_id INTEGER PRIMARY KEY, uid TEXT NOT NULL, derived INTEGER NOT NULL, evidence_run INTEGER,
+                eligible INTEGER NOT NULL, running INTEGER NOT NULL, here INTEGER NOT NULL, new_id INTEGER);
+            INSERT INTO temp.import_map (source_id, uid, derived, evidence_run, eligible, running, here)
+                SELECT id, coalesce(uid, \(HistorySchema.derivedUID)), uid IS NULL, evidence_run,
+                       started_at_ns >= \(sinceNs), status = 'running', 0
+                FROM source.run;
+            CREATE INDEX temp.import_map_by_uid ON import_map(uid);
+            UPDATE temp.import_map SET here = 1, new_id = (SELECT id FROM main.run WHERE main.run.uid = import_map.uid)
+                WHERE uid IN (SELECT uid FROM main.run WHERE uid IS NOT NULL);
+            """)
         var summary = ImportSummary()
-        var numbers: [Int64: Int64] = [:]
-        var evidence: [(run: Int64, sourceEvidence: Int64)] = []
-        // (A run without an id gets the one its own columns give, the same at every import.)
-        let rows = try Row.fetchAll(db, sql: "SELECT id, coalesce(uid, \(HistorySchema.derivedUID)) AS uid, uid IS NULL AS derived, status, started_at_ns, evidence_run FROM source.run ORDER BY id")
-        for row in rows {
-            let id: Int64 = row["id"]
-            let uid: String? = row["uid"]
-            let started: Int64 = row["started_at_ns"]
-            if let since, started < since { continue }
-            if let uid, let existing = try Int64.fetchOne(db, sql: "SELECT id FROM main.run WHERE uid = ?", arguments: [uid]) {
-                numbers[id] = existing
-                summary.alreadyThere += 1
-                continue
-            }
-            if (row["status"] as String) == "running" {
-                summary.unfinished += 1
-                continue
-            }
-            try db.execute(sql: "INSERT INTO main.run (\(runColumns)) SELECT \(runColumns) FROM source.run WHERE id = ?", arguments: [id])
-            let added = db.lastInsertedRowID
-            if row["derived"] as Bool { try db.execute(sql: "UPDATE main.run SET uid = ? WHERE id = ?", arguments: [uid, added]) }
-            try db.execute(sql: "INSERT INTO main.activity (run_id, \(activityColumns)) SELECT ?, \(activityColumns) FROM source.activity WHERE run_id = ? ORDER BY id",
-                           arguments: [added, id])
-            numbers[id] = added
-            if let cited: Int64 = row["evidence_run"] { evidence.append((added, cited)) }
-            summary.added += 1
-        }
-        // A live run names the rehearsal its GO rested on by number: that run's number here.
-        for (run, cited) in evidence {
-            let here: Int64? = try numbers[cited] ?? {
-                guard let uid = try String.fetchOne(db, sql: "SELECT coalesce(uid, \(HistorySchema.derivedUID)) FROM source.run WHERE id = ?",
-                                                    arguments: [cited]) else { return nil }
-                return try Int64.fetchOne(db, sql: "SELECT id FROM main.run WHERE uid = ?", arguments: [uid])
-            }()
-            try db.execute(sql: "UPDATE main.run SET evidence_run = ? WHERE id = ?", arguments: [here, run])
-        }
+        summary.alreadyThere = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.import_map WHERE eligible AND here") ?? 0
+        summary.unfinished = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.import_map WHERE eligible AND NOT here AND running") ?? 0
+        // The run's own columns, but its id (this history's) and its uid (derived when it had none).
+        let selected = try columns("run", "source").filter { $0 != "id" && mainRun.contains($0) }
+        let runSelect = selected.map { $0 == "uid" ? "m.uid" : "s.\"\($0)\"" }.joined(separator: ", ")
+        try db.execute(sql: """
+            INSERT INTO main.run (\(runColumns))
+                SELECT \(runSelect) FROM source.run s JOIN temp.import_map m ON m.source_id = s.id
+                WHERE m.eligible AND NOT m.here AND NOT m.running ORDER BY s.id
+            """)
+        summary.added = db.changesCount
+        try db.execute(sql: """
+            UPDATE temp.import_map SET new_id = (SELECT id FROM main.run WHERE main.run.uid = import_map.uid)
+                WHERE eligible AND NOT here AND NOT running;
+            INSERT INTO main.activity (run_id, \(activityColumns))
+                SELECT m.new_id, \(activityColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                FROM source.activity a JOIN temp.import_map m ON m.source_id = a.run_id
+                WHERE m.eligible AND NOT m.here AND NOT m.running ORDER BY a.id;
+            -- A live run names the rehearsal its GO rested on by number: that run's number here.
+            UPDATE main.run SET evidence_run = (
+                SELECT cited.new_id FROM temp.import_map citing JOIN temp.import_map cited ON cited.source_id = citing.evidence_run
+                WHERE citing.new_id = main.run.id)
+                WHERE id IN (SELECT new_id FROM temp.import_map WHERE eligible AND NOT here AND NOT running AND evidence_run IS NOT NULL);
+            DROP TABLE temp.import_map;
+            """)
         return summary
     }
 }

@@ -196,6 +196,24 @@ import Testing
             #expect(try folder.read("production/live") == "v1\n")
         }
     }
+
+    /// Imported elsewhere, a live run still names the rehearsal its GO rested on: by that run's
+    /// number in the history it was imported into.
+    @Test func anImportedLiveRunKeepsItsEvidence() async throws {
+        try await TemporaryFolder.with { folder in
+            try await setUp(folder)
+            let go = try await RehearseBinary.run(Self.go, in: folder.path)
+            #expect(go.status == 0, "\(go.stdout)\(go.stderr)")
+            // Another history whose numbers are already taken: runs 1 and 2 become 3 and 4 there.
+            for _ in 0..<2 { #expect(try await RehearseBinary.run(["run", "Rehearsals/shop.yml", "--history", "other.sqlite"], in: folder.path).status == 0) }
+            let imported = try await RehearseBinary.run(["history", "import", ".rehearse/history.sqlite", "--history", "other.sqlite"], in: folder.path)
+            #expect(imported.stdout.contains("2 run(s) added"), "\(imported.stdout)\(imported.stderr)")
+            let show = try await RehearseBinary.run(["show", "4", "--json", "--history", "other.sqlite"], in: folder.path)
+            let run = try #require((try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])?["run"] as? [String: Any])
+            #expect(run["kind"] as? String == "live", "\(show.stdout)")
+            #expect(run["evidence_run"] as? Int == 3, "\(show.stdout)")
+        }
+    }
 }
 
 /// `show --json`'s document.
