@@ -28,8 +28,8 @@ import Testing
         defer { Self.kill([kept, scrubbed, stray]) }
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", Self.plan(
-                setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & setsid env -i sh -c \"sleep \(scrubbed)\" > /dev/null 2>&1 < /dev/null & sleep 0.1'",
-                step: "'setsid sleep \(stray) > /dev/null 2>&1 < /dev/null & sleep 0.1'"))
+                setup: "'setsid sh -c \"touch ../up-k; exec sleep \(kept)\" > /dev/null 2>&1 < /dev/null & setsid env -i sh -c \"touch ../up-s; exec sleep \(scrubbed)\" > /dev/null 2>&1 < /dev/null & i=0; while [ ! -e ../up-k ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; i=0; while [ ! -e ../up-s ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done'",
+                step: "'setsid sh -c \"touch ../up-t; exec sleep \(stray)\" > /dev/null 2>&1 < /dev/null & i=0; while [ ! -e ../up-t ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done'"))
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms", "--history", "h.db"], in: folder.path)
             #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
             #expect(outcome.stdout.contains("PASSED"))
@@ -39,11 +39,11 @@ import Testing
             // The setup's run on, named once, the one that dropped the token too.
             let notes = outcome.stdout.components(separatedBy: "the target's setup left").count - 1
             #expect(notes == 1, "\(outcome.stdout)")
-            #expect(outcome.stdout.contains("the target's setup left 3 process(es) running: "), "\(outcome.stdout)")
+            #expect(outcome.stdout.contains("the target's setup left 2 process(es) running: "), "\(outcome.stdout)")
             #expect(outcome.stdout.contains("sleep \(kept)") && outcome.stdout.contains("sleep \(scrubbed)"))
             #expect(outcome.stdout.contains("a 'teardown' for target 'copy' would stop them"))
             let alive = ProcessProbe.processes(matching: "sleep \(kept)") + ProcessProbe.processes(matching: "sleep \(scrubbed)")
-            #expect(alive.count == 3)  // (the scrubbed one is `sh -c` and its sleep)
+            #expect(alive.count == 2)
             // Released from the copy's cgroup, which is gone.
             for pid in alive {
                 let line = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
@@ -61,7 +61,7 @@ import Testing
         defer { Self.kill([kept]) }
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", Self.plan(
-                setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & echo $! > ../pid; sleep 0.1'",
+                setup: "'setsid sh -c \"touch ../up-k; exec sleep \(kept)\" > /dev/null 2>&1 < /dev/null & echo $! > ../pid; i=0; while [ ! -e ../up-k ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done'",
                 teardown: "'kill $(cat ../pid)'"))
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
             #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
@@ -77,7 +77,7 @@ import Testing
         let kept = ProcessProbe.uniqueSleepSeconds()
         defer { Self.kill([kept]) }
         try await TemporaryFolder.with { folder in
-            try folder.write("Rehearsals/p.yml", Self.plan(setup: "'setsid sleep \(kept) > /dev/null 2>&1 < /dev/null & sleep 0.1'"))
+            try folder.write("Rehearsals/p.yml", Self.plan(setup: "'setsid sh -c \"touch ../up-k; exec sleep \(kept)\" > /dev/null 2>&1 < /dev/null & i=0; while [ ! -e ../up-k ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done'"))
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path, environment: ["REHEARSE_CGROUP": "off"])
             #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
             #expect(outcome.stdout.contains("the target's setup left 1 process(es) running: sleep \(kept)"), "\(outcome.stdout)")

@@ -335,7 +335,7 @@ import Testing
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/bg.yml", Self.plan(steps: """
                   careless: { run: 'sleep \(token) & echo started', rollback: 'true' }
-                  daemon: { run: 'setsid sh -c "sleep \(token)" > /dev/null 2>&1 < /dev/null & sleep 0.1', rollback: 'true' }
+                  daemon: { run: 'setsid sh -c "touch ../up-d; exec sleep \(token)" > /dev/null 2>&1 < /dev/null & i=0; while [ ! -e ../up-d ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done', rollback: 'true' }
                 """))
             let outcome = try await RehearseBinary.run(["--kill-grace", "100ms"], in: folder.path)
             #expect(outcome.status == 0, "\(outcome.stdout)")
