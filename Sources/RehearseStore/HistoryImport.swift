@@ -113,10 +113,14 @@ extension HistoryStore {
         }
         // The columns both have (the same, at one schema), but the ids, which are this history's.
         let mainRun = Set(try columns("run", "main"))
-        let runColumns = try columns("run", "source").filter { $0 != "id" && mainRun.contains($0) }.map { "\"\($0)\"" }.joined(separator: ", ")
+        let runs = try columns("run", "source").filter { $0 != "id" && mainRun.contains($0) }
+        let runColumns = runs.map { "\"\($0)\"" }.joined(separator: ", ")
+        // The run's own columns, but its uid (derived when it had none).
+        let runSelect = runs.map { $0 == "uid" ? "m.uid" : "s.\"\($0)\"" }.joined(separator: ", ")
         let mainActivity = Set(try columns("activity", "main"))
-        let activityColumns = try columns("activity", "source").filter { $0 != "id" && $0 != "run_id" && mainActivity.contains($0) }
-            .map { "\"\($0)\"" }.joined(separator: ", ")
+        let activities = try columns("activity", "source").filter { $0 != "id" && $0 != "run_id" && mainActivity.contains($0) }
+        let activityColumns = activities.map { "\"\($0)\"" }.joined(separator: ", ")
+        let activitySelect = activities.map { "a.\"\($0)\"" }.joined(separator: ", ")
 
         // One statement per table, not per run: which source runs there are, under which id, and
         // whether they come (in the range, finished, not here yet).
@@ -137,9 +141,6 @@ extension HistoryStore {
         var summary = ImportSummary()
         summary.alreadyThere = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.import_map WHERE eligible AND here") ?? 0
         summary.unfinished = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.import_map WHERE eligible AND NOT here AND running") ?? 0
-        // The run's own columns, but its id (this history's) and its uid (derived when it had none).
-        let selected = try columns("run", "source").filter { $0 != "id" && mainRun.contains($0) }
-        let runSelect = selected.map { $0 == "uid" ? "m.uid" : "s.\"\($0)\"" }.joined(separator: ", ")
         try db.execute(sql: """
             INSERT INTO main.run (\(runColumns))
                 SELECT \(runSelect) FROM source.run s JOIN temp.import_map m ON m.source_id = s.id
@@ -150,7 +151,7 @@ extension HistoryStore {
             UPDATE temp.import_map SET new_id = (SELECT id FROM main.run WHERE main.run.uid = import_map.uid)
                 WHERE eligible AND NOT here AND NOT running;
             INSERT INTO main.activity (run_id, \(activityColumns))
-                SELECT m.new_id, \(activityColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                SELECT m.new_id, \(activitySelect)
                 FROM source.activity a JOIN temp.import_map m ON m.source_id = a.run_id
                 WHERE m.eligible AND NOT m.here AND NOT m.running ORDER BY a.id;
             -- A live run names the rehearsal its GO rested on by number: that run's number here.

@@ -18,7 +18,7 @@ import Testing
             try? await Task.sleep(for: hookTakes)
             let line = "hook \(cause == .timeout ? "timeout" : "cancelled")\n"
             if let handle = FileHandle(forWritingAtPath: events) ?? {
-                FileManager.default.createFile(atPath: events, contents: nil)
+                _ = FileManager.default.createFile(atPath: events, contents: nil)
                 return FileHandle(forWritingAtPath: events)
             }() {
                 handle.seekToEndOfFile()
@@ -56,10 +56,10 @@ import Testing
             command.script = "trap 'echo TERM >> events; exit 143' TERM; while [ ! -f go ]; do sleep 0.01; done; : > exited"
             let path = folder.path
             command.onStop = { cause in
-                FileManager.default.createFile(atPath: path + "/go", contents: nil)
+                _ = FileManager.default.createFile(atPath: path + "/go", contents: nil)
                 while !FileManager.default.fileExists(atPath: path + "/exited") { try? await Task.sleep(for: .milliseconds(5)) }
                 try? await Task.sleep(for: .milliseconds(100))
-                FileManager.default.createFile(atPath: path + "/events", contents: Data("hook \(cause == .timeout ? "timeout" : "cancelled")\n".utf8))
+                _ = FileManager.default.createFile(atPath: path + "/events", contents: Data("hook \(cause == .timeout ? "timeout" : "cancelled")\n".utf8))
             }
             let outcome = await CommandRunner().run(command)
             #expect(outcome.timedOut)
