@@ -68,8 +68,8 @@ struct GateCommand: AsyncParsableCommand {
             }
             let path = historyOptions.path(forPlan: loaded.file)
             var runs: [Run] = []
-            if FileManager.default.fileExists(atPath: path) {
-                let store = try await HistoryOptions.open(path)
+            if HistoryOptions.exists(path) {
+                let store = try await HistoryOptions.open(path, plan: loaded.file)
                 do throws(HistoryError) { runs = try await store.runs(plan: loaded.name, target: from, limit: 1000) } catch { throw CLIError.history(error) }
             }
             let content: PlanContent

@@ -145,7 +145,7 @@ struct GoCommand: AsyncParsableCommand {
                 code = ExitCodes.overBudget
                 return
             }
-            let store = try await HistoryOptions.open(path, console: console)
+            let store = try await HistoryOptions.open(path, plan: loaded.file, console: console)
             var request = GoLiveRequest(target: target, approve: approve, from: from, within: within, requirement: require,
                                         jobs: jobs, killGrace: killGrace)
             request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit
@@ -190,7 +190,7 @@ struct GoCommand: AsyncParsableCommand {
         guard let store = try await historyOptions.openExisting() else { throw CLIError.noHistory(historyOptions.path()) }
         let recorded: Run?
         do throws(HistoryError) { recorded = try await store.run(id: id) } catch { throw CLIError.history(error) }
-        guard let recorded else { throw CLIError(RunProblem.noSuchRun(run: id, history: store.path), consequence: "nothing was run") }
+        guard let recorded else { throw CLIError(RunProblem.noSuchRun(run: id, history: store.location), consequence: "nothing was run") }
         if !yes {
             let plan = PlanParser().parse(recorded.planText, file: recorded.planFile, defaultName: recorded.planName).plan
             let steps = plan.map { $0.graph.ids($0.graph.forwardOrder(of: $0.graph.beyondPointOfNoReturn())) } ?? []

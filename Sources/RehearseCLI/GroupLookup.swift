@@ -12,7 +12,7 @@ enum GroupLookup {
         var planName: String
     }
 
-    static func find(_ prefix: String, in store: HistoryStore) async throws(CLIError) -> Found {
+    static func find(_ prefix: String, in store: any HistoryStore) async throws(CLIError) -> Found {
         guard prefix.count >= 4 else {
             throw CLIError.usage("'\(prefix)' is too short to name a group", fix: "give at least 4 characters of its id ('rehearse history' shows them)")
         }
@@ -20,7 +20,7 @@ enum GroupLookup {
         do throws(HistoryError) { runs = try await store.groupRuns(prefix: prefix) } catch { throw CLIError.history(error) }
         let ids = Set(runs.compactMap(\.group?.id))
         guard let id = ids.first, let first = runs.first, let group = first.group else {
-            throw CLIError.usage("there is no every-cut group '\(prefix)' in \(store.path)",
+            throw CLIError.usage("there is no every-cut group '\(prefix)' in \(store.location)",
                                  fix: "'rehearse history' shows each run's group (give at least 4 characters of its id)")
         }
         guard ids.count == 1 else {

@@ -155,7 +155,7 @@ struct ShowCommand: AsyncParsableCommand {
                 throw CLIError.history(error)
             }
             guard let recorded else {
-                throw CLIError.usage("there is no run \(runID ?? 0) in \(store.path)", fix: "'rehearse history' lists the runs")
+                throw CLIError.usage("there is no run \(runID ?? 0) in \(store.location)", fix: "'rehearse history' lists the runs")
             }
             console.out(json ? HistoryJSON.run(recorded) : HistoryText(style: console.outStyle).detail(recorded))
         }
@@ -252,16 +252,16 @@ struct CompareCommand: AsyncParsableCommand {
     /// - `A B`: A against B;
     /// - `A`: A against the latest run of the same plan and target;
     /// - nothing: the latest run against the run before it of the same plan and target.
-    private func compare(_ store: HistoryStore) async throws -> RunComparison {
+    private func compare(_ store: any HistoryStore) async throws -> RunComparison {
         let thresholds = RunComparison.Thresholds(relative: thresholdPercent / 100, absolute: .milliseconds(thresholdMilliseconds))
         func load(_ id: Int64) async throws -> Run {
             guard let run = try await store.run(id: id) else {
-                throw CLIError.usage("there is no run \(id) in \(store.path)", fix: "'rehearse history' lists the runs")
+                throw CLIError.usage("there is no run \(id) in \(store.location)", fix: "'rehearse history' lists the runs")
             }
             return run
         }
         func latest() async throws -> Run {
-            guard let id = try await store.latestRunID() else { throw CLIError.noHistory(store.path) }
+            guard let id = try await store.latestRunID() else { throw CLIError.noHistory(store.location) }
             return try await load(id)
         }
 

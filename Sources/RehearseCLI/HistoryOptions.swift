@@ -6,8 +6,8 @@ import RehearseStore
 /// `--history PATH`, shared by every command that reads or writes the history.
 struct HistoryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "The history database (default: $REHEARSE_HISTORY, else .rehearse/history.sqlite beside the nearest Rehearsals/).",
-        valueName: "path"))
+        "The history: a file, or a PostgreSQL database shared by several machines, postgresql://USER@HOST:PORT/DB (default: $REHEARSE_HISTORY, else .rehearse/history.sqlite beside the nearest Rehearsals/).",
+        valueName: "path-or-url"))
     var history: String?
 
     /// The history file for commands that work from the current folder.
@@ -28,17 +28,32 @@ struct HistoryOptions: ParsableArguments {
     }
 
     /// Opens the history to read it: nil when there is none yet; abandoned runs are marked first.
-    func openExisting() async throws(CLIError) -> HistoryStore? {
+    func openExisting() async throws(CLIError) -> (any HistoryStore)? {
         let path = path()
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard Self.exists(path) else { return nil }
         return try await Self.open(path)
+    }
+
+    /// Whether there is a history at `path` (a PostgreSQL database is looked at when opened).
+    static func exists(_ path: String) -> Bool {
+        if case .postgres = HistoryLocation(path) { return true }
+        return FileManager.default.fileExists(atPath: path)
+    }
+
+    /// Where a PostgreSQL history's runs keep their logs on this machine: the `.rehearse/` of the
+    /// plan's project, or of the nearest `Rehearsals/` (else the current folder).
+    static func localFolder(forPlan plan: String?) -> String {
+        if let plan { return ProjectLayout.stateFolder(forPlan: plan).path }
+        let discovery = PlanDiscovery()
+        let root = discovery.rehearsalsFolder()?.deletingLastPathComponent() ?? URL(fileURLWithPath: discovery.currentDirectory)
+        return root.appendingPathComponent(ProjectLayout.stateFolderName).path
     }
 
     /// Opens a history, marks runs whose harness died as abandoned, and stops the processes their
     /// steps left running (a harness killed with SIGKILL cannot do that itself).
-    static func open(_ path: String, console: Console = Console()) async throws(CLIError) -> HistoryStore {
+    static func open(_ path: String, plan: String? = nil, console: Console = Console()) async throws(CLIError) -> any HistoryStore {
         do throws(EngineError) {
-            let (store, reaped) = try await HistoryAccess.open(path)
+            let (store, reaped) = try await HistoryAccess.open(path, localFolder: localFolder(forPlan: plan))
             for run in reaped where run.stoppedProcesses > 0 {
                 console.err("run \(run.run) was abandoned by a harness that died; stopped \(run.stoppedProcesses) process(es) its steps left running")
             }
@@ -56,6 +71,6 @@ extension CLIError {
     }
 
     static func noHistory(_ path: String) -> CLIError {
-        CLIError.usage("no rehearsals recorded yet (no history at \(path))", fix: "run 'rehearse --target copy' first, or name a history with --history PATH")
+        CLIError.usage("no rehearsals recorded yet (no history at \(HistoryLocation(path)))", fix: "run 'rehearse --target copy' first, or name a history with --history PATH")
     }
 }

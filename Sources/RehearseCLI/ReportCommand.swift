@@ -73,7 +73,7 @@ struct ReportCommand: AsyncParsableCommand {
                 let ids: [Int64] = if runIDs.isEmpty { try await store.latestRunID().map { [$0] } ?? [] } else { runIDs }
                 for id in ids {
                     guard let run = try await store.run(id: id) else {
-                        throw HistoryError(.other, path: store.path, message: "there is no run \(id)", remedy: "'rehearse history' lists the runs")
+                        throw HistoryError(.other, path: store.location, message: "there is no run \(id)", remedy: "'rehearse history' lists the runs")
                     }
                     runs.append(run)
                 }
@@ -83,7 +83,7 @@ struct ReportCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError.history(error)
             }
-            guard !runs.isEmpty else { throw CLIError.noHistory(store.path) }
+            guard !runs.isEmpty else { throw CLIError.noHistory(store.location) }
             let text: String = switch format {
             case .junit: JUnitReport.render(runs)
             case .json: HistoryJSON.report(runs)

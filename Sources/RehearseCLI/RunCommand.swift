@@ -148,17 +148,17 @@ struct RunCommand: AsyncParsableCommand {
         // not lost (or left to a disposition the parent set), and then nothing runs.
         let control = RunControl()
         let watcher = SignalWatcher(control: control, console: console)
-        var work: [(plan: Plan, history: HistoryStore)] = []
+        var work: [(plan: Plan, history: any HistoryStore)] = []
         try await console.reportingErrors {
             let plans = try loadPlans(console: console)
             if let problem = engine.problems(plans, request, copies: everyCut ? copies : 1).first {
                 throw CLIError(problem, consequence: "nothing was run")
             }
             // A run that cannot be recorded does not start: open every history first.
-            var stores: [String: HistoryStore] = [:]
+            var stores: [String: any HistoryStore] = [:]
             for plan in plans {
                 let path = historyOptions.path(forPlan: plan.file)
-                if stores[path] == nil { stores[path] = try await HistoryOptions.open(path, console: console) }
+                if stores[path] == nil { stores[path] = try await HistoryOptions.open(path, plan: plan.file, console: console) }
                 work.append((plan, stores[path]!))
             }
         }
@@ -207,7 +207,7 @@ struct RunCommand: AsyncParsableCommand {
     /// `--every-cut`: each plan's cut points in turn, a matrix after each. Cuts print a line as
     /// they start and their verdict as they end (several may run at once).
     private func rehearseEveryCut(
-        _ work: [(plan: Plan, history: HistoryStore)], _ request: RehearsalRequest, engine: RehearsalEngine, control: RunControl,
+        _ work: [(plan: Plan, history: any HistoryStore)], _ request: RehearsalRequest, engine: RehearsalEngine, control: RunControl,
         console: Console, warn: @escaping @Sendable (String) -> Void
     ) async -> (RehearsalEngine.Series, incomplete: Bool) {
         var series = RehearsalEngine.Series(runs: [], fault: nil)

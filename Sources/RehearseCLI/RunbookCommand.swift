@@ -78,8 +78,8 @@ struct RunbookCommand: AsyncParsableCommand {
                 }
                 var runs: [Run] = []
                 let path = historyOptions.path(forPlan: plan.file)
-                if FileManager.default.fileExists(atPath: path) {
-                    let store = try await HistoryOptions.open(path)
+                if HistoryOptions.exists(path) {
+                    let store = try await HistoryOptions.open(path, plan: plan.file)
                     do throws(HistoryError) {
                         runs = try await store.finishedRuns(plan: plan.name, target: from, limit: 200)
                     } catch {

@@ -16,11 +16,13 @@ public enum HistoryAccess {
         public var stoppedProcesses: Int
     }
 
+    /// Opens what `location` names (``HistoryLocation``): a history file, or a PostgreSQL URL whose
+    /// runs keep their logs in `localFolder` (default: the current folder's `.rehearse`).
     public static func open(
-        _ path: String, executor: any CommandExecutor = StandardExecutor.make()
-    ) async throws(EngineError) -> (store: HistoryStore, reaped: [Reaped]) {
+        _ location: String, localFolder: String? = nil, executor: any CommandExecutor = StandardExecutor.make()
+    ) async throws(EngineError) -> (store: any HistoryStore, reaped: [Reaped]) {
         do throws(HistoryError) {
-            let store = try await HistoryStore(path: path)
+            let store = try await HistoryLocation(location).open(localFolder: localFolder ?? ".rehearse")
             var reaped: [Reaped] = []
             for run in try await store.markAbandoned() {
                 var stopped = 0

@@ -29,13 +29,13 @@ final class JournalRecorder: RunObserver {
         var failed = false
     }
 
-    private let store: HistoryStore
+    private let store: any HistoryStore
     private let runID: Int64
     private let warn: @Sendable (String) -> Void
     private let control: RunControl
     private let state = Mutex(State())
 
-    init(store: HistoryStore, runID: Int64, control: RunControl, warn: @escaping @Sendable (String) -> Void) {
+    init(store: any HistoryStore, runID: Int64, control: RunControl, warn: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.runID = runID
         self.control = control

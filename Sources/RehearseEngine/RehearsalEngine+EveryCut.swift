@@ -30,7 +30,7 @@ extension RehearsalEngine {
     ///
     /// - Parameter observer: the observer of the run of one cut on one copy.
     public func rehearseEveryCut(
-        _ plan: Plan, _ request: RehearsalRequest, copies: Int = 1, shard: Shard? = nil, history: HistoryStore,
+        _ plan: Plan, _ request: RehearsalRequest, copies: Int = 1, shard: Shard? = nil, history: any HistoryStore,
         observer: @escaping @Sendable (_ cut: Cut?, _ copy: Int) -> any RunObserver = { _, _ in ObserverGroup([]) },
         control: RunControl = RunControl(), warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async -> EveryCut {

@@ -87,7 +87,7 @@ extension RehearsalEngine {
     /// not run, the fingerprint is recorded but never compared, and what the steps started keeps
     /// running. The approval (who, from where, when) and the gate's evidence are recorded with the run.
     public func goLive(
-        _ plan: Plan, _ request: GoLiveRequest, history: HistoryStore, observer: any RunObserver = ObserverGroup([]),
+        _ plan: Plan, _ request: GoLiveRequest, history: any HistoryStore, observer: any RunObserver = ObserverGroup([]),
         control: RunControl = RunControl(), warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> GoLiveOutcome {
         guard let target = plan.target(named: request.target) else {
@@ -139,7 +139,7 @@ extension RehearsalEngine {
     /// Recorded in the same run, which ends `completed` (or `failed`: nothing is rolled back, these
     /// steps have no undo).
     public func finishLive(
-        _ runID: Int64, approve: String?, killGrace: Duration = .seconds(5), wait: Duration = .zero, history: HistoryStore,
+        _ runID: Int64, approve: String?, killGrace: Duration = .seconds(5), wait: Duration = .zero, history: any HistoryStore,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> LiveRunOutcome {
@@ -167,7 +167,7 @@ extension RehearsalEngine {
     /// and held against the budget; recorded in the same run.
     public func rollBackLive(
         _ runID: Int64, approve: String?, jobs: Int = RehearsalOptions.defaultJobs, killGrace: Duration = .seconds(5),
-        wait: Duration = .zero, history: HistoryStore, observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
+        wait: Duration = .zero, history: any HistoryStore, observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         willRollBack: @Sendable (Run, [String]) -> Void = { _, _ in }, warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> LiveRunOutcome {
         let (run, plan) : (Run, Plan)
@@ -198,14 +198,14 @@ extension RehearsalEngine {
 
     /// The live run `runID` that is applied and healthy, with its recorded plan, when the
     /// operator approved its target by name.
-    private func liveRun(_ runID: Int64, approve: String?, history: HistoryStore) async throws(EngineError) -> LiveRunLookup {
+    private func liveRun(_ runID: Int64, approve: String?, history: any HistoryStore) async throws(EngineError) -> LiveRunLookup {
         let found: Run?
         do throws(HistoryError) {
             found = try await history.run(id: runID)
         } catch {
             throw .history(error)
         }
-        guard let run = found else { return .problem(.noSuchRun(run: runID, history: history.path)) }
+        guard let run = found else { return .problem(.noSuchRun(run: runID, history: history.location)) }
         guard run.kind == .live else { return .problem(.notALiveRun(run: run.id)) }
         if run.status == .completed { return .problem(.pastPointOfNoReturn(run: run.id)) }
         guard run.status == .applied else { return .problem(.liveRunNotApplied(run: run.id, status: run.status)) }
@@ -222,9 +222,9 @@ extension RehearsalEngine {
     /// `rollback` is refused and a kill leaves it abandoned and recoverable), and a rehearsal of
     /// its plan journaled into it.
     private func reopened(
-        _ run: Run, _ plan: Plan, jobs: Int = RehearsalOptions.defaultJobs, killGrace: Duration, wait: Duration, history: HistoryStore,
+        _ run: Run, _ plan: Plan, jobs: Int = RehearsalOptions.defaultJobs, killGrace: Duration, wait: Duration, history: any HistoryStore,
         observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void
-    ) async throws(EngineError) -> (Rehearsal, JournalRecorder, TargetLock) {
+    ) async throws(EngineError) -> (Rehearsal, JournalRecorder, any TargetLease) {
         // The live target's lock first: nothing else runs on it meanwhile.
         let lock = try await lockTarget(run.target, copy: run.copy, plan: plan.name, run: run.id, history: history, wait: wait)
         let taken: Bool
@@ -248,7 +248,7 @@ extension RehearsalEngine {
     }
 
     /// Records how a live run's later stage ended.
-    private func close(_ run: Run, history: HistoryStore) async throws(EngineError) -> Run {
+    private func close(_ run: Run, history: any HistoryStore) async throws(EngineError) -> Run {
         var run = run
         run.endedAt = Run.recordedTime(clock.date)
         run.total = .seconds(max(0, run.endedAt!.timeIntervalSince(run.startedAt)))

@@ -47,7 +47,7 @@ extension RehearsalEngine {
     ///
     /// - Parameter willRollBack: told the run and the steps just before the rollback starts.
     public func recover(
-        _ request: RecoveryRequest, history: HistoryStore, observer: any RunObserver = ObserverGroup([]),
+        _ request: RecoveryRequest, history: any HistoryStore, observer: any RunObserver = ObserverGroup([]),
         control: RunControl = RunControl(), willRollBack: @Sendable (Run, [String]) -> Void = { _, _ in },
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> RecoveryOutcome {
@@ -59,7 +59,7 @@ extension RehearsalEngine {
             throw .history(error)
         }
         guard let recorded else {
-            if let runID = request.runID { return .refused(.noSuchRun(run: runID, history: history.path)) }
+            if let runID = request.runID { return .refused(.noSuchRun(run: runID, history: history.location)) }
             return .nothingToRecover(nil)
         }
         if recorded.status == .running {

@@ -95,7 +95,7 @@ public struct RehearsalEngine: Sendable {
     ///   - control: signals reach the runs through it.
     ///   - warn: told once per run when its journal cannot be written (the rehearsal goes on).
     public func rehearse(
-        _ plans: [(plan: Plan, history: HistoryStore)], _ request: RehearsalRequest,
+        _ plans: [(plan: Plan, history: any HistoryStore)], _ request: RehearsalRequest,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async -> Series {
@@ -118,7 +118,7 @@ public struct RehearsalEngine: Sendable {
     /// - Throws: ``EngineError``: ``EngineError/Code/refused(_:)`` (an unknown or unapproved
     ///   target, a cut the plan cannot take: nothing ran) or a history or file fault.
     public func rehearse(
-        _ plan: Plan, _ request: RehearsalRequest, history: HistoryStore,
+        _ plan: Plan, _ request: RehearsalRequest, history: any HistoryStore,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(EngineError) -> Run {
@@ -158,7 +158,7 @@ public struct RehearsalEngine: Sendable {
     /// One recorded rehearsal of `plan` with this cut, in this group, on this copy.
     func rehearseOne(
         _ plan: Plan, _ request: RehearsalRequest, cut: Cut?, group: RunGroup?, copy: Int?, content: PlanContent,
-        history: HistoryStore, observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void,
+        history: any HistoryStore, observer: any RunObserver, control: RunControl, warn: @escaping @Sendable (String) -> Void,
         live: LiveRun? = nil
     ) async throws(EngineError) -> Run {
         let mark = UUID().uuidString
@@ -222,12 +222,12 @@ public struct RehearsalEngine: Sendable {
 
     /// The lock of `target`'s copy (1 unless `--copies` numbered it), waiting up to `wait`.
     func lockTarget(
-        _ target: String, copy: Int?, plan: String, run: Int64? = nil, history: HistoryStore, wait: Duration
-    ) async throws(EngineError) -> TargetLock {
+        _ target: String, copy: Int?, plan: String, run: Int64? = nil, history: any HistoryStore, wait: Duration
+    ) async throws(EngineError) -> any TargetLease {
         let me = RunProvenance.current(toolVersion: toolVersion)
         let holder = TargetHolder(run: run, plan: plan, host: me.host, pid: me.pid, since: Run.recordedTime(clock.date))
         do throws(TargetLock.Failure) {
-            return try await TargetLock.acquire(target: target, copy: copy ?? 1, besideHistory: history.path, holder: holder, wait: wait)
+            return try await history.lockTarget(target, copy: copy ?? 1, holder: holder, wait: wait)
         } catch {
             switch error {
             case .busy:
@@ -254,7 +254,7 @@ public struct RehearsalEngine: Sendable {
     /// together (one over budget and the group does not pass). An interrupted run or a fault ends
     /// the series.
     public func rehearseRepeatedly(
-        _ plan: Plan, times: Int, _ request: RehearsalRequest, history: HistoryStore,
+        _ plan: Plan, times: Int, _ request: RehearsalRequest, history: any HistoryStore,
         observer: any RunObserver = ObserverGroup([]), control: RunControl = RunControl(),
         warn: @escaping @Sendable (String) -> Void = { _ in }
     ) async -> Series {
@@ -281,7 +281,7 @@ public struct RehearsalEngine: Sendable {
 
     /// A rehearsal of `plan` whose events go to the journal of run `run` first, then to `observer`.
     func journaled(
-        _ plan: Plan, _ options: RehearsalOptions, run: Int64, history: HistoryStore, observer: any RunObserver,
+        _ plan: Plan, _ options: RehearsalOptions, run: Int64, history: any HistoryStore, observer: any RunObserver,
         control: RunControl, warn: @escaping @Sendable (String) -> Void
     ) -> (Rehearsal, JournalRecorder) {
         let journal = JournalRecorder(store: history, runID: run, control: control, warn: warn)
@@ -295,7 +295,7 @@ public struct RehearsalEngine: Sendable {
     /// (run numbers start again in a new history; the logs of an older run are never written
     /// into). The run's own folder is created owner-only, exclusively: not one that was there
     /// before, and never through a symbolic link.
-    func logsFolder(for run: Run, in history: HistoryStore) throws(EngineError) -> String {
+    func logsFolder(for run: Run, in history: any HistoryStore) throws(EngineError) -> String {
         if let existing = run.logsFolder, Self.isOwnFolder(existing) { return existing }
         let parent = try logsParent(in: history)
         let name = "\(run.id)-" + (run.processMark ?? UUID().uuidString).lowercased().prefix(8)
@@ -311,8 +311,8 @@ public struct RehearsalEngine: Sendable {
     /// `logs/` beside the history's database, made owner-only when missing; an error when it is
     /// something else than a folder or cannot be made.
     @discardableResult
-    func logsParent(in history: HistoryStore) throws(EngineError) -> String {
-        let parent = URL(fileURLWithPath: history.path).deletingLastPathComponent().appendingPathComponent("logs").path
+    func logsParent(in history: any HistoryStore) throws(EngineError) -> String {
+        let parent = URL(fileURLWithPath: history.localFolder).appendingPathComponent("logs").path
         func failure(_ why: String) -> EngineError {
             EngineError(.files, message: "cannot keep logs in \(parent): \(why); nothing was run",
                         fix: "move it aside (it must be a folder you can write), or use --history PATH")

@@ -6,13 +6,15 @@ public struct HistoryError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable, Hashable {
         /// The file was written by a newer `rehearse` (its schema has migrations this one lacks).
         case newerVersion
-        /// The file is not an SQLite database.
+        /// The file is not an SQLite database (or the PostgreSQL schema is not a rehearse history).
         case notADatabase
         /// SQLite reports the database as corrupt.
         case corrupt
         /// The file or its folder cannot be created or written.
         case notWritable
-        /// Anything else SQLite reported.
+        /// A PostgreSQL history's server cannot be reached, or refused the connection.
+        case unreachable
+        /// Anything else SQLite or PostgreSQL reported.
         case other
     }
 

@@ -1,217 +1,147 @@
 public import Foundation
-import GRDB
-import RehearseCore
+public import RehearseCore
 
-/// The rehearsal history: an SQLite database (WAL, a busy timeout, so that several `rehearse`
-/// processes can write one file at once), written as a journal while runs happen.
+/// The rehearsal history: where every run is journaled as it happens, and read back by
+/// `history`, `show`, `compare`, `gate`, `report` and `recover`.
 ///
-/// Opening refuses, with a ``HistoryError`` and without changing the file, anything that is not
-/// this tool's history or that this build cannot safely write: not a database, corrupt, from a
-/// newer version, read-only.
-public final class HistoryStore: Sendable {
-    public let path: String
-    let pool: DatabasePool
+/// Two implementations behave alike (one test suite runs against both): ``SQLiteHistory``, a
+/// file on this machine, and ``PostgresHistory``, one database a whole team's laptops and CI
+/// runners share. ``HistoryLocation/open(_:localFolder:)`` opens either from what `--history`
+/// names.
+///
+/// Every write returns once the history has it (a harness killed at any moment leaves exactly
+/// what had started in the journal), and is never cancelled with the calling task.
+public protocol HistoryStore: AnyObject, Sendable {
+    /// Where the history is, as people may read it: a file's path, or a PostgreSQL URL without
+    /// its password.
+    var location: String { get }
 
-    /// SQLite's `application_id` of a rehearse history ("RHRS"): what tells it from another
-    /// application's database.
-    public static let applicationID: Int32 = 0x5248_5253
+    /// The folder on this machine where runs keep their logs (`logs/` in it).
+    var localFolder: String { get }
 
-    /// How long a writer waits for another process's write to finish.
-    public static let busyTimeout: TimeInterval = 10
+    /// Takes the exclusive lock of `target`'s copy `copy` for a whole run, waiting up to `wait`
+    /// for its holder to end; released by ``TargetLease/release()`` or however the process ends.
+    func lockTarget(_ target: String, copy: Int, holder: TargetHolder, wait: Duration) async throws(TargetLock.Failure) -> any TargetLease
 
-    /// Opens the history at `path`, creating it (and its folder, owner-only) when missing, and
-    /// bringing its schema up to date.
-    public init(path: String) async throws(HistoryError) {
-        self.path = path
-        let manager = FileManager.default
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        // Before anything is created: SQLite would wait forever on a FIFO, and write a journal
-        // beside a device.
-        for file in [path, path + "-wal", path + "-shm", path + "-journal"] {
-            switch FileKind.of(file) {
-            case .missing, .regular: continue
-            case .folder:
-                throw HistoryError(.notADatabase, path: path, message: file == path ? "is a folder, not a history file" : "\(file) is a folder",
-                                   remedy: "point --history at a file (it is created when missing); nothing was changed")
-            case .special(let kind):
-                throw HistoryError(.notADatabase, path: path, message: file == path ? "is \(kind), not a history file" : "\(file) is \(kind)",
-                                   remedy: "point --history at a regular file (it is created when missing); nothing was changed")
-            }
-        }
-        let existed = manager.fileExists(atPath: path)
-        do {
-            if !manager.fileExists(atPath: folder) {
-                try manager.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            }
-        } catch {
-            throw HistoryError(.notWritable, path: path, message: "cannot create its folder \(folder): \(error.localizedDescription)",
-                               remedy: "choose another place with --history PATH or REHEARSE_HISTORY")
-        }
-        if existed {
-            try Self.checkHeader(path)
-            try Self.checkOwnership(path)
-        }
+    // MARK: The journal
 
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(Self.busyTimeout)
-        configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        do {
-            pool = try await Self.openPool(path: path, configuration: configuration)
-            if !existed {
-                for file in [path, path + "-wal", path + "-shm"] where manager.fileExists(atPath: file) {
-                    try? manager.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
-                }
-            }
-            try await Self.migrate(pool, path: path, with: HistorySchema.migrator)
-            try await pool.write { db in
-                if try Int32.fetchOne(db, sql: "PRAGMA application_id") != Self.applicationID {
-                    try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)")
-                }
-            }
-        } catch let error as HistoryError {
-            throw error
-        } catch {
-            throw Self.explain(error, path: path)
-        }
+    /// Records `run` (status `running`) and returns it numbered, with its plan's content hash and
+    /// its globally unique id.
+    func beginRun(_ run: Run, logsFolder: String?) async throws(HistoryError) -> Run
+    /// Records that an activity started; returns its row id for ``activityFinished(run:row:_:)``.
+    func activityStarted(run: Int64, _ activity: Activity, offset: Duration) async throws(HistoryError) -> Int64
+    /// Records how an activity ended: updates its row, or adds one when it never started.
+    func activityFinished(run: Int64, row: Int64?, _ record: ActivityRecord) async throws(HistoryError)
+    /// In one transaction: how the given activities ended, then that `starting` started (its row id is returned).
+    func journal(run: Int64, finished: [(row: Int64?, record: ActivityRecord)], starting: Activity?, offset: Duration) async throws(HistoryError) -> Int64?
+    /// Records the fingerprint of a window's control copy.
+    func fingerprintTaken(run: Int64, control: FingerprintOutput) async throws(HistoryError)
+    /// Records the fingerprint taken before the forward steps (what `recover` compares with).
+    func fingerprintTaken(run: Int64, before: FingerprintOutput) async throws(HistoryError)
+    /// Records the moment and the reason of the rollback trigger.
+    func rollbackTriggered(run: Int64, _ trigger: RollbackTrigger) async throws(HistoryError)
+    /// Records the verdict and the figures of a finished run.
+    func finishRun(_ run: Run) async throws(HistoryError)
+    /// Where the run's logs are, kept as soon as the folder exists.
+    func recordLogsFolder(run: Int64, _ path: String) async throws(HistoryError)
+    /// A finished run goes on in this process (`go --finish`, `rollback`): `running` again, held by
+    /// this process. False when it is no longer `expected` (another process took it first).
+    func reopenRun(_ run: Int64, expected: RunStatus, by provenance: RunProvenance) async throws(HistoryError) -> Bool
+    /// Gives a reopened run its status back, and the host and pid of the harness that first ran it.
+    func releaseRun(_ run: Int64, status: RunStatus, host: String, pid: Int32) async throws(HistoryError)
+    /// After `recover`: what is still applied.
+    func recordRecovery(run: Int64, stillApplied: [String]) async throws(HistoryError)
+    /// Marks `running` runs whose harness no longer exists as `abandoned` (their in-flight
+    /// activities as `in-flight`), and returns them.
+    @discardableResult
+    func markAbandoned() async throws(HistoryError) -> [AbandonedRun]
+
+    // MARK: Reading
+
+    /// The most recent runs, newest first, optionally of one plan; without their activities.
+    func recentRuns(plan: String?, limit: Int) async throws(HistoryError) -> [Run]
+    /// One run with every activity, or nil when there is no such run.
+    func run(id: Int64) async throws(HistoryError) -> Run?
+    /// The runs of every-cut groups whose id starts with `prefix` (at least 4 characters), oldest first, with their activities.
+    func groupRuns(prefix: String) async throws(HistoryError) -> [Run]
+    /// Every plan and target the history has runs of, by plan name, then target.
+    func plansAndTargets(plan: String?) async throws(HistoryError) -> [(plan: String, target: String)]
+    /// The id of the newest run (of a plan, when given).
+    func latestRunID(plan: String?) async throws(HistoryError) -> Int64?
+    /// Finished runs of a plan on a target, newest first, with their activities; optionally only
+    /// those before run `before`, of one cut, that passed.
+    func finishedRuns(plan: String, target: String, before: Int64?, cut: CutFilter, passedOnly: Bool, limit: Int) async throws(HistoryError) -> [Run]
+    /// Runs of a plan on a target (any status), newest first, without activities: what `gate` weighs.
+    func runs(plan: String, target: String, limit: Int) async throws(HistoryError) -> [Run]
+    /// The newest run that may still have steps applied, for `recover` without a run id.
+    func latestRecoverableRunID() async throws(HistoryError) -> Int64?
+    /// How many runs, activities and bytes the history holds.
+    func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int)
+
+    // MARK: Merging
+
+    /// Merges the finished runs of another history file into this one, by each run's globally
+    /// unique id (importing twice adds nothing). The file is never written.
+    func importRuns(from source: String, since: Date?) async throws(HistoryError) -> ImportSummary
+    /// Writes the finished runs since `since` (all when nil) to a new history file at `path`.
+    func exportRuns(to path: String, since: Date?) async throws(HistoryError) -> ImportSummary
+}
+
+/// The defaults the requirements cannot have.
+extension HistoryStore {
+    public func beginRun(_ run: Run) async throws(HistoryError) -> Run {
+        try await beginRun(run, logsFolder: nil)
     }
 
-    /// Opens the pool. While another process turns a new file into a WAL database, SQLite answers
-    /// "locked" at once, whatever the busy timeout: that is waited out (a few tries, 20 ms apart).
-    private static func openPool(path: String, configuration: Configuration) async throws -> DatabasePool {
-        var attempt = 0
-        while true {
-            do {
-                return try DatabasePool(path: path, configuration: configuration)
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
-                attempt += 1
-                if attempt >= 10 { throw error }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
+    public func recentRuns(plan: String? = nil, limit: Int = 20) async throws(HistoryError) -> [Run] {
+        try await recentRuns(plan: plan, limit: limit)
     }
 
-    /// Refuses a schema from a newer `rehearse`, and brings an older one up to date.
-    ///
-    /// Two processes opening a new history at once may both decide to apply a migration; the second
-    /// then fails (its table already exists), or finds the schema half made. Each migration
-    /// commits together with its record, so after a failure a fresh look tells whether another
-    /// process has completed the schema meanwhile, which is as good as doing it. Every look is a
-    /// write transaction: it waits for another process's migration to commit, and sees all of it.
-    /// (On the writer, like the migrations: a reader connection opened before a migration alters
-    /// a table would keep expanding `SELECT *` to the old columns.)
-    private static func migrate(_ pool: DatabasePool, path: String, with migrator: DatabaseMigrator) async throws {
-        let known = Set(migrator.migrations)
-        var attempt = 0
-        while true {
-            do {
-                let applied = try await pool.write { db in try migrator.appliedIdentifiers(db) }
-                let unknown = applied.subtracting(known)
-                if !unknown.isEmpty {
-                    throw HistoryError(.newerVersion, path: path,
-                                       message: "it was written by a newer rehearse (schema \(unknown.sorted().joined(separator: ", ")))",
-                                       remedy: "upgrade rehearse, or use another history with --history PATH; its contents were left as they were")
-                }
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    migrator.asyncMigrate(pool) { result in continuation.resume(with: result.map { _ in }) }
-                }
-                return
-            } catch let error as HistoryError {
-                throw error
-            } catch {
-                attempt += 1
-                if (try? await pool.write({ db in try migrator.hasCompletedMigrations(db) })) == true { return }
-                if attempt >= 10 { throw error }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
+    public func plansAndTargets() async throws(HistoryError) -> [(plan: String, target: String)] {
+        try await plansAndTargets(plan: nil)
     }
 
-    /// An existing database is rehearse's (its `application_id`, or the schema an older rehearse
-    /// made before it set one) or empty; another application's is refused, looked at read-only
-    /// and left exactly as it was (opening it for writing would already turn it into WAL).
-    private static func checkOwnership(_ path: String) throws(HistoryError) {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size > 0 else { return }
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(busyTimeout)
-        let (id, tables): (Int32, Set<String>)
-        do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            (id, tables) = try queue.read { db in
-                (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                 Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")))
-            }
-            try queue.close()
-        } catch {
-            throw explain(error, path: path)
-        }
-        if id == applicationID { return }
-        let olderRehearse = id == 0 && tables.isSuperset(of: ["grdb_migrations", "run", "activity"])
-        if tables.isEmpty || olderRehearse { return }
-        throw HistoryError(.notADatabase, path: path,
-                           message: "is another application's SQLite database, not a rehearse history"
-                               + (id != 0 ? " (application_id \(id))" : " (its tables: \(tables.sorted().prefix(5).joined(separator: ", ")))"),
-                           remedy: "point --history at a new file (nothing was changed in this one)")
+    public func latestRunID() async throws(HistoryError) -> Int64? {
+        try await latestRunID(plan: nil)
     }
 
-    /// An SQLite file starts with "SQLite format 3\0"; anything else is refused before SQLite touches it.
-    private static func checkHeader(_ path: String) throws(HistoryError) {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw HistoryError(.notWritable, path: path, message: "cannot be read", remedy: "check its permissions")
-        }
-        defer { try? handle.close() }
-        let header = (try? handle.read(upToCount: 16)) ?? Data()
-        if !header.isEmpty, header != Data("SQLite format 3\u{0}".utf8) {
-            throw HistoryError(.notADatabase, path: path, message: "is not an SQLite database",
-                               remedy: "move it aside (nothing was changed), or point --history elsewhere")
-        }
+    public func finishedRuns(
+        plan: String, target: String, before: Int64? = nil, cut: CutFilter = .any, passedOnly: Bool = false, limit: Int
+    ) async throws(HistoryError) -> [Run] {
+        try await finishedRuns(plan: plan, target: target, before: before, cut: cut, passedOnly: passedOnly, limit: limit)
     }
 
-    static func explain(_ error: any Error, path: String) -> HistoryError {
-        guard let error = error as? DatabaseError else {
-            return HistoryError(.other, path: path, message: "\(error)", remedy: "see the message above")
-        }
-        switch error.resultCode {
-        case .SQLITE_NOTADB:
-            return HistoryError(.notADatabase, path: path, message: "is not an SQLite database",
-                                remedy: "move it aside (nothing was changed), or point --history elsewhere")
-        case .SQLITE_CORRUPT:
-            return HistoryError(.corrupt, path: path, message: "is corrupt (\(error.message ?? "SQLITE_CORRUPT"))",
-                                remedy: "keep it for inspection (`sqlite3 FILE .recover` may save its runs) and start a new history with --history PATH")
-        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
-            return HistoryError(.notWritable, path: path, message: "cannot be written (\(error.message ?? "\(error.resultCode)"))",
-                                remedy: "check the permissions of the file and its folder, or use --history PATH")
-        case .SQLITE_FULL, .SQLITE_IOERR:
-            return HistoryError(.notWritable, path: path, message: "cannot be written: \(error.message ?? "disk full or I/O error")",
-                                remedy: "free some space, or use --history PATH")
-        default:
-            return HistoryError(.other, path: path, message: error.message ?? "\(error)", remedy: "see the SQLite message above")
-        }
+    public func runs(plan: String, target: String) async throws(HistoryError) -> [Run] {
+        try await runs(plan: plan, target: target, limit: 50)
     }
 
-    /// Writes on GRDB's writer queue: the calling task suspends, no thread of the cooperative pool
-    /// waits for SQLite's lock. A write is never cancelled with the calling task: a journal entry
-    /// that a signal could cancel would let a command start unrecorded.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(HistoryError) -> T {
-        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
-            pool.asyncWrite(body) { _, result in continuation.resume(returning: result) }
-        }
-        do {
-            return try result.get()
-        } catch {
-            throw Self.explain(error, path: path)
-        }
+    public func importRuns(from source: String) async throws(HistoryError) -> ImportSummary {
+        try await importRuns(from: source, since: nil)
     }
+}
 
-    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(HistoryError) -> T {
-        do {
-            return try await pool.read(body)
-        } catch {
-            throw Self.explain(error, path: path)
-        }
-    }
+/// Which runs to take by what they rehearsed.
+public enum CutFilter: Sendable {
+    case any
+    /// Only runs with this cut (`nil`: full rehearsals, in a group or not).
+    case only(Cut?)
+}
+
+/// A run whose harness died, and the token its commands carried.
+public struct AbandonedRun: Sendable {
+    public var id: Int64
+    public var processMark: String?
+    public var kind: RunKind
+    /// Whether the run's target is protected in the plan recorded with it.
+    public var protectedTarget: Bool
+}
+
+/// A target's copy held for one run (``HistoryStore/lockTarget(_:copy:holder:wait:)``).
+public protocol TargetLease: AnyObject, Sendable {
+    var target: String { get }
+    var copy: Int { get }
+    /// Says who holds it now (the run's number, once it has one).
+    func record(_ holder: TargetHolder)
+    /// Lets the next one in (also done when the process ends, however it ends).
+    func release()
 }

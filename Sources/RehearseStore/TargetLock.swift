@@ -35,7 +35,7 @@ public struct TargetHolder: Sendable, Hashable, Codable, CustomStringConvertible
 /// `locks/TARGET.copy-N.lock` beside the database: the kernel releases it however the holder
 /// ends, SIGKILL included, and commands never inherit it (close-on-exec). The file also names
 /// the holder, for the one that waits.
-public final class TargetLock: Sendable {
+public final class TargetLock: TargetLease {
     public let target: String
     public let copy: Int
     public let path: String

@@ -25,7 +25,7 @@ import Testing
         """
 
     /// A history that accepts `rows` activities, then fails every write to them as a full disk would.
-    func history(in folder: TemporaryFolder, acceptingActivities rows: Int) async throws -> HistoryStore {
+    func history(in folder: TemporaryFolder, acceptingActivities rows: Int) async throws -> any HistoryStore {
         let path = folder.path + "/.rehearse/history.sqlite"
         let (history, _) = try await HistoryAccess.open(path)
         let queue = try DatabaseQueue(path: path)

@@ -34,7 +34,7 @@ import Testing
 
     struct World {
         let plan: Plan
-        let history: HistoryStore
+        let history: any HistoryStore
         let clock: ManualClock
         let folder: TemporaryFolder
 
@@ -267,7 +267,7 @@ import Testing
             let protected = Run(starting: world.plan, target: "production", provenance: dead, startedAt: world.clock.date, processMark: "prod-mark")
             _ = try await world.history.beginRun(protected)
             let executor = ScriptedExecutor(clock: world.clock, leftovers: ["sleep 100"])
-            let (_, reaped) = try await HistoryAccess.open(world.history.path, executor: executor)
+            let (_, reaped) = try await HistoryAccess.open(world.history.location, executor: executor)
             #expect(reaped.map(\.run) == [1, 2, 3])
             #expect(reaped.map(\.stoppedProcesses) == [0, 1, 0])
         }

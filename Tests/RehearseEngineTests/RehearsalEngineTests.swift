@@ -333,7 +333,7 @@ import Testing
         try await TemporaryFolder.with { folder in
             let plan = try plan(in: folder)
             let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
-            try history.pool.close()
+            try (history as! SQLiteHistory).pool.close()
             let clock = ManualClock()
             let executor = ScriptedExecutor(clock: clock)
             await #expect {

@@ -33,17 +33,17 @@ import Testing
     @Test func createsAnOwnerOnlyDatabaseAndReopensIt() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/state/history.sqlite"
-            _ = try await HistoryStore(path: path)
+            _ = try await SQLiteHistory(path: path)
             let permissions = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
             #expect(permissions == 0o600)
-            let store = try await HistoryStore(path: path)
+            let store = try await SQLiteHistory(path: path)
             #expect(try await store.recentRuns().isEmpty)
         }
     }
 
     @Test func journalRoundTrip() async throws {
         try await TemporaryFolder.with { folder in
-            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
             let id = try await store.beginRun(Self.start(cut: .failAt("b"))).id
             let rowA = try await store.activityStarted(run: id, Activity(.forward, "a"), offset: .milliseconds(1))
             // While a is running, the journal already shows it.
@@ -94,7 +94,7 @@ import Testing
     /// The run read back is the run written: every field, the coded trigger and reasons included.
     @Test func aFinishedRunReadsBackExactlyAsWritten() async throws {
         try await TemporaryFolder.with { folder in
-            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
             var run = try await store.beginRun(Self.start())
             let activities = [
                 record(.forward, "a", 1, 5),
@@ -132,7 +132,7 @@ import Testing
     /// the reports compare by. The one taken before is kept as soon as it is taken.
     @Test func fingerprintsKeptInPartReadBackWithTheirDigests() async throws {
         try await TemporaryFolder.with { folder in
-            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
             var run = try await store.beginRun(Self.start())
             let before = FingerprintOutput(text: "row 1\n", digest: "sha256:aa", size: 3_000_000, isWhole: false)
             try await store.fingerprintTaken(run: run.id, before: before)
@@ -173,7 +173,7 @@ import Testing
                 }
             }
             try queue.close()
-            let store = try await HistoryStore(path: path)
+            let store = try await SQLiteHistory(path: path)
             let runs = try await store.recentRuns(limit: 10).reversed().map { $0 }
             #expect(runs.map { $0.trigger?.reason } == [
                 .injected(step: "switch"), .stepFailed(step: "migrate"), .smokeFailed(check: "v2 answers"),
@@ -201,7 +201,7 @@ import Testing
                 }
             }
             try queue.close()
-            let store = try await HistoryStore(path: path)
+            let store = try await SQLiteHistory(path: path)
             let runs = try await store.recentRuns(limit: 10).reversed().map { $0 }
             #expect(runs.map(\.cut) == [nil, .failAt("b")])
             #expect(runs.allSatisfy { $0.group == nil && $0.inputHashes.isEmpty && $0.stepCount == nil && $0.copy == nil })
@@ -220,7 +220,7 @@ import Testing
 
     @Test func aRunWhoseHarnessDiedIsMarkedAbandoned() async throws {
         try await TemporaryFolder.with { folder in
-            let store = try await HistoryStore(path: folder.path + "/h.sqlite")
+            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
             let alive = try await store.beginRun(Self.start()).id
             let dead = try await store.beginRun(Self.start()).id
             _ = try await store.activityStarted(run: dead, Activity(.forward, "a"), offset: .zero)
@@ -245,7 +245,7 @@ import Testing
     @Test func garbageIsRefusedAndLeftUntouched() async throws {
         try await TemporaryFolder.with { folder in
             let path = try folder.write("h.sqlite", "this is my shopping list, not a database\n")
-            await #expect { try await HistoryStore(path: path) } throws: { ($0 as? HistoryError)?.code == .notADatabase }
+            await #expect { try await SQLiteHistory(path: path) } throws: { ($0 as? HistoryError)?.code == .notADatabase }
             #expect(try folder.read("h.sqlite") == "this is my shopping list, not a database\n")
             #expect(!folder.exists("h.sqlite-wal"))
         }
@@ -254,7 +254,7 @@ import Testing
     @Test func aFileFromANewerVersionIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/h.sqlite"
-            try await HistoryStore(path: path).pool.close()
+            try await SQLiteHistory(path: path).pool.close()
             let queue = try DatabaseQueue(path: path)
             try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9: from the future')") }
             // Everything into the main file, so that the snapshot below is the whole database.
@@ -270,7 +270,7 @@ import Testing
                 }
             }
             let before = try contents()
-            await #expect { try await HistoryStore(path: path) } throws: { error in
+            await #expect { try await SQLiteHistory(path: path) } throws: { error in
                 guard let error = error as? HistoryError else { return false }
                 return error.code == .newerVersion && error.message.contains("v9: from the future")
             }
@@ -282,7 +282,7 @@ import Testing
     @Test func aCorruptFileIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/h.sqlite"
-            let store = try await HistoryStore(path: path)
+            let store = try await SQLiteHistory(path: path)
             _ = try await store.beginRun(Self.start())
             _ = try await store.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try store.pool.close()
@@ -291,7 +291,7 @@ import Testing
             try handle.seek(toOffset: 100)
             handle.write(Data(repeating: 0xA5, count: 3000))
             try handle.close()
-            await #expect { try await HistoryStore(path: path) } throws: { error in
+            await #expect { try await SQLiteHistory(path: path) } throws: { error in
                 let code = (error as? HistoryError)?.code
                 return code == .corrupt || code == .notADatabase
             }
@@ -301,7 +301,7 @@ import Testing
     @Test func anUnwritablePlaceIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("not-a-folder", "x")
-            await #expect { try await HistoryStore(path: folder.path + "/not-a-folder/h.sqlite") } throws: {
+            await #expect { try await SQLiteHistory(path: folder.path + "/not-a-folder/h.sqlite") } throws: {
                 ($0 as? HistoryError)?.code == .notWritable
             }
         }
@@ -321,7 +321,7 @@ extension HistoryStoreTests {
                 for _ in 0..<8 {
                     group.addTask {
                         do {
-                            let store = try await HistoryStore(path: path)
+                            let store = try await SQLiteHistory(path: path)
                             _ = try await store.beginRun(Self.start())
                             return nil
                         } catch {
@@ -332,7 +332,7 @@ extension HistoryStoreTests {
                 return await group.reduce(into: [String?]()) { $0.append($1) }
             }
             #expect(results.compactMap { $0 }.isEmpty, "\(results.compactMap { $0 })")
-            let runs = try await HistoryStore(path: path).recentRuns()
+            let runs = try await SQLiteHistory(path: path).recentRuns()
             #expect(runs.count == 8)
         }
     }

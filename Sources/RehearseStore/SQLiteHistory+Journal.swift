@@ -8,31 +8,11 @@ public import RehearseCore
 ///
 /// Every write suspends the calling task until SQLite has it (WAL: a killed harness never loses a
 /// committed row); none blocks a thread of the cooperative pool.
-extension HistoryStore {
+extension SQLiteHistory {
     /// Records `run` (status `running`) and returns it numbered, with its plan's content hash.
     public func beginRun(_ run: Run, logsFolder: String? = nil) async throws(HistoryError) -> Run {
-        let identity = ProcessIdentity.current
-        var run = run
-        run.planFile = URL(fileURLWithPath: run.planFile).standardizedFileURL.path
-        // The caller's content hash covers the plan's inputs too; without one, the text's.
-        if run.planHash.isEmpty { run.planHash = ContentHash.of(run.planText) }
-        run.status = .running
-        var row = RunRow(
-            id: nil, planName: run.planName, planFile: run.planFile, planText: run.planText, planHash: run.planHash,
-            strategy: run.strategy, target: run.target, host: run.host, user: run.user, pid: run.pid,
-            pidStart: identity.pid == run.pid ? identity.start : "", toolVersion: run.toolVersion,
-            gitCommit: run.gitCommit, failAt: run.cut?.kind == .failAt ? run.cut?.step : nil, jobs: run.jobs, startedAtNs: Self.nanoseconds(run.startedAt),
-            endedAtNs: nil, status: RunStatus.running.rawValue, budgetNs: run.budget.nanoseconds, forwardNs: nil,
-            rollbackNs: nil, totalNs: nil, trigger: nil, triggerCode: nil, triggerOffsetNs: nil, fingerprintBefore: nil,
-            fingerprintAfter: nil, reasons: "", reasonsJSON: "[]", leftApplied: "", logsFolder: logsFolder,
-            processMark: run.processMark, strayProcesses: "", cutBefore: run.cut?.kind == .before ? run.cut?.step : nil,
-            stepCount: run.stepCount, groupId: run.group?.id, groupSize: run.group?.size, groupShard: run.group?.shard, copy: run.copy, fingerprintControl: nil,
-            groupKind: run.group?.kind.rawValue, modes: run.modes.joined(separator: "\n"),
-            inputsJSON: Self.encodeInputs(run.inputHashes), kind: run.kind.rawValue,
-            approvalJSON: run.approval.flatMap(Self.encodeApproval), evidence: run.evidence, evidenceRun: run.evidenceRun,
-            fingerprintsJSON: nil)
-        if run.uid == nil { run.uid = UUID().uuidString.lowercased() }
-        row.uid = run.uid
+        let (row, started) = Self.startingRow(for: run, logsFolder: logsFolder)
+        var run = started
         run.id = try await write { [row] db in
             var row = row
             try row.insert(db)
@@ -97,31 +77,6 @@ extension HistoryStore {
                 """)
             try statement.execute(arguments: values + [run, record.kind.rawValue, record.name])
         }
-    }
-
-    static func encodeApproval(_ approval: Approval) -> String? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Whole microseconds since 1970, as every recorded time: survives the round trip exactly.
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Run.microseconds(date))
-        }
-        return (try? encoder.encode(approval)).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    static func decodeApproval(_ json: String) -> Approval? {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            Run.recordedTime(microseconds: try decoder.singleValueContainer().decode(Int64.self))
-        }
-        return try? decoder.decode(Approval.self, from: Data(json.utf8))
-    }
-
-    static func encodeInputs(_ hashes: [String: String]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(hashes)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// Records the fingerprint of a window's control copy (what `recover` compares with when the
@@ -213,15 +168,6 @@ extension HistoryStore {
         }
     }
 
-    /// A run whose harness died, and the token its commands carried.
-    public struct AbandonedRun: Sendable {
-        public var id: Int64
-        public var processMark: String?
-        public var kind: RunKind
-        /// Whether the run's target is protected in the plan recorded with it.
-        public var protectedTarget: Bool
-    }
-
     /// Marks `running` runs whose harness no longer exists as `abandoned` (their in-flight
     /// activities as `in-flight`), and returns them. Runs of other hosts are left alone.
     @discardableResult
@@ -243,27 +189,7 @@ extension HistoryStore {
                 try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
             }
         }
-        return deadRows.map { row in
-            let plan = PlanParser().parse(row.planText, file: row.planFile, defaultName: row.planName).plan
-            return AbandonedRun(id: row.id ?? 0, processMark: row.processMark, kind: RunKind(rawValue: row.kind) ?? .rehearsal,
-                                protectedTarget: plan?.target(named: row.target)?.isProtected ?? true)
-        }
+        return deadRows.map(Self.abandoned)
     }
 
-    /// Wall-clock times are kept as integer nanoseconds, in whole microseconds (``Run/recordedTime(_:)``).
-    static func nanoseconds(_ date: Date) -> Int64 {
-        Run.microseconds(date) * 1000
-    }
-
-    static func date(nanoseconds: Int64) -> Date {
-        Run.recordedTime(microseconds: (nanoseconds + 500) / 1000)
-    }
-
-    static func encodeReasons(_ reasons: [RunReason], path: String) throws(HistoryError) -> String {
-        do {
-            return String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
-        } catch {
-            throw HistoryError(.other, path: path, message: "cannot encode the run's reasons: \(error)", remedy: "report this as a bug")
-        }
-    }
 }

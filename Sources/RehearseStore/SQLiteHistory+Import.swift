@@ -18,7 +18,7 @@ public struct ImportSummary: Sendable, Hashable {
     }
 }
 
-extension HistoryStore {
+extension SQLiteHistory {
     /// Merges the finished runs of another history file (a CI job's artifact, another machine's
     /// export) into this one, by each run's globally unique id: a run this history has is not
     /// added again. The source is never written: a copy of it is brought to this schema (a file
@@ -45,7 +45,7 @@ extension HistoryStore {
         }
         do throws(HistoryError) {
             // Brought to this build's schema (refused when newer), then closed.
-            _ = try await HistoryStore(path: copy)
+            _ = try await SQLiteHistory(path: copy)
         } catch {
             throw HistoryError(error.code, path: source, message: error.message, remedy: error.remedy)
         }
@@ -67,7 +67,7 @@ extension HistoryStore {
         } catch {
             throw Self.explain(error, path: self.path)
         }
-        let destination = try await HistoryStore(path: path)
+        let destination = try await SQLiteHistory(path: path)
         return try await destination.merge(from: snapshot, since: since)
     }
 

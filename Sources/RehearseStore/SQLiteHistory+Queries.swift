@@ -3,7 +3,7 @@ import GRDB
 public import RehearseCore
 
 /// Reading the history: recent runs, one run in full, and the runs `compare` and `gate` need.
-extension HistoryStore {
+extension SQLiteHistory {
     /// The most recent runs, newest first, optionally of one plan; without their activities.
     public func recentRuns(plan: String? = nil, limit: Int = 20) async throws(HistoryError) -> [Run] {
         try await read { db in
@@ -59,13 +59,6 @@ extension HistoryStore {
         }
     }
 
-    /// Which runs to take by what they rehearsed.
-    public enum CutFilter: Sendable {
-        case any
-        /// Only runs with this cut (`nil`: full rehearsals, in a group or not).
-        case only(Cut?)
-    }
-
     /// Finished runs of a plan on a target, newest first, with their activities; optionally only
     /// those of one cut, only those that passed.
     public func finishedRuns(
@@ -119,65 +112,5 @@ extension HistoryStore {
         }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return (counts.0, counts.1, bytes)
-    }
-
-    static func recorded(_ row: RunRow, activities: [ActivityRow]) -> Run {
-        func duration(_ ns: Int64?) -> Duration? { ns.map { .nanoseconds($0) } }
-        func lines(_ text: String) -> [String] { text.isEmpty ? [] : text.split(separator: "\n").map(String.init) }
-        // A row finished by an older `rehearse` on a shared history has text only: its codes come
-        // from the text, as migration v2 gives them.
-        var trigger: RollbackTrigger?
-        if let offset = row.triggerOffsetNs,
-           let reason = (row.triggerCode ?? row.trigger.flatMap(HistorySchema.legacyTriggerCode)).flatMap(RollbackTrigger.Reason.init(code:)) {
-            trigger = RollbackTrigger(reason: reason, offset: .nanoseconds(offset))
-        }
-        var reasons = (try? JSONDecoder().decode([RunReason].self, from: Data(row.reasonsJSON.utf8))) ?? []
-        if reasons.isEmpty { reasons = lines(row.reasons).map(RunReason.text) }
-        var run = Run(
-            id: row.id ?? 0, planName: row.planName, planFile: row.planFile, planText: row.planText, planHash: row.planHash,
-            strategy: row.strategy, target: row.target,
-            provenance: RunProvenance(host: row.host, user: row.user, pid: row.pid, toolVersion: row.toolVersion, gitCommit: row.gitCommit),
-            cut: row.failAt.map(Cut.failAt) ?? row.cutBefore.map(Cut.before), stepCount: row.stepCount,
-            group: row.groupId.map {
-                RunGroup(id: $0, size: row.groupSize ?? 0, shard: row.groupShard,
-                         kind: row.groupKind.flatMap(RunGroup.Kind.init(rawValue:)) ?? .everyCut)
-            },
-            copy: row.copy, inputHashes: (try? JSONDecoder().decode([String: String].self, from: Data(row.inputsJSON.utf8))) ?? [:],
-            jobs: row.jobs, startedAt: Self.date(nanoseconds: row.startedAtNs),
-            endedAt: row.endedAtNs.map(Self.date(nanoseconds:)),
-            status: RunStatus(rawValue: row.status) ?? .failed, budget: .nanoseconds(row.budgetNs),
-            forward: duration(row.forwardNs), rollback: duration(row.rollbackNs), total: duration(row.totalNs),
-            trigger: trigger, fingerprintBefore: row.fingerprintBefore, fingerprintAfter: row.fingerprintAfter,
-            reasons: reasons, leftApplied: lines(row.leftApplied), strayProcesses: lines(row.strayProcesses),
-            activities: activities.map(record), processMark: row.processMark)
-        run.logsFolder = row.logsFolder
-        run.copyServices = lines(row.copyServices)
-        run.uid = row.uid
-        run.fingerprintControl = row.fingerprintControl
-        run.fingerprints = FingerprintFacts.fingerprints(
-            texts: (row.fingerprintBefore, row.fingerprintAfter, row.fingerprintControl),
-            facts: Self.decodeFingerprintFacts(row.fingerprintsJSON))
-        run.modes = lines(row.modes)
-        run.kind = RunKind(rawValue: row.kind) ?? .rehearsal
-        run.approval = row.approvalJSON.flatMap(Self.decodeApproval)
-        run.evidence = row.evidence
-        run.evidenceRun = row.evidenceRun
-        return run
-    }
-
-    static func record(_ row: ActivityRow) -> ActivityRecord {
-        var termination: ProcessOutcome.Termination?
-        if let code = row.exitStatus {
-            termination = .exited(code)
-        } else if let signal = row.signal {
-            termination = .signaled(signal)
-        } else if let error = row.error {
-            termination = .couldNotStart(error)
-        }
-        return ActivityRecord(
-            Activity(Activity.Kind(rawValue: row.kind) ?? .forward, row.name),
-            status: ActivityStatus(rawValue: row.status) ?? .failed,
-            startOffset: row.startOffsetNs.map { .nanoseconds($0) }, duration: row.durationNs.map { .nanoseconds($0) },
-            termination: termination, timedOut: row.timedOut, outputTail: row.outputTail, logFile: row.logFile)
     }
 }

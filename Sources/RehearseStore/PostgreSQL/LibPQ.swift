@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// PostgreSQL's own client library, libpq, loaded when a PostgreSQL history is first used
+/// (`dlopen("libpq.so.5")`), not linked: a build, and a `rehearse` binary, that never use
+/// PostgreSQL need neither libpq nor its headers, and compile nothing more for it (a Swift
+/// client, postgres-nio, added minutes to every cold build). These are the entry points the
+/// history uses, with the signatures of `libpq-fe.h` (libpq's ABI has been stable since 2004).
+struct LibPQ: @unchecked Sendable {
+    typealias Connection = OpaquePointer
+    typealias Result = OpaquePointer
+
+    let connectdb: @convention(c) (UnsafePointer<CChar>) -> Connection?
+    let status: @convention(c) (Connection?) -> Int32
+    let errorMessage: @convention(c) (Connection?) -> UnsafePointer<CChar>?
+    let finish: @convention(c) (Connection?) -> Void
+    let exec: @convention(c) (Connection?, UnsafePointer<CChar>) -> Result?
+    let execParams: @convention(c) (
+        Connection?, UnsafePointer<CChar>, Int32, UnsafePointer<UInt32>?, UnsafePointer<UnsafePointer<CChar>?>?,
+        UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32
+    ) -> Result?
+    let resultStatus: @convention(c) (Result?) -> Int32
+    let resultErrorMessage: @convention(c) (Result?) -> UnsafePointer<CChar>?
+    let resultErrorField: @convention(c) (Result?, Int32) -> UnsafePointer<CChar>?
+    let ntuples: @convention(c) (Result?) -> Int32
+    let nfields: @convention(c) (Result?) -> Int32
+    let fname: @convention(c) (Result?, Int32) -> UnsafePointer<CChar>?
+    let ftype: @convention(c) (Result?, Int32) -> UInt32
+    let getvalue: @convention(c) (Result?, Int32, Int32) -> UnsafePointer<CChar>?
+    let getisnull: @convention(c) (Result?, Int32, Int32) -> Int32
+    let getlength: @convention(c) (Result?, Int32, Int32) -> Int32
+    let cmdTuples: @convention(c) (Result?) -> UnsafePointer<CChar>?
+    let clear: @convention(c) (Result?) -> Void
+
+    /// `CONNECTION_OK`, `PGRES_COMMAND_OK`, `PGRES_TUPLES_OK`, `PG_DIAG_SQLSTATE` ('C').
+    static let connectionOK: Int32 = 0
+    static let commandOK: Int32 = 1
+    static let tuplesOK: Int32 = 2
+    static let sqlstateField = Int32(UInt8(ascii: "C"))
+
+    /// The library, loaded once; or why it cannot be.
+    static let shared: Swift.Result<LibPQ, LoadFailure> = load()
+
+    struct LoadFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private static func load() -> Swift.Result<LibPQ, LoadFailure> {
+        var handle: UnsafeMutableRawPointer?
+        var errors: [String] = []
+        for name in ["libpq.so.5", "libpq.so"] {
+            handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)
+            if handle != nil { break }
+            errors.append(dlerror().map { String(cString: $0) } ?? name)
+        }
+        guard let handle else {
+            return .failure(LoadFailure(description: "libpq cannot be loaded (\(errors.joined(separator: "; ")))"))
+        }
+        let names = ["PQconnectdb", "PQstatus", "PQerrorMessage", "PQfinish", "PQexec", "PQexecParams", "PQresultStatus",
+                     "PQresultErrorMessage", "PQresultErrorField", "PQntuples", "PQnfields", "PQfname", "PQftype", "PQgetvalue",
+                     "PQgetisnull", "PQgetlength", "PQcmdTuples", "PQclear"]
+        let missing = names.filter { dlsym(handle, $0) == nil }
+        guard missing.isEmpty else {
+            return .failure(LoadFailure(description: "the libpq found lacks \(missing.joined(separator: ", "))"))
+        }
+        func symbol<T>(_ name: String) -> T { unsafeBitCast(dlsym(handle, name)!, to: T.self) }
+        return .success(LibPQ(
+            connectdb: symbol("PQconnectdb"), status: symbol("PQstatus"), errorMessage: symbol("PQerrorMessage"),
+            finish: symbol("PQfinish"), exec: symbol("PQexec"), execParams: symbol("PQexecParams"),
+            resultStatus: symbol("PQresultStatus"), resultErrorMessage: symbol("PQresultErrorMessage"),
+            resultErrorField: symbol("PQresultErrorField"), ntuples: symbol("PQntuples"), nfields: symbol("PQnfields"),
+            fname: symbol("PQfname"), ftype: symbol("PQftype"), getvalue: symbol("PQgetvalue"), getisnull: symbol("PQgetisnull"),
+            getlength: symbol("PQgetlength"), cmdTuples: symbol("PQcmdTuples"), clear: symbol("PQclear")))
+    }
+}

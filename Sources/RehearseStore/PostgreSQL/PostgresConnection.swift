@@ -1,0 +1,212 @@
+import Dispatch
+import Foundation
+
+/// What PostgreSQL (or libpq) answered instead of a result.
+struct PostgresFailure: Error, CustomStringConvertible {
+    var message: String
+    /// The SQLSTATE of a server error (`42P01`: no such table), nil for a connection's failure.
+    var sqlstate: String?
+
+    var description: String { message }
+}
+
+/// A value sent as a query's parameter, in PostgreSQL's text form.
+protocol PostgresValue: Sendable {
+    var postgresText: String { get }
+}
+
+extension String: PostgresValue {
+    /// PostgreSQL's text cannot hold a NUL character (SQLite's can): it is kept as U+FFFD.
+    var postgresText: String { contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self }
+}
+
+extension Int: PostgresValue { var postgresText: String { String(self) } }
+extension Int32: PostgresValue { var postgresText: String { String(self) } }
+extension Int64: PostgresValue { var postgresText: String { String(self) } }
+extension Bool: PostgresValue { var postgresText: String { self ? "t" : "f" } }
+
+/// The rows a query returned, copied out of libpq's result.
+struct PostgresRows: Sendable {
+    var columns: [String: Int] = [:]
+    /// Each column's type (its OID: 16 boolean, 20 bigint, 21 smallint, 23 integer, 25 text).
+    var types: [UInt32] = []
+    var rows: [PostgresRow] = []
+    /// Rows an INSERT, UPDATE or DELETE changed.
+    var affected = 0
+
+    var first: PostgresRow? { rows.first }
+}
+
+struct PostgresRow: Sendable {
+    let columns: [String: Int]
+    let types: [UInt32]
+    let values: [String?]
+
+    func string(_ name: String) -> String? {
+        columns[name].flatMap { values[$0] }
+    }
+
+    func int64(_ name: String) -> Int64? { string(name).flatMap { Int64($0) } }
+    func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
+    func int32(_ name: String) -> Int32? { string(name).flatMap { Int32($0) } }
+    func bool(_ name: String) -> Bool? { string(name).map { $0 == "t" || $0 == "true" } }
+}
+
+/// One connection to the server, used by one task at a time: every call runs on the
+/// connection's own queue (libpq blocks while the server answers), so no thread of Swift's
+/// cooperative pool waits on the network. A call is never cancelled with the calling task.
+final class PostgresConnection: @unchecked Sendable {
+    private let library: LibPQ
+    private let handle: LibPQ.Connection
+    private let queue = DispatchQueue(label: "rehearse.postgresql")
+    private var closed = false
+
+    private init(library: LibPQ, handle: LibPQ.Connection) {
+        self.library = library
+        self.handle = handle
+    }
+
+    deinit { close() }
+
+    /// Connects (on a queue of its own), with notices kept off the terminal.
+    static func open(_ url: PostgresURL) async throws(PostgresFailure) -> PostgresConnection {
+        let library: LibPQ
+        switch LibPQ.shared {
+        case .success(let loaded): library = loaded
+        case .failure(let failure):
+            throw PostgresFailure(message: "\(failure); a PostgreSQL history needs libpq (Debian: apt-get install libpq5)")
+        }
+        let conninfo = url.conninfo
+        let result: Result<PostgresConnection, PostgresFailure> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                guard let handle = conninfo.withCString({ library.connectdb($0) }) else {
+                    continuation.resume(returning: .failure(PostgresFailure(message: "libpq cannot allocate a connection")))
+                    return
+                }
+                guard library.status(handle) == LibPQ.connectionOK else {
+                    let message = library.errorMessage(handle).map { String(cString: $0) } ?? "cannot connect"
+                    library.finish(handle)
+                    continuation.resume(returning: .failure(PostgresFailure(message: Self.tidy(message))))
+                    return
+                }
+                let connection = PostgresConnection(library: library, handle: handle)
+                do throws(PostgresFailure) {
+                    try connection.execute("SET client_min_messages = error; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'")
+                    continuation.resume(returning: .success(connection))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the connection's queue, the calling task suspended meanwhile.
+    func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresFailure) -> T) async throws(PostgresFailure) -> T {
+        let result: Result<T, PostgresFailure> = await withCheckedContinuation { continuation in
+            queue.async {
+                do throws(PostgresFailure) {
+                    continuation.resume(returning: .success(try body(self)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// The same, waiting on this thread: for a lock's short writes where no task is at hand.
+    func performNow<T>(_ body: (PostgresConnection) throws(PostgresFailure) -> T) throws(PostgresFailure) -> T {
+        let result: Result<T, PostgresFailure> = queue.sync {
+            do throws(PostgresFailure) { return .success(try body(self)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// One statement with `$1`-style parameters (nil: NULL). On the connection's queue only.
+    @discardableResult
+    func query(_ sql: String, _ parameters: [(any PostgresValue)?] = []) throws(PostgresFailure) -> PostgresRows {
+        guard !closed else { throw PostgresFailure(message: "the connection is closed") }
+        let texts: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.flatMap { strdup($0.postgresText) } }
+        defer { for text in texts { free(text) } }
+        let pointers: [UnsafePointer<CChar>?] = texts.map { $0.map { UnsafePointer($0) } }
+        let result = sql.withCString { sql in
+            pointers.withUnsafeBufferPointer { values in
+                library.execParams(handle, sql, Int32(texts.count), nil, values.baseAddress, nil, nil, 0)
+            }
+        }
+        return try rows(of: result)
+    }
+
+    /// Several statements without parameters (a schema migration). On the connection's queue only.
+    func execute(_ sql: String) throws(PostgresFailure) {
+        guard !closed else { throw PostgresFailure(message: "the connection is closed") }
+        let result = sql.withCString { library.exec(handle, $0) }
+        _ = try rows(of: result)
+    }
+
+    /// `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<T>(_ body: () throws(PostgresFailure) -> T) throws(PostgresFailure) -> T {
+        try execute("BEGIN")
+        do throws(PostgresFailure) {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Ends the session: the server lets go of its advisory locks.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        library.finish(handle)
+    }
+
+    private func rows(of result: LibPQ.Result?) throws(PostgresFailure) -> PostgresRows {
+        guard let result else {
+            let message = library.errorMessage(handle).map { String(cString: $0) } ?? "no result"
+            throw PostgresFailure(message: Self.tidy(message))
+        }
+        defer { library.clear(result) }
+        let status = library.resultStatus(result)
+        guard status == LibPQ.commandOK || status == LibPQ.tuplesOK else {
+            let message = library.resultErrorMessage(result).map { String(cString: $0) } ?? "query failed"
+            let state = library.resultErrorField(result, LibPQ.sqlstateField).map { String(cString: $0) }
+            throw PostgresFailure(message: Self.tidy(message), sqlstate: state)
+        }
+        var rows = PostgresRows()
+        let fields = library.nfields(result)
+        for field in 0..<fields {
+            rows.columns[library.fname(result, field).map { String(cString: $0) } ?? ""] = Int(field)
+            rows.types.append(library.ftype(result, field))
+        }
+        let count = library.ntuples(result)
+        rows.rows.reserveCapacity(Int(count))
+        for row in 0..<count {
+            var values: [String?] = []
+            values.reserveCapacity(Int(fields))
+            for field in 0..<fields {
+                if library.getisnull(result, row, field) != 0 {
+                    values.append(nil)
+                } else if let value = library.getvalue(result, row, field) {
+                    let length = Int(library.getlength(result, row, field))
+                    values.append(String(decoding: UnsafeRawBufferPointer(start: value, count: length), as: UTF8.self))
+                } else {
+                    values.append(nil)
+                }
+            }
+            rows.rows.append(PostgresRow(columns: rows.columns, types: rows.types, values: values))
+        }
+        rows.affected = library.cmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
+        return rows
+    }
+
+    /// libpq's messages end with a newline and may span lines: one line, for a verdict or an error.
+    private static func tidy(_ message: String) -> String {
+        message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }.joined(separator: "; ")
+    }
+}

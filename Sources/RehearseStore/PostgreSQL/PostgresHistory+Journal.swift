@@ -1,0 +1,209 @@
+import Foundation
+public import RehearseCore
+
+/// The journal, as ``SQLiteHistory``'s: each write returns once PostgreSQL has committed it.
+extension PostgresHistory {
+    public func beginRun(_ run: Run, logsFolder: String? = nil) async throws(HistoryError) -> Run {
+        let (row, started) = Self.startingRow(for: run, logsFolder: logsFolder)
+        var run = started
+        let uid = run.uid ?? ""
+        // Held before the row exists: a run recorded as running always has a live holder.
+        try await holdRunLock(uid)
+        do throws(HistoryError) {
+            let (names, values) = try await perform { _ throws(PostgresFailure) in try row.postgresColumns() }
+            run.id = try await perform { connection throws(PostgresFailure) in
+                try connection.query("""
+                    INSERT INTO rehearse.run (\(names.joined(separator: ", "))) VALUES (\(postgresPlaceholders(values.count))) RETURNING id
+                    """, values).first?.int64("id") ?? 0
+            }
+        } catch {
+            await releaseRunLock(uid)
+            throw error
+        }
+        return run
+    }
+
+    public func activityStarted(run: Int64, _ activity: Activity, offset: Duration) async throws(HistoryError) -> Int64 {
+        try await perform { connection throws(PostgresFailure) in
+            try Self.start(connection, run: run, activity, offset: offset)
+        }
+    }
+
+    public func activityFinished(run: Int64, row: Int64?, _ record: ActivityRecord) async throws(HistoryError) {
+        try await perform { connection throws(PostgresFailure) in try Self.finish(connection, run: run, row: row, record) }
+    }
+
+    public func journal(
+        run: Int64, finished: [(row: Int64?, record: ActivityRecord)], starting: Activity?, offset: Duration
+    ) async throws(HistoryError) -> Int64? {
+        let finished = finished.map { Finished(row: $0.row, record: $0.record) }
+        return try await perform { connection throws(PostgresFailure) in
+            try connection.transaction { () throws(PostgresFailure) -> Int64? in
+                for entry in finished { try Self.finish(connection, run: run, row: entry.row, entry.record) }
+                guard let starting else { return nil }
+                return try Self.start(connection, run: run, starting, offset: offset)
+            }
+        }
+    }
+
+    private struct Finished: Sendable {
+        var row: Int64?
+        var record: ActivityRecord
+    }
+
+    private static func start(_ connection: PostgresConnection, run: Int64, _ activity: Activity, offset: Duration) throws(PostgresFailure) -> Int64 {
+        try connection.query("""
+            INSERT INTO rehearse.activity (run_id, kind, name, status, start_offset_ns, timed_out)
+            VALUES ($1, $2, $3, 'running', $4, false) RETURNING id
+            """, [run, activity.kind.rawValue, activity.name, offset.nanoseconds]).first?.int64("id") ?? 0
+    }
+
+    private static func finish(_ connection: PostgresConnection, run: Int64, row: Int64?, _ record: ActivityRecord) throws(PostgresFailure) {
+        let values: [(any PostgresValue)?] = [
+            record.status.rawValue, record.startOffset?.nanoseconds, record.duration?.nanoseconds, record.exitStatus,
+            record.signal, record.timedOut, record.outputTail, record.logFile, record.startError,
+        ]
+        if let row {
+            try connection.query("""
+                UPDATE rehearse.activity SET status = $1, start_offset_ns = $2, duration_ns = $3, exit_status = $4, signal = $5,
+                    timed_out = $6, output_tail = $7, log_file = $8, error = $9
+                WHERE id = $10
+                """, values + [row])
+        } else {
+            try connection.query("""
+                INSERT INTO rehearse.activity (status, start_offset_ns, duration_ns, exit_status, signal, timed_out, output_tail,
+                    log_file, error, run_id, kind, name)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                """, values + [run, record.kind.rawValue, record.name])
+        }
+    }
+
+    public func fingerprintTaken(run: Int64, control: FingerprintOutput) async throws(HistoryError) {
+        try await recordFingerprint(run: run, column: "fingerprint_control", key: "control", control)
+    }
+
+    public func fingerprintTaken(run: Int64, before: FingerprintOutput) async throws(HistoryError) {
+        try await recordFingerprint(run: run, column: "fingerprint_before", key: "before", before)
+    }
+
+    private func recordFingerprint(run: Int64, column: String, key: String, _ output: FingerprintOutput) async throws(HistoryError) {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.transaction { () throws(PostgresFailure) in
+                let stored = try connection.query("SELECT fingerprints_json FROM rehearse.run WHERE id = $1 FOR UPDATE", [run])
+                    .first?.string("fingerprints_json")
+                var facts = Self.decodeFingerprintFacts(stored)
+                facts[key] = FingerprintFacts(output)
+                try connection.query("UPDATE rehearse.run SET \(column) = $1, fingerprints_json = $2 WHERE id = $3",
+                                     [output.text, Self.encodeFingerprintFacts(facts), run])
+            }
+        }
+    }
+
+    public func rollbackTriggered(run: Int64, _ trigger: RollbackTrigger) async throws(HistoryError) {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("UPDATE rehearse.run SET trigger = $1, trigger_code = $2, trigger_offset_ns = $3 WHERE id = $4",
+                                 [trigger.description, trigger.reason.code, trigger.offset.nanoseconds, run])
+        }
+    }
+
+    public func finishRun(_ run: Run) async throws(HistoryError) {
+        let reasons = try Self.encodeReasons(run.reasons, path: location)
+        let values: [(any PostgresValue)?] = [
+            run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
+            run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
+            run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
+            run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
+            run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl,
+            Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)), run.copyServices.joined(separator: "\n"), run.id,
+        ]
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("""
+                UPDATE rehearse.run SET status = $1, ended_at_ns = $2, forward_ns = $3, rollback_ns = $4, total_ns = $5,
+                    fingerprint_before = $6, fingerprint_after = $7, reasons = $8, reasons_json = $9, left_applied = $10,
+                    stray_processes = $11, trigger = $12, trigger_code = $13, trigger_offset_ns = $14,
+                    logs_folder = coalesce($15, logs_folder), fingerprint_control = $16, fingerprints_json = $17, copy_services = $18
+                WHERE id = $19
+                """, values)
+        }
+        if let uid = run.uid { await releaseRunLock(uid) }
+    }
+
+    public func recordLogsFolder(run: Int64, _ path: String) async throws(HistoryError) {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("UPDATE rehearse.run SET logs_folder = $1 WHERE id = $2", [path, run])
+        }
+    }
+
+    public func reopenRun(_ run: Int64, expected: RunStatus, by provenance: RunProvenance) async throws(HistoryError) -> Bool {
+        let identity = ProcessIdentity.current
+        guard let uid = try await uid(of: run) else { return false }
+        try await holdRunLock(uid)
+        let start = identity.pid == provenance.pid ? identity.start : ""
+        let reopened = try await perform { connection throws(PostgresFailure) in
+            try connection.query("UPDATE rehearse.run SET status = 'running', host = $1, pid = $2, pid_start = $3 WHERE id = $4 AND status = $5",
+                                 [provenance.host, provenance.pid, start, run, expected.rawValue]).affected == 1
+        }
+        if !reopened { await releaseRunLock(uid) }
+        return reopened
+    }
+
+    public func releaseRun(_ run: Int64, status: RunStatus, host: String, pid: Int32) async throws(HistoryError) {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("UPDATE rehearse.run SET status = $1, host = $2, pid = $3, pid_start = '' WHERE id = $4",
+                                 [status.rawValue, host, pid, run])
+        }
+        if let uid = try await uid(of: run) { await releaseRunLock(uid) }
+    }
+
+    public func recordRecovery(run: Int64, stillApplied: [String]) async throws(HistoryError) {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("UPDATE rehearse.run SET left_applied = $1 WHERE id = $2", [stillApplied.joined(separator: "\n"), run])
+        }
+    }
+
+    /// A running run is abandoned when no session holds its liveness lock (its harness's
+    /// connection ended with it, on whatever host), unless it is a live process of this host.
+    @discardableResult
+    public func markAbandoned() async throws(HistoryError) -> [AbandonedRun] {
+        let here = ProcessInfo.processInfo.hostName
+        let deadRows = try await perform { connection throws(PostgresFailure) -> [RunRow] in
+            let running = try connection.query("SELECT * FROM rehearse.run WHERE status = 'running' ORDER BY id").rows
+            var dead: [RunRow] = []
+            for found in running {
+                let row = try found.record(RunRow.self)
+                let key = PostgresSchema.lockKey(row.uid ?? "")
+                let free = try connection.query("SELECT pg_try_advisory_lock($1, $2) AS free", [PostgresSchema.LockClass.run.rawValue, key])
+                    .first?.bool("free") == true
+                guard free else { continue }
+                try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.run.rawValue, key])
+                if row.host == here, ProcessIdentity(host: row.host, pid: row.pid, start: row.pidStart).isAlive { continue }
+                dead.append(row)
+            }
+            return dead
+        }
+        let dead = deadRows.compactMap(\.id)
+        guard !dead.isEmpty else { return [] }
+        try await perform { connection throws(PostgresFailure) in
+            try connection.transaction { () throws(PostgresFailure) in
+                for id in dead {
+                    try connection.query("UPDATE rehearse.activity SET status = $1 WHERE run_id = $2 AND status = 'running'",
+                                         [ActivityStatus.inFlight.rawValue, id])
+                    try connection.query("UPDATE rehearse.run SET status = $1 WHERE id = $2 AND status = 'running'",
+                                         [RunStatus.abandoned.rawValue, id])
+                }
+            }
+        }
+        for id in dead {
+            if let run = try await self.run(id: id) {
+                try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
+            }
+        }
+        return deadRows.map(Self.abandoned)
+    }
+
+    private func uid(of run: Int64) async throws(HistoryError) -> String? {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT uid FROM rehearse.run WHERE id = $1", [run]).first?.string("uid")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+public import RehearseCore
+
+/// Reading the history, as ``SQLiteHistory``'s queries do.
+extension PostgresHistory {
+    public func recentRuns(plan: String? = nil, limit: Int = 20) async throws(HistoryError) -> [Run] {
+        try await runs(where: plan == nil ? "" : "WHERE plan_name = $1", plan.map { [$0] } ?? [], order: "id DESC", limit: limit, activities: false)
+    }
+
+    public func run(id: Int64) async throws(HistoryError) -> Run? {
+        try await runs(where: "WHERE id = $1", [id], order: "id", limit: 1, activities: true).first
+    }
+
+    public func groupRuns(prefix: String) async throws(HistoryError) -> [Run] {
+        // Hex digits and '-' only: nothing LIKE would read as a wildcard.
+        let pattern = prefix.lowercased().filter { $0.isHexDigit || $0 == "-" }
+        guard pattern.count >= 4 else { return [] }
+        return try await runs(where: "WHERE group_id LIKE $1", [pattern + "%"], order: "id", limit: nil, activities: true)
+    }
+
+    public func plansAndTargets(plan: String? = nil) async throws(HistoryError) -> [(plan: String, target: String)] {
+        let rows = try await perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT DISTINCT plan_name, target FROM rehearse.run"
+                                     + (plan == nil ? "" : " WHERE plan_name = $1") + " ORDER BY plan_name, target",
+                                 plan.map { [$0] } ?? [])
+        }
+        return rows.rows.map { (plan: $0.string("plan_name") ?? "", target: $0.string("target") ?? "") }
+    }
+
+    public func latestRunID(plan: String? = nil) async throws(HistoryError) -> Int64? {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT id FROM rehearse.run" + (plan == nil ? "" : " WHERE plan_name = $1") + " ORDER BY id DESC LIMIT 1",
+                                 plan.map { [$0] } ?? []).first?.int64("id")
+        }
+    }
+
+    public func finishedRuns(
+        plan: String, target: String, before: Int64? = nil, cut: CutFilter = .any, passedOnly: Bool = false, limit: Int
+    ) async throws(HistoryError) -> [Run] {
+        var conditions = ["plan_name = $1", "target = $2", "status <> 'running'"]
+        var values: [(any PostgresValue)?] = [plan, target]
+        func add(_ condition: String, _ value: any PostgresValue) {
+            values.append(value)
+            conditions.append(condition.replacingOccurrences(of: "?", with: "$\(values.count)"))
+        }
+        if let before { add("id < ?", before) }
+        if passedOnly { add("status = ?", RunStatus.passed.rawValue) }
+        if case .only(let only) = cut {
+            switch only?.kind {
+            case nil: conditions.append("fail_at IS NULL AND cut_before IS NULL")
+            case .failAt?: add("fail_at = ?", only?.step ?? "")
+            case .before?: add("cut_before = ?", only?.step ?? "")
+            }
+        }
+        return try await runs(where: "WHERE " + conditions.joined(separator: " AND "), values, order: "id DESC", limit: limit, activities: true)
+    }
+
+    public func runs(plan: String, target: String, limit: Int = 50) async throws(HistoryError) -> [Run] {
+        try await runs(where: "WHERE plan_name = $1 AND target = $2", [plan, target], order: "id DESC", limit: limit, activities: false)
+    }
+
+    public func latestRecoverableRunID() async throws(HistoryError) -> Int64? {
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT id FROM rehearse.run WHERE status <> 'running' AND left_applied <> '' ORDER BY id DESC LIMIT 1")
+                .first?.int64("id")
+        }
+    }
+
+    public func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int) {
+        let row = try await perform { connection throws(PostgresFailure) in
+            try connection.query("""
+                SELECT (SELECT count(*) FROM rehearse.run) AS runs, (SELECT count(*) FROM rehearse.activity) AS activities,
+                    pg_total_relation_size('rehearse.run') + pg_total_relation_size('rehearse.activity') AS bytes
+                """).first
+        }
+        return (row?.int("runs") ?? 0, row?.int("activities") ?? 0, row?.int("bytes") ?? 0)
+    }
+
+    /// Runs in `order`, with their activities when asked (one query for all of them).
+    private func runs(
+        where condition: String, _ values: [(any PostgresValue)?], order: String, limit: Int?, activities: Bool
+    ) async throws(HistoryError) -> [Run] {
+        try await perform { connection throws(PostgresFailure) -> [Run] in
+            let rows = try connection.query(
+                "SELECT * FROM rehearse.run \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \(max(0, $0))" } ?? ""), values
+            ).rows.map { row throws(PostgresFailure) in try row.record(RunRow.self) }
+            var byRun: [Int64: [ActivityRow]] = [:]
+            if activities, !rows.isEmpty {
+                let ids = "{" + rows.compactMap(\.id).map(String.init).joined(separator: ",") + "}"
+                for found in try connection.query("SELECT * FROM rehearse.activity WHERE run_id = ANY($1::bigint[]) ORDER BY id", [ids]).rows {
+                    let activity = try found.record(ActivityRow.self)
+                    byRun[activity.runId, default: []].append(activity)
+                }
+            }
+            return rows.map { Self.recorded($0, activities: byRun[$0.id ?? 0] ?? []) }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+public import Foundation
+import RehearseCore
+import Synchronization
+
+/// The rehearsal history in a PostgreSQL database that a team's machines share
+/// (`--history postgresql://USER@HOST:PORT/DB`): the same journal, queries and refusals as
+/// ``SQLiteHistory``, for many writers on many hosts.
+///
+/// Three connections at most: one for the journal and the queries, one that holds the advisory
+/// locks of the runs this process is running (a harness that dies, on any host, lets go of them
+/// with its connection: that is how `markAbandoned` tells a dead harness from a live one on
+/// another machine), and one per target lock (``PostgresTargetLock``).
+public final class PostgresHistory: HistoryStore {
+    public let url: PostgresURL
+    public let localFolder: String
+    public var location: String { url.description }
+    let connection: PostgresConnection
+    /// Opened with the first run this process records.
+    private let runLocks = Mutex<PostgresConnection?>(nil)
+
+    /// Connects, and brings the schema up to date (refusing one from a newer `rehearse`).
+    /// `localFolder` is where runs keep their logs on this machine; it is made when missing.
+    public init(url: PostgresURL, localFolder: String) async throws(HistoryError) {
+        self.url = url
+        self.localFolder = localFolder
+        let location = url.description
+        do throws(PostgresFailure) {
+            connection = try await PostgresConnection.open(url)
+        } catch {
+            throw HistoryError(.unreachable, path: location, message: "cannot connect: \(error.message)",
+                               remedy: "check the server, the URL and the credentials (PGPASSWORD or ~/.pgpass), or use a history file with --history PATH")
+        }
+        try await migrate()
+        if mkdir(localFolder, 0o700) != 0, errno != EEXIST {
+            throw HistoryError(.notWritable, path: location, message: "cannot make the folder for its logs, \(localFolder): \(String(cString: strerror(errno)))",
+                               remedy: "check that folder's parent, or run from another folder")
+        }
+    }
+
+    deinit {
+        runLocks.withLock { $0?.close() }
+    }
+
+    /// Refuses a schema from a newer `rehearse`, or a `rehearse` schema that another application
+    /// made, and applies the migrations this database lacks (one process at a time: a
+    /// transaction-scoped advisory lock).
+    private func migrate() async throws(HistoryError) {
+        let known = PostgresSchema.migrations.map(\.id)
+        let location = self.location
+        try await perform { connection throws(PostgresFailure) in
+            // Most opens find the schema complete: a read, no lock.
+            if let applied = try? Set(connection.query("SELECT id FROM rehearse.migrations").rows.compactMap { $0.string("id") }),
+               applied == Set(known) {
+                return
+            }
+            try connection.transaction { () throws(PostgresFailure) in
+                try connection.query("SELECT pg_advisory_xact_lock($1, 0)", [PostgresSchema.LockClass.migration.rawValue])
+                let tables = try connection.query(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [PostgresSchema.name]
+                ).rows.compactMap { $0.string("table_name") }
+                if !tables.isEmpty, !tables.contains("migrations") {
+                    throw PostgresFailure(message: "foreign:" + tables.sorted().prefix(5).joined(separator: ", "))
+                }
+                try connection.execute("""
+                    CREATE SCHEMA IF NOT EXISTS rehearse;
+                    CREATE TABLE IF NOT EXISTS rehearse.migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                    """)
+                let applied = Set(try connection.query("SELECT id FROM rehearse.migrations").rows.compactMap { $0.string("id") })
+                let unknown = applied.subtracting(known)
+                if !unknown.isEmpty { throw PostgresFailure(message: "newer:" + unknown.sorted().joined(separator: ", ")) }
+                for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
+                    try connection.execute(migration.sql)
+                    try connection.query("INSERT INTO rehearse.migrations (id) VALUES ($1)", [migration.id])
+                }
+            }
+        } explaining: { error in
+            if error.message.hasPrefix("newer:") {
+                return HistoryError(.newerVersion, path: location,
+                                    message: "it was written by a newer rehearse (schema \(error.message.dropFirst(6)))",
+                                    remedy: "upgrade rehearse, or use another history with --history; its contents were left as they were")
+            }
+            if error.message.hasPrefix("foreign:") {
+                return HistoryError(.notADatabase, path: location,
+                                    message: "its schema 'rehearse' is another application's, not a rehearse history (its tables: \(error.message.dropFirst(8)))",
+                                    remedy: "use another database for the history (nothing was changed in this one)")
+            }
+            return nil
+        }
+    }
+
+    /// An advisory lock of its own connection, held until the run ends or the process does.
+    public func lockTarget(_ target: String, copy: Int, holder: TargetHolder, wait: Duration) async throws(TargetLock.Failure) -> any TargetLease {
+        try await PostgresTargetLock.acquire(target: target, copy: copy, in: self, holder: holder, wait: wait)
+    }
+
+    /// Holds run `uid`'s liveness lock on the connection kept for that (opened on first use).
+    func holdRunLock(_ uid: String) async throws(HistoryError) {
+        let existing = runLocks.withLock { $0 }
+        let holder: PostgresConnection
+        if let existing {
+            holder = existing
+        } else {
+            do throws(PostgresFailure) {
+                holder = try await PostgresConnection.open(url)
+            } catch {
+                throw HistoryError(.unreachable, path: location, message: "cannot connect: \(error.message)",
+                                   remedy: "check the server, the URL and the credentials (PGPASSWORD or ~/.pgpass)")
+            }
+            runLocks.withLock { $0 = holder }
+        }
+        do throws(PostgresFailure) {
+            // Another run's key may be the same (a 32-bit hash): not waited for; either's end frees it.
+            _ = try await holder.perform { connection throws(PostgresFailure) in
+                try connection.query("SELECT pg_try_advisory_lock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
+            }
+        } catch {
+            throw explain(error)
+        }
+    }
+
+    /// Lets go of run `uid`'s liveness lock (the run is over).
+    func releaseRunLock(_ uid: String) async {
+        guard let holder = runLocks.withLock({ $0 }) else { return }
+        _ = try? await holder.perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
+        }
+    }
+
+    /// Runs `body` on the history's connection; a failure becomes a ``HistoryError`` (or what
+    /// `explaining` makes of it).
+    func perform<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws(PostgresFailure) -> T,
+        explaining: (PostgresFailure) -> HistoryError? = { _ in nil }
+    ) async throws(HistoryError) -> T {
+        do throws(PostgresFailure) {
+            return try await connection.perform(body)
+        } catch {
+            throw explaining(error) ?? explain(error)
+        }
+    }
+
+    func explain(_ error: PostgresFailure) -> HistoryError {
+        if error.sqlstate == "42501" {
+            return HistoryError(.notWritable, path: location, message: error.message, remedy: "check the user's rights on the database")
+        }
+        switch error.sqlstate?.prefix(2) {
+        case nil:
+            return HistoryError(.unreachable, path: location, message: "the server cannot be reached: \(error.message)",
+                                remedy: "check the server and the network; what the run had recorded is kept")
+        case "42"?, "3F"?:
+            return HistoryError(.other, path: location, message: error.message,
+                                remedy: "check that the schema 'rehearse' is this history's and the user may use it")
+        case "53"?:
+            return HistoryError(.notWritable, path: location, message: "the server cannot write: \(error.message)",
+                                remedy: "free some space on the server, or use another history")
+        case "28"?:
+            return HistoryError(.notWritable, path: location, message: error.message, remedy: "check the user's rights on the database")
+        default:
+            return HistoryError(.other, path: location, message: error.message, remedy: "see PostgreSQL's message above")
+        }
+    }
+}
