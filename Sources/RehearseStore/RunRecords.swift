@@ -70,6 +70,14 @@ extension HistoryStore {
         Run.microseconds(date) * 1000
     }
 
+    /// `--since` as the recorded times are (clamped: a date past 2262 is past every run, not a crash).
+    static func nanoseconds(since: Date?) -> Int64? {
+        since.map { date -> Int64 in
+            let nanoseconds = (date.timeIntervalSince1970 * 1_000_000_000).rounded(.down)
+            return nanoseconds >= 9.2e18 ? .max : nanoseconds <= -9.2e18 ? .min : Int64(nanoseconds)
+        }
+    }
+
     static func date(nanoseconds: Int64) -> Date {
         Run.recordedTime(microseconds: (nanoseconds + 500) / 1000)
     }

@@ -26,6 +26,15 @@ extension SQLiteHistory {
     ///
     /// - Parameter since: only runs that started then or later.
     public func importRuns(from source: String, since: Date? = nil) async throws(HistoryError) -> ImportSummary {
+        let (copy, scratch) = try await Self.migratedCopy(of: source)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        return try await merge(from: copy, since: since)
+    }
+
+    /// A copy of the history file `source` in a scratch folder of its own (which the caller
+    /// removes), brought to this build's schema: the source itself is never written. A file
+    /// from a newer rehearse, or not a rehearse history, is refused as `--history` would be.
+    static func migratedCopy(of source: String) async throws(HistoryError) -> (copy: String, scratch: String) {
         switch FileKind.of(source) {
         case .regular: break
         case .missing: throw HistoryError(.notADatabase, path: source, message: "does not exist", remedy: "name a history file to import")
@@ -33,13 +42,13 @@ extension SQLiteHistory {
         case .special(let kind): throw HistoryError(.notADatabase, path: source, message: "is \(kind), not a history file", remedy: "name a history file to import")
         }
         let scratch = try Self.scratchFolder(for: source)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
         let copy = scratch + "/history.sqlite"
         do {
             for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: source + suffix) {
                 try FileManager.default.copyItem(atPath: source + suffix, toPath: copy + suffix)
             }
         } catch {
+            try? FileManager.default.removeItem(atPath: scratch)
             throw HistoryError(.notWritable, path: source, message: "cannot be copied to read it: \(error.localizedDescription)",
                                remedy: "check that it is readable, and that the temporary folder has room")
         }
@@ -47,9 +56,10 @@ extension SQLiteHistory {
             // Brought to this build's schema (refused when newer), then closed.
             _ = try await SQLiteHistory(path: copy)
         } catch {
+            try? FileManager.default.removeItem(atPath: scratch)
             throw HistoryError(error.code, path: source, message: error.message, remedy: error.remedy)
         }
-        return try await merge(from: copy, since: since)
+        return (copy, scratch)
     }
 
     /// Writes the finished runs since `since` (all when nil) to a new history file at `path`, for
@@ -72,7 +82,7 @@ extension SQLiteHistory {
     }
 
     /// A folder of its own for a copy, owner-only.
-    private static func scratchFolder(for path: String) throws(HistoryError) -> String {
+    static func scratchFolder(for path: String) throws(HistoryError) -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rehearse-import-\(UUID().uuidString)").path
         guard mkdir(folder, 0o700) == 0 else {
             throw HistoryError(.notWritable, path: path, message: "cannot make a temporary folder: \(String(cString: strerror(errno)))",
@@ -84,11 +94,7 @@ extension SQLiteHistory {
     /// Adds the runs of `source` (a file at this schema, not in use) that this history lacks, in
     /// one transaction: all of them, or none.
     private func merge(from source: String, since: Date?) async throws(HistoryError) -> ImportSummary {
-        // (Clamped: a date past 2262 is past every run, not a crash.)
-        let sinceNs = since.map { date -> Int64 in
-            let nanoseconds = (date.timeIntervalSince1970 * 1_000_000_000).rounded(.down)
-            return nanoseconds >= 9.2e18 ? .max : nanoseconds <= -9.2e18 ? .min : Int64(nanoseconds)
-        }
+        let sinceNs = Self.nanoseconds(since: since)
         do {
             return try await pool.writeWithoutTransaction { db in
                 try db.execute(sql: "ATTACH DATABASE ? AS source", arguments: [source])
