@@ -5,6 +5,8 @@ import RehearseCore
 import RehearseTestSupport
 import Testing
 
+/// What only the SQLite file does: its permissions, its older schemas, refusing files that are
+/// not histories. What both stores do is in ``HistoryStoreContractTests``.
 @Suite struct HistoryStoreTests {
     static let planText = """
         strategy: custom
@@ -38,117 +40,6 @@ import Testing
             #expect(permissions == 0o600)
             let store = try await SQLiteHistory(path: path)
             #expect(try await store.recentRuns().isEmpty)
-        }
-    }
-
-    @Test func journalRoundTrip() async throws {
-        try await TemporaryFolder.with { folder in
-            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
-            let id = try await store.beginRun(Self.start(cut: .failAt("b"))).id
-            let rowA = try await store.activityStarted(run: id, Activity(.forward, "a"), offset: .milliseconds(1))
-            // While a is running, the journal already shows it.
-            #expect(try await store.run(id: id)?.activities.map(\.status) == [.running])
-            #expect(try await store.run(id: id)?.stillApplied == ["a"])
-            try await store.activityFinished(run: id, row: rowA, record(.forward, "a", 1, 5))
-            try await store.activityFinished(run: id, row: nil, ActivityRecord(Activity(.forward, "b"), status: .injectedFailure))
-            let trigger = RollbackTrigger(reason: .injected(step: "b"), offset: .milliseconds(7))
-            try await store.rollbackTriggered(run: id, trigger)
-            for (step, offset) in [("b", 8), ("a", 10)] {
-                let row = try await store.activityStarted(run: id, Activity(.rollback, step), offset: .milliseconds(offset))
-                try await store.activityFinished(run: id, row: row, record(.rollback, step, offset, 2))
-            }
-            var finished = try #require(try await store.run(id: id))
-            finished.status = .passed
-            finished.endedAt = Date()
-            finished.forward = .milliseconds(5)
-            finished.rollback = .milliseconds(5)
-            finished.total = .milliseconds(12)
-            finished.trigger = trigger
-            finished.fingerprintBefore = "x"
-            finished.fingerprintAfter = "x"
-            try await store.finishRun(finished)
-
-            let run = try #require(try await store.run(id: id))
-            #expect(run.status == .passed)
-            #expect(run.planName == "p")
-            #expect(run.planText == Self.planText)
-            #expect(run.planHash == ContentHash.of(Self.planText))
-            #expect(run.planHash.hasPrefix("sha256:") && run.planHash.count == 71)
-            #expect(run.gitCommit == "abc")
-            #expect(run.failAt == "b")
-            #expect(run.jobs == 4)
-            #expect(run.budget == .seconds(10))
-            #expect(run.rollback == .milliseconds(5))
-            #expect(run.trigger == trigger)
-            #expect(run.activities.map(\.name) == ["a", "b", "b", "a"])
-            #expect(run.activities.map(\.status) == [.passed, .injectedFailure, .passed, .passed])
-            #expect(run.activities[0].duration == .milliseconds(5))
-            #expect(run.activities[0].exitStatus == 0)
-            #expect(run.activities[0].outputTail == "tail")
-            #expect(run.stillApplied.isEmpty)
-            #expect(run.pid == getpid())
-            #expect(try await store.recentRuns().map(\.id) == [id])
-        }
-    }
-
-    /// The run read back is the run written: every field, the coded trigger and reasons included.
-    @Test func aFinishedRunReadsBackExactlyAsWritten() async throws {
-        try await TemporaryFolder.with { folder in
-            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
-            var run = try await store.beginRun(Self.start())
-            let activities = [
-                record(.forward, "a", 1, 5),
-                ActivityRecord(Activity(.forward, "b"), outcome: ProcessOutcome(termination: .signaled(9), timedOut: true, outputTail: "slow"),
-                               startOffset: .milliseconds(6), duration: .milliseconds(40)),
-                ActivityRecord(Activity(.rollback, "b"), outcome: ProcessOutcome(termination: .couldNotStart("its folder is gone")),
-                               startOffset: .milliseconds(50), duration: .zero),
-                ActivityRecord(Activity(.rollback, "a"), status: .blocked),
-            ]
-            for activity in activities { try await store.activityFinished(run: run.id, row: nil, activity) }
-            run.activities = activities
-            run.status = .failed
-            run.endedAt = Run.recordedTime(Date())
-            run.forward = .milliseconds(46)
-            run.rollback = .milliseconds(3)
-            run.total = .milliseconds(60)
-            run.trigger = RollbackTrigger(reason: .stepFailed(step: "b"), offset: .milliseconds(46))
-            run.reasons = [
-                .stepFailed(step: "b", how: "timed out"), .rollbackFailed(step: "b", how: "could not start: its folder is gone"),
-                .rollbackBlocked(step: "a"), .checkFailed(phase: .restored, check: "v1 answers", how: "exit 22"),
-                .targetCommandFailed(phase: .teardown, target: "copy", how: "exit 1"), .fingerprintDiffers,
-                .fingerprintCommandFailed(how: "exit 2"), .rollbackAbandoned(step: "c"), .leftApplied(steps: ["a", "b"]),
-            ]
-            run.leftApplied = ["a", "b"]
-            run.strayProcesses = ["python3 server.py"]
-            run.fingerprintBefore = "before\n"
-            run.fingerprintAfter = "after\n"
-            try await store.finishRun(run)
-            let read = try #require(try await store.run(id: run.id))
-            #expect(read == run)
-        }
-    }
-
-    /// A fingerprint kept in part keeps its size, digest and being in part: what `recover` and
-    /// the reports compare by. The one taken before is kept as soon as it is taken.
-    @Test func fingerprintsKeptInPartReadBackWithTheirDigests() async throws {
-        try await TemporaryFolder.with { folder in
-            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
-            var run = try await store.beginRun(Self.start())
-            let before = FingerprintOutput(text: "row 1\n", digest: "sha256:aa", size: 3_000_000, isWhole: false)
-            try await store.fingerprintTaken(run: run.id, before: before)
-            #expect(try await store.run(id: run.id)?.fingerprints.before == before)
-            let control = FingerprintOutput(text: "c\n", digest: "sha256:cc", size: 2, isWhole: true)
-            try await store.fingerprintTaken(run: run.id, control: control)
-            let stored = try #require(try await store.run(id: run.id))
-            #expect(stored.fingerprints.before == before && stored.fingerprints.control == control)
-            run.status = .passed
-            run.endedAt = Run.recordedTime(Date())
-            run.fingerprints = RunFingerprints(before: before, after: FingerprintOutput(text: "row 1\n", digest: "sha256:bb", size: 3_000_001, isWhole: false),
-                                               control: control)
-            try await store.finishRun(run)
-            let read = try #require(try await store.run(id: run.id))
-            #expect(read.fingerprints == run.fingerprints)
-            #expect(read == run)
         }
     }
 
@@ -215,30 +106,6 @@ import Testing
             #expect(back.group == RunGroup(id: "abcd-1234", size: 2, shard: "1/2"))
             #expect(back.inputHashes == ["../m.sql": "sha256:00"])
             #expect(back.stepCount == 2)
-        }
-    }
-
-    @Test func aRunWhoseHarnessDiedIsMarkedAbandoned() async throws {
-        try await TemporaryFolder.with { folder in
-            let store = try await SQLiteHistory(path: folder.path + "/h.sqlite")
-            let alive = try await store.beginRun(Self.start()).id
-            let dead = try await store.beginRun(Self.start()).id
-            _ = try await store.activityStarted(run: dead, Activity(.forward, "a"), offset: .zero)
-            // Pretend the second run's harness is a process that no longer exists.
-            try await store.pool.write { db in
-                try db.execute(sql: "UPDATE run SET pid = 999999999, pid_start = 'gone' WHERE id = ?", arguments: [dead])
-            }
-            let abandoned = try await store.markAbandoned()
-            #expect(abandoned.map(\.id) == [dead])
-            #expect(abandoned.first?.processMark == "mark")
-            #expect(try await store.run(id: alive)?.status == .running)
-            let run = try #require(try await store.run(id: dead))
-            #expect(run.status == .abandoned)
-            #expect(run.activities.map(\.status) == [.inFlight])
-            #expect(run.leftApplied == ["a"])
-            #expect(try await store.latestRecoverableRunID() == dead)
-            // Marking again finds nothing new.
-            #expect(try await store.markAbandoned().isEmpty)
         }
     }
 
@@ -310,30 +177,5 @@ import Testing
     @Test func contentHashIsSHA256() {
         #expect(ContentHash.of("") == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(ContentHash.of("a") != ContentHash.of("a\n"))
-    }
-}
-
-extension HistoryStoreTests {
-    @Test func manyOpenersOfANewHistoryAllSucceed() async throws {
-        try await TemporaryFolder.with { folder in
-            let path = folder.path + "/new.sqlite"
-            let results = await withTaskGroup(of: String?.self) { group in
-                for _ in 0..<8 {
-                    group.addTask {
-                        do {
-                            let store = try await SQLiteHistory(path: path)
-                            _ = try await store.beginRun(Self.start())
-                            return nil
-                        } catch {
-                            return "\(error)"
-                        }
-                    }
-                }
-                return await group.reduce(into: [String?]()) { $0.append($1) }
-            }
-            #expect(results.compactMap { $0 }.isEmpty, "\(results.compactMap { $0 })")
-            let runs = try await SQLiteHistory(path: path).recentRuns()
-            #expect(runs.count == 8)
-        }
     }
 }

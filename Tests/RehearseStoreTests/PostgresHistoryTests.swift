@@ -1,0 +1,144 @@
+import Foundation
+import RehearseCore
+@testable import RehearseStore
+import RehearseTestSupport
+import Testing
+
+/// What only the PostgreSQL history does: refusing a newer or a foreign schema without changing
+/// it, telling a dead harness on another host from a live one, and never showing the password.
+@Suite(.enabled(if: PostgresServer.isAvailable, "PostgreSQL is not installed"))
+struct PostgresHistoryTests {
+    static func open(_ location: String, in folder: TemporaryFolder) async throws -> any HistoryStore {
+        try await HistoryLocation(location).open(localFolder: folder.path + "/.rehearse")
+    }
+
+    /// What `store` marks abandoned, once the server has seen a closed connection's end (a moment).
+    static func abandoned(by store: any HistoryStore) async throws -> [Int64] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let marked = try await store.markAbandoned().map(\.id)
+            if !marked.isEmpty || ContinuousClock.now > deadline { return marked }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static func contents(_ url: String) async throws -> String {
+        try await PostgresServer.sql("""
+            SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = 'rehearse';
+            SELECT string_agg(id, ',' ORDER BY id) FROM rehearse.migrations;
+            SELECT count(*) FROM rehearse.run;
+            """, in: url)
+    }
+
+    @Test func aDatabaseFromANewerVersionIsRefusedAndLeftAsItWas() async throws {
+        try await TemporaryFolder.with { folder in
+            let url = try await PostgresServer.freshDatabase()
+            let store = try await Self.open(url, in: folder)
+            _ = try await store.beginRun(HistoryStoreContractTests.start())
+            _ = try await PostgresServer.sql("INSERT INTO rehearse.migrations (id) VALUES ('pg9: from the future')", in: url)
+            let before = try await Self.contents(url)
+            await #expect { try await Self.open(url, in: folder) } throws: { error in
+                guard let error = error as? HistoryError else { return false }
+                return error.code == .newerVersion && error.message.contains("pg9: from the future")
+            }
+            #expect(try await Self.contents(url) == before)
+        }
+    }
+
+    @Test func anotherApplicationsSchemaNamedRehearseIsRefusedUntouched() async throws {
+        try await TemporaryFolder.with { folder in
+            let url = try await PostgresServer.freshDatabase()
+            _ = try await PostgresServer.sql("CREATE SCHEMA rehearse; CREATE TABLE rehearse.orders (id int)", in: url)
+            await #expect { try await Self.open(url, in: folder) } throws: { error in
+                guard let error = error as? HistoryError else { return false }
+                return error.code == .notADatabase && error.message.contains("orders")
+            }
+            let tables = try await PostgresServer.sql("SELECT string_agg(table_name, ',') FROM information_schema.tables WHERE table_schema = 'rehearse'", in: url)
+            #expect(tables.trimmingCharacters(in: .whitespacesAndNewlines) == "orders")
+        }
+    }
+
+    /// The SQLite file cannot tell whether a harness on another host lives; PostgreSQL can: its
+    /// connection holds the run's advisory lock until it ends.
+    @Test func aRunOfAnotherHostIsAbandonedOnlyOnceItsHarnessIsGone() async throws {
+        try await TemporaryFolder.with { folder in
+            let url = try await PostgresServer.freshDatabase()
+            var writer: (any HistoryStore)? = try await Self.open(url, in: folder)
+            let id = try await writer!.beginRun(HistoryStoreContractTests.start(pid: 4242, host: "ci-runner-7")).id
+            let reader = try await Self.open(url, in: folder)
+            #expect(try await reader.markAbandoned().isEmpty)
+            #expect(try await reader.run(id: id)?.status == .running)
+            writer = nil  // the harness on ci-runner-7 is gone, and its connection with it
+            #expect(try await Self.abandoned(by: reader) == [id])
+            #expect(try await reader.run(id: id)?.status == .abandoned)
+        }
+    }
+
+    /// A finished run's liveness lock is let go: a later `markAbandoned` leaves finished runs
+    /// alone, and a reopened run (`go --finish`) is alive while it is reopened.
+    @Test func aReopenedRunIsAliveWhileItsHolderLives() async throws {
+        try await TemporaryFolder.with { folder in
+            let url = try await PostgresServer.freshDatabase()
+            let first = try await Self.open(url, in: folder)
+            let run = try await HistoryStoreContractTests.finish(try await first.beginRun(HistoryStoreContractTests.start()), in: first, status: .applied)
+            var holder: (any HistoryStore)? = try await Self.open(url, in: folder)
+            let elsewhere = RunProvenance(host: "laptop-3", user: "u", pid: 77, toolVersion: "t", gitCommit: nil)
+            #expect(try await holder!.reopenRun(run.id, expected: .applied, by: elsewhere))
+            #expect(try await first.markAbandoned().isEmpty)
+            holder = nil
+            #expect(try await Self.abandoned(by: first) == [run.id])
+        }
+    }
+
+    @Test func anUnreachableServerIsAClearErrorWithoutThePassword() async throws {
+        try await TemporaryFolder.with { folder in
+            let url = "postgresql://alice:\(PostgresServer.urlPassword)@127.0.0.1:1/history"
+            await #expect { try await Self.open(url, in: folder) } throws: { error in
+                guard let error = error as? HistoryError else { return false }
+                let text = "\(error)"
+                return error.code == .unreachable && !text.contains(PostgresServer.urlPassword)
+                    && text.contains("postgresql://alice@127.0.0.1:1/history") && text.contains("cannot connect")
+            }
+        }
+    }
+
+    /// PostgreSQL's text holds no NUL: a command's output with one is kept, the NUL as U+FFFD.
+    @Test func anOutputWithANulCharacterIsKept() async throws {
+        try await TemporaryFolder.with { folder in
+            let store = try await Self.open(try await PostgresServer.freshDatabase(), in: folder)
+            let run = try await store.beginRun(HistoryStoreContractTests.start())
+            let output = ActivityRecord(Activity(.forward, "a"), outcome: ProcessOutcome(termination: .exited(0), outputTail: "a\u{0}b"),
+                                        startOffset: .zero, duration: .milliseconds(1))
+            try await store.activityFinished(run: run.id, row: nil, output)
+            #expect(try await store.run(id: run.id)?.activities.first?.outputTail == "a\u{FFFD}b")
+        }
+    }
+}
+
+@Suite struct PostgresURLTests {
+    @Test(arguments: [
+        ("postgresql://alice:s3cret@db.example:5432/history", "postgresql://alice@db.example:5432/history"),
+        ("postgres://alice:s3cret@db/history?sslmode=require&password=s3cret", "postgres://alice@db/history?sslmode=require"),
+        ("postgresql://alice@db/history?password=s3cret", "postgresql://alice@db/history"),
+        ("postgresql://al%40ce:p%40ss@db/history", "postgresql://al%40ce@db/history"),
+        ("postgresql://alice:p@ss@db/history", "postgresql://alice@db/history"),
+        ("postgresql:///history?host=/var/run/postgresql", "postgresql:///history?host=/var/run/postgresql"),
+        ("POSTGRESQL://u:pw@h/d", "POSTGRESQL://u@h/d"),
+    ])
+    func thePasswordIsNeverShown(url: String, shown: String) throws {
+        let parsed = try #require(PostgresURL(url))
+        #expect(parsed.description == shown)
+        #expect(HistoryLocation(url).description == shown)
+    }
+
+    @Test func filesAreNotURLs() {
+        #expect(PostgresURL(".rehearse/history.sqlite") == nil)
+        #expect(PostgresURL("postgresql.sqlite") == nil)
+        #expect(HistoryLocation("postgres.db") == .file("postgres.db"))
+    }
+
+    @Test func aConnectTimeoutAndTheApplicationAreAddedUnlessGiven() throws {
+        #expect(try #require(PostgresURL("postgresql://u@h/d")).conninfo == "postgresql://u@h/d?connect_timeout=10&application_name=rehearse")
+        #expect(try #require(PostgresURL("postgresql://u@h/d?connect_timeout=3")).conninfo == "postgresql://u@h/d?connect_timeout=3&application_name=rehearse")
+    }
+}
