@@ -3,7 +3,8 @@ import RehearseTestSupport
 import Testing
 
 /// Two rehearsals of one target's copy never run at once: the second exits 75 naming the holder,
-/// or waits with --wait; other targets do not wait; a killed holder frees it.
+/// or waits with --wait; other targets do not wait; a killed holder frees it. With a history file
+/// (an flock beside it) and with a PostgreSQL history (an advisory lock).
 @Suite struct TargetLockCLITests {
     /// `slow` holds the copy until the file `go` exists (or 20 s pass), after saying it started.
     static let plan = """
@@ -19,24 +20,31 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path), "\(path) never appeared")
     }
 
-    @Test func aSecondRehearsalOfTheSameCopyIsRefusedNamingTheHolderAndAWaitingOneGoesOnAfter() async throws {
+    /// `REHEARSE_HISTORY` for `backend`'s history (none for the default file).
+    static func environment(_ backend: HistoryBackend, _ folder: TemporaryFolder) async throws -> [String: String?] {
+        backend == .postgres ? ["REHEARSE_HISTORY": try await backend.freshLocation(in: folder)] : [:]
+    }
+
+    @Test(arguments: HistoryBackend.available)
+    func aSecondRehearsalOfTheSameCopyIsRefusedNamingTheHolderAndAWaitingOneGoesOnAfter(_ backend: HistoryBackend) async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", Self.plan)
-            let holder = Task { try await RehearseBinary.run([], in: folder.path) }
+            let environment = try await Self.environment(backend, folder)
+            let holder = Task { try await RehearseBinary.run([], in: folder.path, environment: environment) }
             try await Self.waitFor(folder.path + "/started")
 
-            let refused = try await RehearseBinary.run([], in: folder.path)
+            let refused = try await RehearseBinary.run([], in: folder.path, environment: environment)
             #expect(refused.status == 75, "\(refused.stdout)\(refused.stderr)")
             #expect(refused.stderr.contains("target 'copy' (copy 1) is busy: run 1 of p (host "), "\(refused.stderr)")
             #expect(refused.stderr.contains(", pid ") && refused.stderr.contains("since ") && refused.stderr.contains("nothing was run"))
             #expect(refused.stderr.contains("--wait"))
 
             // Another target does not wait.
-            let other = try await RehearseBinary.run(["--target", "staging"], in: folder.path)
+            let other = try await RehearseBinary.run(["--target", "staging"], in: folder.path, environment: environment)
             #expect(other.status == 0, "\(other.stdout)\(other.stderr)")
 
             // One that waits starts when the holder ends.
-            let waiter = Task { try await RehearseBinary.run(["--wait", "60s"], in: folder.path) }
+            let waiter = Task { try await RehearseBinary.run(["--wait", "60s"], in: folder.path, environment: environment) }
             try await Task.sleep(for: .milliseconds(300))
             try folder.write("go", "")
             let first = try await holder.value
@@ -44,19 +52,23 @@ import Testing
             let waited = try await waiter.value
             #expect(waited.status == 0, "\(waited.stdout)\(waited.stderr)")
             // The refused one left no run behind: runs 1 (holder), 2 (staging) and 3 (waiter).
-            let history = try await RehearseBinary.run(["history", "--json"], in: folder.path)
+            let history = try await RehearseBinary.run(["history", "--json"], in: folder.path, environment: environment)
             let runs = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any]
             #expect((runs?["runs"] as? [Any])?.count == 3, "\(history.stdout)")
         }
     }
 
-    @Test func aHolderKilledWithSigkillFreesTheCopy() async throws {
+    @Test(arguments: HistoryBackend.available)
+    func aHolderKilledWithSigkillFreesTheCopy(_ backend: HistoryBackend) async throws {
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", Self.plan)
-            let killed = try await RehearseBinary.runInterrupted([], in: folder.path, signals: [(folder.path + "/started", SIGKILL)])
+            let environment = try await Self.environment(backend, folder)
+            let killed = try await RehearseBinary.runInterrupted([], in: folder.path, signals: [(folder.path + "/started", SIGKILL)],
+                                                                 environment: environment)
             #expect(killed.signal == SIGKILL || killed.status != 0)
             try folder.write("go", "")
-            let next = try await RehearseBinary.run([], in: folder.path)
+            // (--wait: the server sees the killed harness's connection closed a moment later.)
+            let next = try await RehearseBinary.run(backend == .postgres ? ["--wait", "10s"] : [], in: folder.path, environment: environment)
             #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
         }
     }

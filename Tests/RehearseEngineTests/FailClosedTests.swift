@@ -37,7 +37,7 @@ import Testing
                 BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;
                 """)
         }
-        try await queue.close()
+        try queue.close()
         return history
     }
 

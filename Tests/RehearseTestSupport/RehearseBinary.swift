@@ -62,12 +62,14 @@ extension RehearseBinary {
     /// saying it has started) and sends the signal; then collects what the run printed.
     public static func runInterrupted(
         _ arguments: [String], in folder: String, signals: [(whenExists: String, signal: Int32)],
-        waitLimit: Duration = .seconds(20)
+        waitLimit: Duration = .seconds(20), environment: [String: String?] = [:]
     ) async throws -> Outcome {
+        var changes: [Environment.Key: String?] = ["NO_COLOR": "1"]
+        for (key, value) in environment { changes[Environment.Key(stringLiteral: key)] = value }
         let result = try await Subprocess.run(
             .path(.init(url.path)),
             arguments: Arguments(arguments),
-            environment: .inherit.updating(["NO_COLOR": "1"]),
+            environment: .inherit.updating(changes),
             workingDirectory: .init(folder),
             input: .none,
             output: .string(limit: 16 * 1024 * 1024),

@@ -102,6 +102,7 @@ final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Runs `body` on the connection's queue, the calling task suspended meanwhile.
+    @discardableResult
     func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresFailure) -> T) async throws(PostgresFailure) -> T {
         let result: Result<T, PostgresFailure> = await withCheckedContinuation { continuation in
             queue.async {
@@ -116,6 +117,7 @@ final class PostgresConnection: @unchecked Sendable {
     }
 
     /// The same, waiting on this thread: for a lock's short writes where no task is at hand.
+    @discardableResult
     func performNow<T>(_ body: (PostgresConnection) throws(PostgresFailure) -> T) throws(PostgresFailure) -> T {
         let result: Result<T, PostgresFailure> = queue.sync {
             do throws(PostgresFailure) { return .success(try body(self)) } catch { return .failure(error) }

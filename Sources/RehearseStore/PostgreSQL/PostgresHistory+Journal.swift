@@ -166,11 +166,13 @@ extension PostgresHistory {
     @discardableResult
     public func markAbandoned() async throws(HistoryError) -> [AbandonedRun] {
         let here = ProcessInfo.processInfo.hostName
-        let deadRows = try await perform { connection throws(PostgresFailure) -> [RunRow] in
+        let deadRows = try await perform { [self] connection throws(PostgresFailure) -> [RunRow] in
             let running = try connection.query("SELECT * FROM rehearse.run WHERE status = 'running' ORDER BY id").rows
             var dead: [RunRow] = []
             for found in running {
                 let row = try found.record(RunRow.self)
+                // This process's own (its session could take the lock again: it is its own).
+                if holdsRun(row.uid ?? "") { continue }
                 let key = PostgresSchema.lockKey(row.uid ?? "")
                 let free = try connection.query("SELECT pg_try_advisory_lock($1, $2) AS free", [PostgresSchema.LockClass.run.rawValue, key])
                     .first?.bool("free") == true

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import RehearseCore
 import Synchronization
 
@@ -6,17 +6,21 @@ import Synchronization
 /// (`--history postgresql://USER@HOST:PORT/DB`): the same journal, queries and refusals as
 /// ``SQLiteHistory``, for many writers on many hosts.
 ///
-/// Three connections at most: one for the journal and the queries, one that holds the advisory
-/// locks of the runs this process is running (a harness that dies, on any host, lets go of them
-/// with its connection: that is how `markAbandoned` tells a dead harness from a live one on
-/// another machine), and one per target lock (``PostgresTargetLock``).
+/// One connection per process (a server's connections are few: 100 by default): the journal,
+/// the queries, and the session advisory locks of the runs it is running and of the targets it
+/// holds. A harness that dies, on any host, lets go of them with its connection: that is how
+/// `markAbandoned` tells a dead harness from a live one on another machine, and how a killed
+/// run's target is freed.
 public final class PostgresHistory: HistoryStore {
     public let url: PostgresURL
     public let localFolder: String
     public var location: String { url.description }
     let connection: PostgresConnection
-    /// Opened with the first run this process records.
-    private let runLocks = Mutex<PostgresConnection?>(nil)
+    /// The runs whose liveness locks this process holds (by uid, how many times).
+    private let heldRuns = Mutex<[String: Int]>([:])
+    /// The targets' copies this process holds: a session's advisory locks are its own to take
+    /// again, so a second lease in this process must be refused here.
+    let heldTargets = Mutex<Set<Int32>>([])
 
     /// Connects, and brings the schema up to date (refusing one from a newer `rehearse`).
     /// `localFolder` is where runs keep their logs on this machine; it is made when missing.
@@ -35,10 +39,6 @@ public final class PostgresHistory: HistoryStore {
             throw HistoryError(.notWritable, path: location, message: "cannot make the folder for its logs, \(localFolder): \(String(cString: strerror(errno)))",
                                remedy: "check that folder's parent, or run from another folder")
         }
-    }
-
-    deinit {
-        runLocks.withLock { $0?.close() }
     }
 
     /// Refuses a schema from a newer `rehearse`, or a `rehearse` schema that another application
@@ -93,41 +93,36 @@ public final class PostgresHistory: HistoryStore {
         try await PostgresTargetLock.acquire(target: target, copy: copy, in: self, holder: holder, wait: wait)
     }
 
-    /// Holds run `uid`'s liveness lock on the connection kept for that (opened on first use).
+    /// Holds run `uid`'s liveness lock until ``releaseRunLock(_:)`` or the process's end.
     func holdRunLock(_ uid: String) async throws(HistoryError) {
-        let existing = runLocks.withLock { $0 }
-        let holder: PostgresConnection
-        if let existing {
-            holder = existing
-        } else {
-            do throws(PostgresFailure) {
-                holder = try await PostgresConnection.open(url)
-            } catch {
-                throw HistoryError(.unreachable, path: location, message: "cannot connect: \(error.message)",
-                                   remedy: "check the server, the URL and the credentials (PGPASSWORD or ~/.pgpass)")
-            }
-            runLocks.withLock { $0 = holder }
+        // Another run's key may be the same (a 32-bit hash): not waited for; either's end frees it.
+        try await perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT pg_try_advisory_lock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
         }
-        do throws(PostgresFailure) {
-            // Another run's key may be the same (a 32-bit hash): not waited for; either's end frees it.
-            _ = try await holder.perform { connection throws(PostgresFailure) in
-                try connection.query("SELECT pg_try_advisory_lock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
-            }
-        } catch {
-            throw explain(error)
-        }
+        heldRuns.withLock { $0[uid, default: 0] += 1 }
     }
 
     /// Lets go of run `uid`'s liveness lock (the run is over).
     func releaseRunLock(_ uid: String) async {
-        guard let holder = runLocks.withLock({ $0 }) else { return }
-        _ = try? await holder.perform { connection throws(PostgresFailure) in
+        let held = heldRuns.withLock { runs -> Bool in
+            guard let count = runs[uid] else { return false }
+            runs[uid] = count > 1 ? count - 1 : nil
+            return true
+        }
+        guard held else { return }
+        _ = try? await connection.perform { connection throws(PostgresFailure) in
             try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
         }
     }
 
+    /// Whether this process runs run `uid`.
+    func holdsRun(_ uid: String) -> Bool {
+        heldRuns.withLock { $0[uid] != nil }
+    }
+
     /// Runs `body` on the history's connection; a failure becomes a ``HistoryError`` (or what
     /// `explaining` makes of it).
+    @discardableResult
     func perform<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws(PostgresFailure) -> T,
         explaining: (PostgresFailure) -> HistoryError? = { _ in nil }

@@ -1,44 +1,49 @@
 import Foundation
 import Synchronization
 
-/// A target's copy held in a PostgreSQL history: a session advisory lock on a connection of its
-/// own, held for the whole run. The server lets go of it when that connection ends, however the
-/// harness ends (SIGKILL, a lost host: when its TCP connection is seen closed). Who holds it is
-/// in `rehearse.target_holder`, for the one that waits.
+/// A target's copy held in a PostgreSQL history: a session advisory lock of the history's
+/// connection, held for the whole run. The server lets go of it when that connection ends,
+/// however the harness ends (SIGKILL, a lost host: once its TCP connection is seen closed). Who
+/// holds it is in `rehearse.target_holder`, for the one that waits.
 final class PostgresTargetLock: TargetLease {
     let target: String
     let copy: Int
-    private let connection: Mutex<PostgresConnection?>
+    private let key: Int32
+    /// Nil once released.
+    private let history: Mutex<PostgresHistory?>
 
-    private init(target: String, copy: Int, connection: PostgresConnection) {
+    private init(target: String, copy: Int, key: Int32, history: PostgresHistory) {
         self.target = target
         self.copy = copy
-        self.connection = Mutex(connection)
+        self.key = key
+        self.history = Mutex(history)
     }
 
     deinit { release() }
 
+    static func key(target: String, copy: Int) -> Int32 {
+        PostgresSchema.lockKey("\(target)\u{0}\(copy)")
+    }
+
     static func acquire(
         target: String, copy: Int, in history: PostgresHistory, holder: TargetHolder, wait: Duration
     ) async throws(TargetLock.Failure) -> PostgresTargetLock {
-        let connection: PostgresConnection
-        do throws(PostgresFailure) {
-            connection = try await PostgresConnection.open(history.url)
-        } catch {
-            throw .unusable(path: history.location, why: error.message)
-        }
-        let key = PostgresSchema.lockKey("\(target)\u{0}\(copy)")
+        let key = key(target: target, copy: copy)
         let started = ContinuousClock.now
         while true {
-            let taken: Bool
-            do throws(PostgresFailure) {
-                taken = try await connection.perform { connection throws(PostgresFailure) in
-                    try connection.query("SELECT pg_try_advisory_lock($1, $2) AS taken", [PostgresSchema.LockClass.target.rawValue, key])
-                        .first?.bool("taken") == true
+            // Not this process's already (its session would be given the lock again).
+            var taken = false
+            if history.heldTargets.withLock({ $0.insert(key).inserted }) {
+                do throws(PostgresFailure) {
+                    taken = try await history.connection.perform { connection throws(PostgresFailure) in
+                        try connection.query("SELECT pg_try_advisory_lock($1, $2) AS taken", [PostgresSchema.LockClass.target.rawValue, key])
+                            .first?.bool("taken") == true
+                    }
+                } catch {
+                    _ = history.heldTargets.withLock { $0.remove(key) }
+                    throw .unusable(path: history.location, why: error.message)
                 }
-            } catch {
-                connection.close()
-                throw .unusable(path: history.location, why: error.message)
+                if !taken { _ = history.heldTargets.withLock { $0.remove(key) } }
             }
             if taken { break }
             let waited = ContinuousClock.now - started
@@ -47,16 +52,15 @@ final class PostgresTargetLock: TargetLease {
                 do { try await Task.sleep(for: min(.milliseconds(50), wait - waited)) } catch { stop = true }
             }
             if stop {
-                let current = try? await connection.perform { connection throws(PostgresFailure) in
+                let current = try? await history.connection.perform { connection throws(PostgresFailure) in
                     try connection.query("SELECT holder FROM rehearse.target_holder WHERE target = $1 AND copy = $2", [target, copy])
                         .first?.string("holder")
                 }
-                connection.close()
                 let named = current.flatMap { $0 }.flatMap { try? JSONDecoder().decode(TargetHolder.self, from: Data($0.utf8)) }
                 throw .busy(target: target, copy: copy, holder: named, waited: waited)
             }
         }
-        let lock = PostgresTargetLock(target: target, copy: copy, connection: connection)
+        let lock = PostgresTargetLock(target: target, copy: copy, key: key, history: history)
         lock.record(holder)
         return lock
     }
@@ -64,8 +68,8 @@ final class PostgresTargetLock: TargetLease {
     func record(_ holder: TargetHolder) {
         guard let data = try? JSONEncoder().encode(holder) else { return }
         let text = String(decoding: data, as: UTF8.self)
-        connection.withLock { connection in
-            _ = try? connection?.performNow { connection throws(PostgresFailure) in
+        history.withLock { history in
+            _ = try? history?.connection.performNow { connection throws(PostgresFailure) in
                 try connection.query("""
                     INSERT INTO rehearse.target_holder (target, copy, holder) VALUES ($1, $2, $3)
                     ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder
@@ -75,9 +79,13 @@ final class PostgresTargetLock: TargetLease {
     }
 
     func release() {
-        connection.withLock { connection in
-            connection?.close()
-            connection = nil
+        history.withLock { history in
+            guard let held = history else { return }
+            _ = try? held.connection.performNow { connection throws(PostgresFailure) in
+                try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.target.rawValue, key])
+            }
+            _ = held.heldTargets.withLock { $0.remove(key) }
+            history = nil
         }
     }
 }

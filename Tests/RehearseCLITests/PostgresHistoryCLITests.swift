@@ -1,0 +1,131 @@
+import Foundation
+import RehearseTestSupport
+import Testing
+
+/// `--history postgresql://…` end to end, with the real binary and a real server: the sample
+/// rehearses into it and every reading command reads it, many rehearsals write it at once, a
+/// SIGKILLed harness is found abandoned and recovered, and the password is never shown.
+@Suite(.enabled(if: PostgresServer.isAvailable, "PostgreSQL is not installed"))
+struct PostgresHistoryCLITests {
+    /// Every output of `outcome`, checked for the URL's password.
+    static func expectNoPassword(_ outcome: RehearseBinary.Outcome, _ command: String) {
+        #expect(!(outcome.stdout + outcome.stderr).contains(PostgresServer.urlPassword), "\(command) showed the password")
+    }
+
+    @Test func theSampleRehearsesIntoASharedHistoryThatEveryCommandReads() async throws {
+        try await TemporaryFolder.with { folder in
+            try SampleRehearsalTests().copySample(into: folder)
+            let url = try await PostgresServer.freshDatabase()
+            let shown = url.replacingOccurrences(of: ":" + PostgresServer.urlPassword, with: "")
+            let run = try await RehearseBinary.run(["--target", "copy", "--history", url], in: folder.path)
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            Self.expectNoPassword(run, "run")
+            // The logs are on this machine, in the project's .rehearse/; no history file is made.
+            #expect(folder.exists(".rehearse/logs"))
+            #expect(!folder.exists(".rehearse/history.sqlite"))
+
+            // From the environment, as a CI job sets it.
+            let again = try await RehearseBinary.run(["run", "Rehearsals/shop-blue-green.yml"], in: folder.path, environment: ["REHEARSE_HISTORY": url])
+            #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+            let commands: [[String]] = [
+                ["history"], ["history", "--json"], ["show"], ["show", "1", "--json"], ["compare"], ["compare", "1", "5"],
+                ["gate", "Rehearsals/shop-blue-green.yml", "--target", "production"],
+                ["report", "--format", "markdown"], ["report", "--format", "junit"], ["runbook", "Rehearsals/shop-blue-green.yml"],
+            ]
+            for command in commands {
+                let outcome = try await RehearseBinary.run(command + ["--history", url], in: folder.path)
+                #expect(outcome.status == 0, "\(command): \(outcome.stdout)\(outcome.stderr)")
+                Self.expectNoPassword(outcome, command.joined(separator: " "))
+            }
+            let listed = try await RehearseBinary.run(["history", "--history", url], in: folder.path)
+            #expect(listed.stdout.components(separatedBy: "passed").count - 1 == 5, "\(listed.stdout)")
+            let gate = try await RehearseBinary.run(["gate", "Rehearsals/shop-blue-green.yml", "--target", "production", "--history", url], in: folder.path)
+            #expect(gate.stdout.hasPrefix("GO"), "\(gate.stdout)")
+            let missing = try await RehearseBinary.run(["show", "99", "--history", url], in: folder.path)
+            #expect(missing.status == 64 && missing.stderr.contains("there is no run 99 in \(shown)"), "\(missing.stderr)")
+            Self.expectNoPassword(missing, "show 99")
+        }
+    }
+
+    /// 16 rehearsals (16 targets, so that none waits for another's lock) write one history at once.
+    @Test func sixteenConcurrentRehearsalsLoseNothing() async throws {
+        try await TemporaryFolder.with { folder in
+            let targets = (1...16).map { "t\($0)" }
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { \(targets.map { "\($0): {}" }.joined(separator: ", ")) }
+                steps:
+                  a: { run: 'sleep 0.02', rollback: 'sleep 0.01' }
+                  b: { run: 'sleep 0.02', rollback: 'sleep 0.01', needs: a }
+                  c: { run: 'sleep 0.02', rollback: 'sleep 0.01', needs: b }
+                """)
+            let url = try await PostgresServer.freshDatabase()
+            let outcomes = try await withThrowingTaskGroup(of: RehearseBinary.Outcome.self) { group in
+                for target in targets {
+                    group.addTask { try await RehearseBinary.run(["--target", target, "--history", url], in: folder.path) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for outcome in outcomes { #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)") }
+            let listed = try await RehearseBinary.run(["history", "--json", "--limit", "100", "--history", url], in: folder.path)
+            let runs = (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+            #expect(runs.count == 16)
+            #expect(Set(runs.compactMap { $0["target"] as? String }) == Set(targets))
+            #expect(runs.allSatisfy { $0["status"] as? String == "passed" })
+            // Every step of every run, both ways.
+            let steps = try await PostgresServer.sql(
+                "SELECT count(*) FROM rehearse.activity WHERE kind IN ('forward', 'rollback') AND status = 'passed'", in: url)
+            #expect(steps.trimmingCharacters(in: .whitespacesAndNewlines) == "96")
+        }
+    }
+
+    /// A harness killed with SIGKILL mid-run: the next command finds its run abandoned (from its
+    /// advisory lock, gone with its connection), its target's lock is free, and `recover` rolls
+    /// back what it left applied.
+    @Test func aKilledHarnessIsFoundAbandonedAndRecovered() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'touch ../a-applied', rollback: 'rm ../a-applied' }
+                  b: { run: 'touch ../started; sleep 30', rollback: 'true', needs: a }
+                """)
+            let url = try await PostgresServer.freshDatabase()
+            let killed = try await RehearseBinary.runInterrupted(["--history", url], in: folder.path, signals: [(folder.path + "/started", SIGKILL)],
+                                                                 environment: [:])
+            #expect(killed.signal == SIGKILL)
+            #expect(folder.exists("a-applied"))
+            let listed = try await RehearseBinary.run(["history", "--history", url], in: folder.path)
+            #expect(listed.stdout.contains("abandoned"), "\(listed.stdout)\(listed.stderr)")
+            let recovered = try await RehearseBinary.run(["recover", "--history", url], in: folder.path)
+            #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
+            #expect(!folder.exists("a-applied"))
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'true', rollback: 'true' }
+                """)
+            let next = try await RehearseBinary.run(["--history", url], in: folder.path)
+            #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        }
+    }
+
+    @Test func anUnreachableHistoryStopsTheRunBeforeAnythingRunsWithoutShowingThePassword() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'touch ../ran', rollback: 'true' }
+                """)
+            let url = "postgresql://alice:\(PostgresServer.urlPassword)@127.0.0.1:1/history"
+            let outcome = try await RehearseBinary.run([], in: folder.path, environment: ["REHEARSE_HISTORY": url])
+            #expect(outcome.status == 70, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stderr.contains("postgresql://alice@127.0.0.1:1/history"), "\(outcome.stderr)")
+            Self.expectNoPassword(outcome, "run")
+            #expect(!folder.exists("ran"))
+        }
+    }
+}
