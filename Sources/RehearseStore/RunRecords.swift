@@ -1,5 +1,5 @@
 import Foundation
-public import RehearseCore
+import RehearseCore
 
 /// What both kinds of history share: how a run is turned into the columns it is recorded in,
 /// and back.

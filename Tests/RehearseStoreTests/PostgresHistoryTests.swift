@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import RehearseCore
 @testable import RehearseStore
 import RehearseTestSupport
@@ -140,5 +141,19 @@ struct PostgresHistoryTests {
     @Test func aConnectTimeoutAndTheApplicationAreAddedUnlessGiven() throws {
         #expect(try #require(PostgresURL("postgresql://u@h/d")).conninfo == "postgresql://u@h/d?connect_timeout=10&application_name=rehearse")
         #expect(try #require(PostgresURL("postgresql://u@h/d?connect_timeout=3")).conninfo == "postgresql://u@h/d?connect_timeout=3&application_name=rehearse")
+    }
+}
+
+@Suite struct PostgresRecordsTests {
+    /// The PostgreSQL store writes the columns the SQLite store's records have: the two lists
+    /// cannot drift apart.
+    @Test func thePostgresColumnsAreTheSQLiteRecordsColumns() throws {
+        let (row, _) = SQLiteHistory.startingRow(for: HistoryStoreContractTests.start(), logsFolder: nil)
+        let sqlite = Set(try row.databaseDictionary.keys).subtracting(["id"])
+        #expect(Set(RunRow.postgresColumns.map { $0.trimmingCharacters(in: ["\""]) }) == sqlite)
+        let activity = ActivityRow(id: nil, runId: 1, kind: "forward", name: "a", status: "passed", startOffsetNs: nil, durationNs: nil,
+                                   exitStatus: nil, signal: nil, timedOut: false, outputTail: nil, logFile: nil, error: nil)
+        #expect(Set(ActivityRow.postgresColumns) == Set(try activity.databaseDictionary.keys).subtracting(["id"]))
+        #expect(ActivityRow.postgresColumns.count == activity.postgresValues.count)
     }
 }

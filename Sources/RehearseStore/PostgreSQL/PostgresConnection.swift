@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GRDB
 
 /// What PostgreSQL (or libpq) answered instead of a result.
 struct PostgresFailure: Error, CustomStringConvertible {
@@ -13,6 +14,8 @@ struct PostgresFailure: Error, CustomStringConvertible {
 /// A value sent as a query's parameter, in PostgreSQL's text form.
 protocol PostgresValue: Sendable {
     var postgresText: String { get }
+    /// The same value for SQLite (an export writes PostgreSQL's rows into a file).
+    var databaseValue: DatabaseValue { get }
 }
 
 extension String: PostgresValue {

@@ -82,6 +82,10 @@ extension PostgresHistory {
             var summary = ImportSummary()
             do {
                 try file.pool.write { db in
+                    let insertActivity = try db.cachedStatement(sql: """
+                        INSERT INTO activity (\(ActivityRow.postgresColumns.joined(separator: ", "))) \
+                        VALUES (\(Array(repeating: "?", count: ActivityRow.postgresColumns.count).joined(separator: ", ")))
+                        """)
                     var numbers: [Int64: Int64] = [:]
                     var citing: [(run: Int64, cited: Int64)] = []
                     var after: Int64 = 0
@@ -97,9 +101,8 @@ extension PostgresHistory {
                             numbers[sourceID] = run.id
                             if let cited = record.run.evidenceRun { citing.append((run.id ?? 0, cited)) }
                             for var activity in record.activities {
-                                activity.id = nil
                                 activity.runId = run.id ?? 0
-                                try activity.insert(db)
+                                try insertActivity.execute(arguments: StatementArguments(activity.postgresValues.map { $0?.databaseValue ?? .null }))
                             }
                         }
                         summary.added += batch.count
@@ -131,56 +134,57 @@ extension PostgresHistory {
 
     /// Adds runs and their activities, numbered anew; returns their numbers, in order.
     private static func insert(_ connection: PostgresConnection, _ records: [RecordedRun]) throws(PostgresFailure) -> [Int64] {
-        guard let first = records.first else { return [] }
-        let names = try first.run.postgresColumns().names
-        var values: [(any PostgresValue)?] = []
-        var rows: [String] = []
-        for record in records {
-            let columns = try record.run.postgresColumns()
-            rows.append("(" + postgresPlaceholders(columns.values.count, from: values.count + 1) + ")")
-            values += columns.values
-        }
-        let inserted = try connection.query(
-            "INSERT INTO rehearse.run (\(names.joined(separator: ", "))) VALUES \(rows.joined(separator: ", ")) RETURNING id, uid", values)
+        guard !records.isEmpty else { return [] }
+        let inserted = try insertRows(connection, table: "run", columns: RunRow.postgresColumns, rows: records.map(\.run.postgresValues),
+                                      returning: "RETURNING id, uid")
         var ids: [String: Int64] = [:]
-        for row in inserted.rows { if let uid = row.string("uid"), let id = row.int64("id") { ids[uid] = id } }
+        for row in inserted { if let uid = row.string("uid"), let id = row.int64("id") { ids[uid] = id } }
         let numbers = records.map { ids[$0.run.uid ?? ""] ?? 0 }
-        var activities: [ActivityRow] = []
+        var activities: [[(any PostgresValue)?]] = []
         for (record, id) in zip(records, numbers) {
-            activities += record.activities.map { activity in
-                var activity = activity
+            for var activity in record.activities {
                 activity.runId = id
-                return activity
+                activities.append(activity.postgresValues)
             }
         }
-        // At most 65,535 parameters in a statement: 13 columns, 4,000 rows.
-        var start = 0
-        while start < activities.count {
-            let chunk = activities[start..<min(start + 4000, activities.count)]
-            start += chunk.count
-            guard let first = chunk.first else { break }
-            let names = try first.postgresColumns().names
-            var values: [(any PostgresValue)?] = []
-            var rows: [String] = []
-            for activity in chunk {
-                let columns = try activity.postgresColumns()
-                rows.append("(" + postgresPlaceholders(columns.values.count, from: values.count + 1) + ")")
-                values += columns.values
-            }
-            try connection.query("INSERT INTO rehearse.activity (\(names.joined(separator: ", "))) VALUES \(rows.joined(separator: ", "))", values)
-        }
+        _ = try insertRows(connection, table: "activity", columns: ActivityRow.postgresColumns, rows: activities)
         return numbers
+    }
+
+    /// Multi-row INSERTs, as few as PostgreSQL's 65,535 parameters a statement allow.
+    private static func insertRows(
+        _ connection: PostgresConnection, table: String, columns: [String], rows: [[(any PostgresValue)?]], returning: String = ""
+    ) throws(PostgresFailure) -> [PostgresRow] {
+        let perStatement = max(1, 65_535 / columns.count)
+        var returned: [PostgresRow] = []
+        var start = 0
+        while start < rows.count {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            start += chunk.count
+            var tuples: [String] = []
+            tuples.reserveCapacity(chunk.count)
+            var values: [(any PostgresValue)?] = []
+            values.reserveCapacity(chunk.count * columns.count)
+            for row in chunk {
+                tuples.append("(" + postgresPlaceholders(columns.count, from: values.count + 1) + ")")
+                values += row
+            }
+            returned += try connection.query(
+                "INSERT INTO rehearse.\(table) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) \(returning)", values
+            ).rows
+        }
+        return returned
     }
 
     /// Finished runs after run `after`, started at `since` or later, with their activities.
     private static func fetch(_ connection: PostgresConnection, after: Int64, since: Int64, limit: Int) throws(PostgresFailure) -> [RecordedRun] {
         let runs = try connection.query("""
             SELECT * FROM rehearse.run WHERE id > $1 AND started_at_ns >= $2 AND status <> 'running' ORDER BY id LIMIT $3
-            """, [after, since, limit]).rows.map { row throws(PostgresFailure) in try row.record(RunRow.self) }
+            """, [after, since, limit]).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
         guard let first = runs.first?.id, let last = runs.last?.id else { return [] }
         var byRun: [Int64: [ActivityRow]] = [:]
         for row in try connection.query("SELECT * FROM rehearse.activity WHERE run_id BETWEEN $1 AND $2 ORDER BY id", [first, last]).rows {
-            let activity = try row.record(ActivityRow.self)
+            let activity = try ActivityRow(postgres: row)
             byRun[activity.runId, default: []].append(activity)
         }
         return runs.map { RecordedRun(run: $0, activities: byRun[$0.id ?? 0] ?? []) }

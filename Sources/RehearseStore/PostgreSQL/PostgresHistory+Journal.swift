@@ -10,11 +10,11 @@ extension PostgresHistory {
         // Held before the row exists: a run recorded as running always has a live holder.
         try await holdRunLock(uid)
         do throws(HistoryError) {
-            let (names, values) = try await perform { _ throws(PostgresFailure) in try row.postgresColumns() }
             run.id = try await perform { connection throws(PostgresFailure) in
                 try connection.query("""
-                    INSERT INTO rehearse.run (\(names.joined(separator: ", "))) VALUES (\(postgresPlaceholders(values.count))) RETURNING id
-                    """, values).first?.int64("id") ?? 0
+                    INSERT INTO rehearse.run (\(RunRow.postgresColumns.joined(separator: ", ")))
+                    VALUES (\(postgresPlaceholders(RunRow.postgresColumns.count))) RETURNING id
+                    """, row.postgresValues).first?.int64("id") ?? 0
             }
         } catch {
             await releaseRunLock(uid)
@@ -170,7 +170,7 @@ extension PostgresHistory {
             let running = try connection.query("SELECT * FROM rehearse.run WHERE status = 'running' ORDER BY id").rows
             var dead: [RunRow] = []
             for found in running {
-                let row = try found.record(RunRow.self)
+                let row = try RunRow(postgres: found)
                 // This process's own (its session could take the lock again: it is its own).
                 if holdsRun(row.uid ?? "") { continue }
                 let key = PostgresSchema.lockKey(row.uid ?? "")

@@ -83,12 +83,12 @@ extension PostgresHistory {
         try await perform { connection throws(PostgresFailure) -> [Run] in
             let rows = try connection.query(
                 "SELECT * FROM rehearse.run \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \(max(0, $0))" } ?? ""), values
-            ).rows.map { row throws(PostgresFailure) in try row.record(RunRow.self) }
+            ).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
             var byRun: [Int64: [ActivityRow]] = [:]
             if activities, !rows.isEmpty {
                 let ids = "{" + rows.compactMap(\.id).map(String.init).joined(separator: ",") + "}"
                 for found in try connection.query("SELECT * FROM rehearse.activity WHERE run_id = ANY($1::bigint[]) ORDER BY id", [ids]).rows {
-                    let activity = try found.record(ActivityRow.self)
+                    let activity = try ActivityRow(postgres: found)
                     byRun[activity.runId, default: []].append(activity)
                 }
             }
