@@ -68,8 +68,7 @@ struct GateCommand: AsyncParsableCommand {
             }
             let path = historyOptions.path(forPlan: loaded.file)
             var runs: [Run] = []
-            if HistoryOptions.exists(path) {
-                let store = try await HistoryOptions.open(path, plan: loaded.file)
+            if let store = try await HistoryOptions.openIfExists(path, plan: loaded.file) {
                 do throws(HistoryError) { runs = try await store.runs(plan: loaded.name, target: from, limit: 1000) } catch { throw CLIError.history(error) }
             }
             let content: PlanContent

@@ -131,7 +131,7 @@ struct GoCommand: AsyncParsableCommand {
             guard let planPath = plan, let target else { return }
             let loaded = try GateCommand.loadPlan(planPath, console: console, consequence: "nothing was run")
             let path = historyOptions.path(forPlan: loaded.file)
-            guard FileManager.default.fileExists(atPath: path) else {
+            guard let store = try await HistoryOptions.openIfExists(path, plan: loaded.file, console: console) else {
                 // (The engine refuses these too: said first, as it would with a history.)
                 guard loaded.target(named: target) != nil else {
                     throw CLIError(RunProblem.noSuchTarget(plan: loaded.name, file: loaded.file, target: target, available: loaded.targets.map(\.name)),
@@ -145,7 +145,6 @@ struct GoCommand: AsyncParsableCommand {
                 code = ExitCodes.overBudget
                 return
             }
-            let store = try await HistoryOptions.open(path, plan: loaded.file, console: console)
             var request = GoLiveRequest(target: target, approve: approve, from: from, within: within, requirement: require,
                                         jobs: jobs, killGrace: killGrace)
             request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit

@@ -29,15 +29,13 @@ struct HistoryOptions: ParsableArguments {
 
     /// Opens the history to read it: nil when there is none yet; abandoned runs are marked first.
     func openExisting() async throws(CLIError) -> (any HistoryStore)? {
-        let path = path()
-        guard Self.exists(path) else { return nil }
-        return try await Self.open(path)
+        try await Self.openIfExists(path())
     }
 
-    /// Whether there is a history at `path` (a PostgreSQL database is looked at when opened).
-    static func exists(_ path: String) -> Bool {
-        if case .postgres = HistoryLocation(path) { return true }
-        return FileManager.default.fileExists(atPath: path)
+    /// Opens the history at `path` if there is one (a file, or a database with rehearse's
+    /// schema): a command that only reads never makes one.
+    static func openIfExists(_ path: String, plan: String? = nil, console: Console = Console()) async throws(CLIError) -> (any HistoryStore)? {
+        try await open(path, plan: plan, create: false, console: console)
     }
 
     /// Where a PostgreSQL history's runs keep their logs on this machine: the `.rehearse/` of the
@@ -52,13 +50,20 @@ struct HistoryOptions: ParsableArguments {
     /// Opens a history, marks runs whose harness died as abandoned, and stops the processes their
     /// steps left running (a harness killed with SIGKILL cannot do that itself).
     static func open(_ path: String, plan: String? = nil, console: Console = Console()) async throws(CLIError) -> any HistoryStore {
+        guard let store = try await open(path, plan: plan, create: true, console: console) else { throw CLIError.noHistory(path) }
+        return store
+    }
+
+    /// Opens it; nil when `create` is false and there is none.
+    private static func open(_ path: String, plan: String?, create: Bool, console: Console) async throws(CLIError) -> (any HistoryStore)? {
         do throws(EngineError) {
-            let (store, reaped) = try await HistoryAccess.open(path, localFolder: localFolder(forPlan: plan))
+            let (store, reaped) = try await HistoryAccess.open(path, localFolder: localFolder(forPlan: plan), create: create)
             for run in reaped where run.stoppedProcesses > 0 {
                 console.err("run \(run.run) was abandoned by a harness that died; stopped \(run.stoppedProcesses) process(es) its steps left running")
             }
             return store
         } catch {
+            if !create, case .history(let history) = error.code, history.code == .missing { return nil }
             throw CLIError(error)
         }
     }

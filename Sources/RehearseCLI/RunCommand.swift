@@ -158,8 +158,10 @@ struct RunCommand: AsyncParsableCommand {
             var stores: [String: any HistoryStore] = [:]
             for plan in plans {
                 let path = historyOptions.path(forPlan: plan.file)
-                if stores[path] == nil { stores[path] = try await HistoryOptions.open(path, plan: plan.file, console: console) }
-                work.append((plan, stores[path]!))
+                // One store per history and project: a shared database's runs keep their logs in their own project.
+                let key = path + "\u{0}" + HistoryOptions.localFolder(forPlan: plan.file)
+                if stores[key] == nil { stores[key] = try await HistoryOptions.open(path, plan: plan.file, console: console) }
+                work.append((plan, stores[key]!))
             }
         }
         guard !work.isEmpty else { return }

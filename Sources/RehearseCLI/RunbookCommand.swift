@@ -78,8 +78,7 @@ struct RunbookCommand: AsyncParsableCommand {
                 }
                 var runs: [Run] = []
                 let path = historyOptions.path(forPlan: plan.file)
-                if HistoryOptions.exists(path) {
-                    let store = try await HistoryOptions.open(path, plan: plan.file)
+                if let store = try await HistoryOptions.openIfExists(path, plan: plan.file) {
                     do throws(HistoryError) {
                         runs = try await store.finishedRuns(plan: plan.name, target: from, limit: 200)
                     } catch {

@@ -17,12 +17,13 @@ public enum HistoryAccess {
     }
 
     /// Opens what `location` names (``HistoryLocation``): a history file, or a PostgreSQL URL whose
-    /// runs keep their logs in `localFolder` (default: the current folder's `.rehearse`).
+    /// runs keep their logs in `localFolder` (default: the current folder's `.rehearse`). With
+    /// `create` false, a history that is not there yet is a ``HistoryError/Code/missing``.
     public static func open(
-        _ location: String, localFolder: String? = nil, executor: any CommandExecutor = StandardExecutor.make()
+        _ location: String, localFolder: String? = nil, create: Bool = true, executor: any CommandExecutor = StandardExecutor.make()
     ) async throws(EngineError) -> (store: any HistoryStore, reaped: [Reaped]) {
         do throws(HistoryError) {
-            let store = try await HistoryLocation(location).open(localFolder: localFolder ?? ".rehearse")
+            let store = try await HistoryLocation(location).open(localFolder: localFolder ?? ".rehearse", create: create)
             var reaped: [Reaped] = []
             for run in try await store.markAbandoned() {
                 var stopped = 0

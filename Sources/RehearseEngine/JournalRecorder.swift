@@ -27,6 +27,8 @@ final class JournalRecorder: RunObserver {
         /// Activities started and not finished.
         var running: Set<Activity> = []
         var failed = false
+        /// Confirms every second that the history still holds what the run holds (its locks).
+        var heartbeat: Task<Void, Never>?
     }
 
     private let store: any HistoryStore
@@ -40,6 +42,29 @@ final class JournalRecorder: RunObserver {
         self.runID = runID
         self.control = control
         self.warn = warn
+        // A shared history's session can end mid-step (a restarted server, a dropped network):
+        // the run then no longer holds its target, and stops as it would on a failed write.
+        let heartbeat = Task { [weak self, store] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard !Task.isCancelled, self != nil else { return }
+                do throws(HistoryError) {
+                    try await store.confirmSession()
+                } catch {
+                    self?.noteFailure(error)
+                    return
+                }
+            }
+        }
+        state.withLock { $0.heartbeat = heartbeat }
+    }
+
+    deinit {
+        state.withLock { $0.heartbeat?.cancel() }
+    }
+
+    private func stopHeartbeat() {
+        state.withLock { $0.heartbeat?.cancel() }
     }
 
     func handle(_ event: RunEvent) async {
@@ -82,6 +107,7 @@ final class JournalRecorder: RunObserver {
                 try await flush()
                 try await store.fingerprintTaken(run: runID, control: control)
             case .runFinished(let run):
+                stopHeartbeat()
                 try await flush()
                 try await store.finishRun(run)
             }
@@ -110,6 +136,7 @@ final class JournalRecorder: RunObserver {
 
     /// Writes what is still pending: for callers whose run emits no `runFinished` (a recovery).
     func finish() async {
+        stopHeartbeat()
         do throws(HistoryError) {
             try await flush()
         } catch {

@@ -317,6 +317,8 @@ public struct RehearsalEngine: Sendable {
             EngineError(.files, message: "cannot keep logs in \(parent): \(why); nothing was run",
                         fix: "move it aside (it must be a folder you can write), or use --history PATH")
         }
+        // A shared database's runs keep their logs in the project's .rehearse/, made when missing.
+        if mkdir(history.localFolder, 0o700) != 0, errno != EEXIST { throw failure(String(cString: strerror(errno))) }
         var info = stat()
         if lstat(parent, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFDIR else { throw failure("it is not a folder") }

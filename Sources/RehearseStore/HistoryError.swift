@@ -12,6 +12,8 @@ public struct HistoryError: Error, Sendable, CustomStringConvertible {
         case corrupt
         /// The file or its folder cannot be created or written.
         case notWritable
+        /// There is no history there yet, and it was not to be created (a command that only reads).
+        case missing
         /// A PostgreSQL history's server cannot be reached, or refused the connection.
         case unreachable
         /// Anything else SQLite or PostgreSQL reported.

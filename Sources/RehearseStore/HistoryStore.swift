@@ -23,6 +23,11 @@ public protocol HistoryStore: AnyObject, Sendable {
     /// for its holder to end; released by ``TargetLease/release()`` or however the process ends.
     func lockTarget(_ target: String, copy: Int, holder: TargetHolder, wait: Duration) async throws(TargetLock.Failure) -> any TargetLease
 
+    /// Fails when what this process holds in the history may be lost: a PostgreSQL session that
+    /// ended let go of its runs' and targets' locks (another harness could take this copy).
+    /// A run calls it every second; a file has nothing to lose.
+    func confirmSession() async throws(HistoryError)
+
     // MARK: The journal
 
     /// Records `run` (status `running`) and returns it numbered, with its plan's content hash and

@@ -33,6 +33,36 @@ struct LibPQ: @unchecked Sendable {
     let getlength: @convention(c) (Result?, Int32, Int32) -> Int32
     let cmdTuples: @convention(c) (Result?) -> UnsafePointer<CChar>?
     let clear: @convention(c) (Result?) -> Void
+    let connectdbParams: @convention(c) (UnsafePointer<UnsafePointer<CChar>?>, UnsafePointer<UnsafePointer<CChar>?>, Int32) -> Connection?
+    let conninfoParse: @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer?
+    let conninfoFree: @convention(c) (UnsafeMutableRawPointer?) -> Void
+    let freemem: @convention(c) (UnsafeMutableRawPointer?) -> Void
+
+    /// `PQconninfoOption` is `{ char *keyword, *envvar, *compiled, *val, *label, *dispchar; int dispsize; }`:
+    /// the keyword first, the value fourth, the whole padded to a pointer's alignment.
+    private static let optionStride = (6 * MemoryLayout<UnsafeRawPointer>.size + MemoryLayout<Int32>.size
+        + MemoryLayout<UnsafeRawPointer>.alignment - 1) / MemoryLayout<UnsafeRawPointer>.alignment * MemoryLayout<UnsafeRawPointer>.alignment
+    private static let valueOffset = 3 * MemoryLayout<UnsafeRawPointer>.size
+
+    /// The options a connection string or URL sets (percent-decoded), or libpq's reason it cannot be read.
+    func parse(_ conninfo: String) -> Swift.Result<[(keyword: String, value: String)], LoadFailure> {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = conninfo.withCString({ conninfoParse($0, &error) }) else {
+            let message = error.map { String(cString: $0) } ?? "it cannot be read"
+            freemem(error)
+            return .failure(LoadFailure(description: message))
+        }
+        defer { conninfoFree(options) }
+        var parsed: [(keyword: String, value: String)] = []
+        var cursor = options
+        while let keyword = cursor.load(as: UnsafeMutablePointer<CChar>?.self) {
+            if let value = cursor.load(fromByteOffset: Self.valueOffset, as: UnsafeMutablePointer<CChar>?.self) {
+                parsed.append((String(cString: keyword), String(cString: value)))
+            }
+            cursor += Self.optionStride
+        }
+        return .success(parsed)
+    }
 
     /// `CONNECTION_OK`, `PGRES_COMMAND_OK`, `PGRES_TUPLES_OK`, `PG_DIAG_SQLSTATE` ('C').
     static let connectionOK: Int32 = 0
@@ -60,7 +90,8 @@ struct LibPQ: @unchecked Sendable {
         }
         let names = ["PQconnectdb", "PQstatus", "PQerrorMessage", "PQfinish", "PQexec", "PQexecParams", "PQresultStatus",
                      "PQresultErrorMessage", "PQresultErrorField", "PQntuples", "PQnfields", "PQfname", "PQftype", "PQgetvalue",
-                     "PQgetisnull", "PQgetlength", "PQcmdTuples", "PQclear"]
+                     "PQgetisnull", "PQgetlength", "PQcmdTuples", "PQclear", "PQconnectdbParams", "PQconninfoParse",
+                     "PQconninfoFree", "PQfreemem"]
         let missing = names.filter { dlsym(handle, $0) == nil }
         guard missing.isEmpty else {
             return .failure(LoadFailure(description: "the libpq found lacks \(missing.joined(separator: ", "))"))
@@ -72,6 +103,8 @@ struct LibPQ: @unchecked Sendable {
             resultStatus: symbol("PQresultStatus"), resultErrorMessage: symbol("PQresultErrorMessage"),
             resultErrorField: symbol("PQresultErrorField"), ntuples: symbol("PQntuples"), nfields: symbol("PQnfields"),
             fname: symbol("PQfname"), ftype: symbol("PQftype"), getvalue: symbol("PQgetvalue"), getisnull: symbol("PQgetisnull"),
-            getlength: symbol("PQgetlength"), cmdTuples: symbol("PQcmdTuples"), clear: symbol("PQclear")))
+            getlength: symbol("PQgetlength"), cmdTuples: symbol("PQcmdTuples"), clear: symbol("PQclear"),
+            connectdbParams: symbol("PQconnectdbParams"), conninfoParse: symbol("PQconninfoParse"),
+            conninfoFree: symbol("PQconninfoFree"), freemem: symbol("PQfreemem")))
     }
 }

@@ -79,22 +79,35 @@ final class PostgresConnection: @unchecked Sendable {
         case .failure(let failure):
             throw PostgresFailure(message: "\(failure); a PostgreSQL history needs libpq (Debian: apt-get install libpq5)")
         }
-        let conninfo = url.conninfo
+        let parameters = try url.connectionParameters().get()
         let result: Result<PostgresConnection, PostgresFailure> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                guard let handle = conninfo.withCString({ library.connectdb($0) }) else {
+                // Keywords and values as libpq read them from the URL (not expanded again).
+                let keywords = parameters.map { strdup($0.keyword) } + [nil]
+                let values = parameters.map { strdup($0.value) } + [nil]
+                defer { for pointer in keywords + values { free(pointer) } }
+                let handle = keywords.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { keywords in
+                    values.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { values in
+                        library.connectdbParams(keywords.baseAddress!, values.baseAddress!, 0)
+                    }
+                }
+                guard let handle else {
                     continuation.resume(returning: .failure(PostgresFailure(message: "libpq cannot allocate a connection")))
                     return
                 }
                 guard library.status(handle) == LibPQ.connectionOK else {
                     let message = library.errorMessage(handle).map { String(cString: $0) } ?? "cannot connect"
                     library.finish(handle)
-                    continuation.resume(returning: .failure(PostgresFailure(message: Self.tidy(message))))
+                    continuation.resume(returning: .failure(PostgresFailure(message: url.scrub(Self.tidy(message)))))
                     return
                 }
                 let connection = PostgresConnection(library: library, handle: handle)
                 do throws(PostgresFailure) {
-                    try connection.execute("SET client_min_messages = error; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'")
+                    // The server notices a harness that is gone (its locks then go) within a minute.
+                    try connection.execute("""
+                        SET client_min_messages = error; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';
+                        SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3
+                        """)
                     continuation.resume(returning: .success(connection))
                 } catch {
                     continuation.resume(returning: .failure(error))
@@ -210,7 +223,7 @@ final class PostgresConnection: @unchecked Sendable {
     }
 
     /// libpq's messages end with a newline and may span lines: one line, for a verdict or an error.
-    private static func tidy(_ message: String) -> String {
+    static func tidy(_ message: String) -> String {
         message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }.joined(separator: "; ")
     }

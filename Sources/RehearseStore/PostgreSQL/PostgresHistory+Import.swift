@@ -29,12 +29,14 @@ extension PostgresHistory {
                     }
                     guard let last = batch.last?.run.id else { break }
                     after = last
-                    let eligible = batch.filter { $0.run.startedAtNs >= sinceNs }
-                    let here = try Self.existing(connection, uids: eligible.compactMap(\.run.uid))
+                    // Every run of the batch this history has (a live run may cite one older than `since`).
+                    let here = try Self.existing(connection, uids: batch.compactMap(\.run.uid))
                     var adding: [RecordedRun] = []
-                    for record in eligible {
-                        if let id = here[record.run.uid ?? ""] {
-                            numbers[record.run.id ?? 0] = id
+                    for record in batch {
+                        let id = here[record.run.uid ?? ""]
+                        if let id { numbers[record.run.id ?? 0] = id }
+                        guard record.run.startedAtNs >= sinceNs else { continue }
+                        if id != nil {
                             summary.alreadyThere += 1
                         } else if record.run.status == RunStatus.running.rawValue {
                             summary.unfinished += 1
@@ -111,6 +113,10 @@ extension PostgresHistory {
                         try db.execute(sql: "UPDATE run SET evidence_run = ? WHERE id = ?", arguments: [numbers[cited], run])
                     }
                 }
+                // Runs still running here are not over: left out, and counted.
+                summary.unfinished = try connection.query(
+                    "SELECT count(*) AS running FROM rehearse.run WHERE status = 'running' AND started_at_ns >= $1", [sinceNs]
+                ).first?.int("running") ?? 0
             } catch let error as PostgresFailure {
                 throw error
             } catch {
@@ -151,29 +157,33 @@ extension PostgresHistory {
         return numbers
     }
 
-    /// Multi-row INSERTs, as few as PostgreSQL's 65,535 parameters a statement allow.
+    /// Rows inserted with one statement: each column sent as one array (`unnest`), typed as the
+    /// table's column is (one parameter a column, not one a value: parsing a statement of 65,535
+    /// parameters costs more than the rows).
     private static func insertRows(
         _ connection: PostgresConnection, table: String, columns: [String], rows: [[(any PostgresValue)?]], returning: String = ""
     ) throws(PostgresFailure) -> [PostgresRow] {
-        let perStatement = max(1, 65_535 / columns.count)
-        var returned: [PostgresRow] = []
-        var start = 0
-        while start < rows.count {
-            let chunk = rows[start..<min(start + perStatement, rows.count)]
-            start += chunk.count
-            var tuples: [String] = []
-            tuples.reserveCapacity(chunk.count)
-            var values: [(any PostgresValue)?] = []
-            values.reserveCapacity(chunk.count * columns.count)
-            for row in chunk {
-                tuples.append("(" + postgresPlaceholders(columns.count, from: values.count + 1) + ")")
-                values += row
-            }
-            returned += try connection.query(
-                "INSERT INTO rehearse.\(table) (\(columns.joined(separator: ", "))) VALUES \(tuples.joined(separator: ", ")) \(returning)", values
-            ).rows
+        guard !rows.isEmpty else { return [] }
+        var types: [String: String] = [:]
+        for row in try connection.query("""
+            SELECT column_name, format_type(atttypid, atttypmod) AS type FROM information_schema.columns
+            JOIN pg_attribute ON attrelid = ('rehearse.' || $1)::regclass AND attname = column_name
+            WHERE table_schema = 'rehearse' AND table_name = $1
+            """, [table]).rows {
+            if let name = row.string("column_name"), let type = row.string("type") { types[name] = type }
         }
-        return returned
+        var arrays: [(any PostgresValue)?] = []
+        var casts: [String] = []
+        for (index, column) in columns.enumerated() {
+            let name = column.trimmingCharacters(in: ["\""])
+            guard let type = types[name] else { throw PostgresFailure(message: "the history's \(table) table has no column \(name)", sqlstate: "42703") }
+            arrays.append(postgresArray(rows.map { $0[index]?.postgresText }))
+            casts.append("$\(index + 1)::\(type)[]")
+        }
+        return try connection.query(
+            "INSERT INTO rehearse.\(table) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(casts.joined(separator: ", "))) \(returning)",
+            arrays
+        ).rows
     }
 
     /// Finished runs after run `after`, started at `since` or later, with their activities.
@@ -208,8 +218,21 @@ struct RecordedRun: Sendable {
     }
 }
 
-/// A PostgreSQL array literal of texts: `{"a","b"}`.
-func postgresArray(_ values: [String]) -> String {
-    "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        .joined(separator: ",") + "}"
+/// A PostgreSQL array literal: `{"a","b",NULL}` (every element quoted, so that only NULL is NULL).
+func postgresArray(_ values: [String?]) -> String {
+    var literal = "{"
+    for (index, value) in values.enumerated() {
+        if index > 0 { literal += "," }
+        guard let value else {
+            literal += "NULL"
+            continue
+        }
+        literal += "\""
+        for character in value.unicodeScalars {
+            if character == "\\" || character == "\"" { literal += "\\" }
+            literal.unicodeScalars.append(character)
+        }
+        literal += "\""
+    }
+    return literal + "}"
 }

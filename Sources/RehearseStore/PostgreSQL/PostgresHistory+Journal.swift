@@ -8,7 +8,9 @@ extension PostgresHistory {
         var run = started
         let uid = run.uid ?? ""
         // Held before the row exists: a run recorded as running always has a live holder.
-        try await holdRunLock(uid)
+        guard try await holdRunLock(uid) else {
+            throw HistoryError(.other, path: location, message: "run \(uid) is held by another harness", remedy: "record it under another id")
+        }
         do throws(HistoryError) {
             run.id = try await perform { connection throws(PostgresFailure) in
                 try connection.query("""
@@ -136,8 +138,8 @@ extension PostgresHistory {
 
     public func reopenRun(_ run: Int64, expected: RunStatus, by provenance: RunProvenance) async throws(HistoryError) -> Bool {
         let identity = ProcessIdentity.current
-        guard let uid = try await uid(of: run) else { return false }
-        try await holdRunLock(uid)
+        // Taken by another harness, alive: no longer this one's to take.
+        guard let uid = try await uid(of: run), try await holdRunLock(uid) else { return false }
         let start = identity.pid == provenance.pid ? identity.start : ""
         let reopened = try await perform { connection throws(PostgresFailure) in
             try connection.query("UPDATE rehearse.run SET status = 'running', host = $1, pid = $2, pid_start = $3 WHERE id = $4 AND status = $5",
@@ -173,26 +175,32 @@ extension PostgresHistory {
                 let row = try RunRow(postgres: found)
                 // This process's own (its session could take the lock again: it is its own).
                 if holdsRun(row.uid ?? "") { continue }
-                let key = PostgresSchema.lockKey(row.uid ?? "")
-                let free = try connection.query("SELECT pg_try_advisory_lock($1, $2) AS free", [PostgresSchema.LockClass.run.rawValue, key])
+                let key = PostgresSchema.lockKey(.run, row.uid ?? "")
+                let free = try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS free", [key])
                     .first?.bool("free") == true
                 guard free else { continue }
-                try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.run.rawValue, key])
+                try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
                 if row.host == here, ProcessIdentity(host: row.host, pid: row.pid, start: row.pidStart).isAlive { continue }
                 dead.append(row)
             }
             return dead
         }
-        let dead = deadRows.compactMap(\.id)
-        guard !dead.isEmpty else { return [] }
-        try await perform { connection throws(PostgresFailure) in
-            try connection.transaction { () throws(PostgresFailure) in
-                for id in dead {
+        let candidates = deadRows.compactMap(\.id)
+        guard !candidates.isEmpty else { return [] }
+        // Only those still running now: a run that finished since it was read let go of its lock
+        // then, and is not abandoned.
+        let dead = try await perform { connection throws(PostgresFailure) -> [Int64] in
+            try connection.transaction { () throws(PostgresFailure) -> [Int64] in
+                var marked: [Int64] = []
+                for id in candidates {
+                    guard try connection.query("UPDATE rehearse.run SET status = $1 WHERE id = $2 AND status = 'running' RETURNING id",
+                                               [RunStatus.abandoned.rawValue, id]).first != nil
+                    else { continue }
                     try connection.query("UPDATE rehearse.activity SET status = $1 WHERE run_id = $2 AND status = 'running'",
                                          [ActivityStatus.inFlight.rawValue, id])
-                    try connection.query("UPDATE rehearse.run SET status = $1 WHERE id = $2 AND status = 'running'",
-                                         [RunStatus.abandoned.rawValue, id])
+                    marked.append(id)
                 }
+                return marked
             }
         }
         for id in dead {
@@ -200,7 +208,7 @@ extension PostgresHistory {
                 try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
             }
         }
-        return deadRows.map(Self.abandoned)
+        return deadRows.filter { dead.contains($0.id ?? 0) }.map(Self.abandoned)
     }
 
     private func uid(of run: Int64) async throws(HistoryError) -> String? {

@@ -21,7 +21,7 @@ extension PostgresHistory {
     public func plansAndTargets(plan: String? = nil) async throws(HistoryError) -> [(plan: String, target: String)] {
         let rows = try await perform { connection throws(PostgresFailure) in
             try connection.query("SELECT DISTINCT plan_name, target FROM rehearse.run"
-                                     + (plan == nil ? "" : " WHERE plan_name = $1") + " ORDER BY plan_name, target",
+                                     + (plan == nil ? "" : " WHERE plan_name = $1") + " ORDER BY plan_name COLLATE \"C\", target COLLATE \"C\"",
                                  plan.map { [$0] } ?? [])
         }
         return rows.rows.map { (plan: $0.string("plan_name") ?? "", target: $0.string("target") ?? "") }

@@ -20,11 +20,12 @@ public final class PostgresHistory: HistoryStore {
     private let heldRuns = Mutex<[String: Int]>([:])
     /// The targets' copies this process holds: a session's advisory locks are its own to take
     /// again, so a second lease in this process must be refused here.
-    let heldTargets = Mutex<Set<Int32>>([])
+    let heldTargets = Mutex<Set<Int64>>([])
 
-    /// Connects, and brings the schema up to date (refusing one from a newer `rehearse`).
-    /// `localFolder` is where runs keep their logs on this machine; it is made when missing.
-    public init(url: PostgresURL, localFolder: String) async throws(HistoryError) {
+    /// Connects, and brings the schema up to date (refusing one from a newer `rehearse`); a
+    /// database without one gets one, unless `create` is false (``HistoryError/Code/missing``).
+    /// `localFolder` is where runs keep their logs on this machine.
+    public init(url: PostgresURL, localFolder: String, create: Bool = true) async throws(HistoryError) {
         self.url = url
         self.localFolder = localFolder
         let location = url.description
@@ -34,17 +35,13 @@ public final class PostgresHistory: HistoryStore {
             throw HistoryError(.unreachable, path: location, message: "cannot connect: \(error.message)",
                                remedy: "check the server, the URL and the credentials (PGPASSWORD or ~/.pgpass), or use a history file with --history PATH")
         }
-        try await migrate()
-        if mkdir(localFolder, 0o700) != 0, errno != EEXIST {
-            throw HistoryError(.notWritable, path: location, message: "cannot make the folder for its logs, \(localFolder): \(String(cString: strerror(errno)))",
-                               remedy: "check that folder's parent, or run from another folder")
-        }
+        try await migrate(create: create)
     }
 
     /// Refuses a schema from a newer `rehearse`, or a `rehearse` schema that another application
     /// made, and applies the migrations this database lacks (one process at a time: a
     /// transaction-scoped advisory lock).
-    private func migrate() async throws(HistoryError) {
+    private func migrate(create: Bool) async throws(HistoryError) {
         let known = PostgresSchema.migrations.map(\.id)
         let location = self.location
         try await perform { connection throws(PostgresFailure) in
@@ -53,8 +50,12 @@ public final class PostgresHistory: HistoryStore {
                applied == Set(known) {
                 return
             }
+            if !create {
+                let exists = try connection.query("SELECT to_regclass('rehearse.migrations') IS NOT NULL AS present").first?.bool("present") == true
+                if !exists { throw PostgresFailure(message: "missing:") }
+            }
             try connection.transaction { () throws(PostgresFailure) in
-                try connection.query("SELECT pg_advisory_xact_lock($1, 0)", [PostgresSchema.LockClass.migration.rawValue])
+                try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [PostgresSchema.lockKey(.migration, "schema")])
                 let tables = try connection.query(
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [PostgresSchema.name]
                 ).rows.compactMap { $0.string("table_name") }
@@ -74,6 +75,10 @@ public final class PostgresHistory: HistoryStore {
                 }
             }
         } explaining: { error in
+            if error.message == "missing:" {
+                return HistoryError(.missing, path: location, message: "there is no history in this database yet (nothing was created)",
+                                    remedy: "run a rehearsal with this --history first")
+            }
             if error.message.hasPrefix("newer:") {
                 return HistoryError(.newerVersion, path: location,
                                     message: "it was written by a newer rehearse (schema \(error.message.dropFirst(6)))",
@@ -88,18 +93,31 @@ public final class PostgresHistory: HistoryStore {
         }
     }
 
-    /// An advisory lock of its own connection, held until the run ends or the process does.
+    /// A round trip on the session that holds the locks: libpq never connects again on its own, so
+    /// an answer means the same session, locks and all.
+    public func confirmSession() async throws(HistoryError) {
+        do throws(PostgresFailure) {
+            try await connection.perform { connection throws(PostgresFailure) in try connection.query("SELECT 1") }
+        } catch {
+            throw HistoryError(.unreachable, path: location,
+                               message: "lost its connection (\(error.message)): the locks of this run and its target went with it",
+                               remedy: "check the server and the network; another run may now have the target")
+        }
+    }
+
+    /// An advisory lock of the history's session, held until the run ends or the process does.
     public func lockTarget(_ target: String, copy: Int, holder: TargetHolder, wait: Duration) async throws(TargetLock.Failure) -> any TargetLease {
         try await PostgresTargetLock.acquire(target: target, copy: copy, in: self, holder: holder, wait: wait)
     }
 
-    /// Holds run `uid`'s liveness lock until ``releaseRunLock(_:)`` or the process's end.
-    func holdRunLock(_ uid: String) async throws(HistoryError) {
-        // Another run's key may be the same (a 32-bit hash): not waited for; either's end frees it.
-        try await perform { connection throws(PostgresFailure) in
-            try connection.query("SELECT pg_try_advisory_lock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
+    /// Holds run `uid`'s liveness lock until ``releaseRunLock(_:)`` or the process's end; false
+    /// when another session holds it (another harness runs that run).
+    func holdRunLock(_ uid: String) async throws(HistoryError) -> Bool {
+        let taken = try await perform { connection throws(PostgresFailure) in
+            try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [PostgresSchema.lockKey(.run, uid)]).first?.bool("taken") == true
         }
-        heldRuns.withLock { $0[uid, default: 0] += 1 }
+        if taken { heldRuns.withLock { $0[uid, default: 0] += 1 } }
+        return taken
     }
 
     /// Lets go of run `uid`'s liveness lock (the run is over).
@@ -111,7 +129,7 @@ public final class PostgresHistory: HistoryStore {
         }
         guard held else { return }
         _ = try? await connection.perform { connection throws(PostgresFailure) in
-            try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.run.rawValue, PostgresSchema.lockKey(uid)])
+            try connection.query("SELECT pg_advisory_unlock($1::bigint)", [PostgresSchema.lockKey(.run, uid)])
         }
     }
 

@@ -95,25 +95,24 @@ enum PostgresSchema {
             """),
     ]
 
-    /// The class of rehearse's advisory locks (two-key form: the first key is this, so that they
-    /// never meet an application's one-key locks in the same database): "RHRS" + the kind.
-    enum LockClass: Int32 {
+    /// What one of rehearse's advisory locks is for.
+    enum LockClass: String {
         /// Bringing the schema up to date: one process at a time.
-        case migration = 0x5248_5200
+        case migration
         /// A target's copy, for a whole run.
-        case target = 0x5248_5201
+        case target
         /// A running run, held by its harness: free means the harness is gone, from any host.
-        case run = 0x5248_5202
+        case run
     }
 
-    /// A 32-bit key for a name (FNV-1a): two names rarely share one, and when they do, a run
-    /// waits for another it need not have waited for, never the reverse.
-    static func lockKey(_ name: String) -> Int32 {
-        var hash: UInt32 = 2_166_136_261
-        for byte in name.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
+    /// The 64-bit key of a lock (FNV-1a of its class and name): two locks, or one of rehearse's
+    /// and one of an application's in the same database, share a key once in 2^64.
+    static func lockKey(_ kind: LockClass, _ name: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "rehearse \(kind.rawValue)\u{0}\(name)".utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
         }
-        return Int32(bitPattern: hash)
+        return Int64(bitPattern: hash)
     }
 }

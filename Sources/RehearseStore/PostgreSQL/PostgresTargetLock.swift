@@ -8,11 +8,11 @@ import Synchronization
 final class PostgresTargetLock: TargetLease {
     let target: String
     let copy: Int
-    private let key: Int32
+    private let key: Int64
     /// Nil once released.
     private let history: Mutex<PostgresHistory?>
 
-    private init(target: String, copy: Int, key: Int32, history: PostgresHistory) {
+    private init(target: String, copy: Int, key: Int64, history: PostgresHistory) {
         self.target = target
         self.copy = copy
         self.key = key
@@ -21,8 +21,8 @@ final class PostgresTargetLock: TargetLease {
 
     deinit { release() }
 
-    static func key(target: String, copy: Int) -> Int32 {
-        PostgresSchema.lockKey("\(target)\u{0}\(copy)")
+    static func key(target: String, copy: Int) -> Int64 {
+        PostgresSchema.lockKey(.target, "\(target)\u{0}\(copy)")
     }
 
     static func acquire(
@@ -36,7 +36,7 @@ final class PostgresTargetLock: TargetLease {
             if history.heldTargets.withLock({ $0.insert(key).inserted }) {
                 do throws(PostgresFailure) {
                     taken = try await history.connection.perform { connection throws(PostgresFailure) in
-                        try connection.query("SELECT pg_try_advisory_lock($1, $2) AS taken", [PostgresSchema.LockClass.target.rawValue, key])
+                        try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key])
                             .first?.bool("taken") == true
                     }
                 } catch {
@@ -82,7 +82,7 @@ final class PostgresTargetLock: TargetLease {
         history.withLock { history in
             guard let held = history else { return }
             _ = try? held.connection.performNow { connection throws(PostgresFailure) in
-                try connection.query("SELECT pg_advisory_unlock($1, $2)", [PostgresSchema.LockClass.target.rawValue, key])
+                try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
             }
             _ = held.heldTargets.withLock { $0.remove(key) }
             history = nil
