@@ -20,8 +20,9 @@ extension PostgresHistory {
 
     public func plansAndTargets(plan: String? = nil) async throws(HistoryError) -> [(plan: String, target: String)] {
         let rows = try await perform { connection throws(PostgresFailure) in
-            try connection.query("SELECT DISTINCT plan_name, target FROM rehearse.run"
-                                     + (plan == nil ? "" : " WHERE plan_name = $1") + " ORDER BY plan_name COLLATE \"C\", target COLLATE \"C\"",
+            // In byte order, as SQLite sorts, whatever the database's collation.
+            try connection.query("SELECT DISTINCT plan_name COLLATE \"C\" AS plan_name, target COLLATE \"C\" AS target FROM rehearse.run"
+                                     + (plan == nil ? "" : " WHERE plan_name = $1") + " ORDER BY 1, 2",
                                  plan.map { [$0] } ?? [])
         }
         return rows.rows.map { (plan: $0.string("plan_name") ?? "", target: $0.string("target") ?? "") }

@@ -1,4 +1,5 @@
 import Foundation
+import RehearseCore
 
 /// A PostgreSQL history's address as `--history` or `REHEARSE_HISTORY` give it,
 /// `postgresql://USER@HOST:PORT/DB` (or `postgres://`), read by libpq itself
@@ -16,7 +17,9 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     public init?(_ text: String) {
         let lowered = text.lowercased()
         guard lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://") else { return nil }
-        self.text = text
+        // libpq reads the scheme in lower case only.
+        let scheme = text.prefix { $0 != ":" }
+        self.text = scheme.lowercased() + text.dropFirst(scheme.count)
     }
 
     private var scheme: String { String(text.prefix { $0 != ":" }) }
@@ -58,7 +61,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         var shown = scheme + "://" + (value("user").map { $0 + "@" } ?? "") + inAuthority + (value("port").map { ":" + $0 } ?? "")
             + "/" + (value("dbname") ?? "")
         if host.hasPrefix("/") { shown += "?host=" + host }
-        return scrub(shown)
+        return PrintableText.of(scrub(shown))
     }
 
     /// `message` without the password, as the URL spells it, as libpq decoded it, or in pieces
