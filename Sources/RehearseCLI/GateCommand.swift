@@ -24,6 +24,9 @@ struct GateCommand: AsyncParsableCommand {
               rehearse gate Rehearsals/checkout.yml --target production --within 24h
               rehearse gate Rehearsals/checkout.yml --target production --from staging
               rehearse gate Rehearsals/checkout.yml --target prod --require every-cut
+              # what any machine of the team rehearsed
+              export REHEARSE_HISTORY=postgresql://ci@db.internal/rehearse
+              rehearse gate Rehearsals/checkout.yml --target production
             """)
 
     @Argument(help: "The plan to go live with.")

@@ -41,6 +41,7 @@ struct HistoryListCommand: AsyncParsableCommand {
               rehearse history --json > runs.json
               rehearse history --stats       # rollback median, p95, max per plan
               rehearse history --stats shop-in-place --steps
+              REHEARSE_HISTORY=postgresql://ci@db.internal/rehearse rehearse history
             """)
 
     @Argument(help: "Only runs of this plan (its name).")

@@ -18,6 +18,7 @@ struct HistoryImportCommand: AsyncParsableCommand {
             Examples:
               rehearse history import artifacts/*/history.sqlite
               rehearse history import laptop.sqlite --history .rehearse/team.sqlite
+              rehearse history import shard-*.sqlite --history postgresql://ci@db/rehearse
             """)
 
     @Argument(help: ArgumentHelp("History files to merge into this one.", valueName: "file"))
@@ -27,6 +28,9 @@ struct HistoryImportCommand: AsyncParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one history file to import") }
+        for file in files where PostgresURL(file) != nil {
+            throw ValidationError("\(HistoryLocation(file)) is not a history file: import files into a PostgreSQL history named with --history URL")
+        }
     }
 
     func run() async throws {
@@ -61,6 +65,7 @@ struct HistoryExportCommand: AsyncParsableCommand {
               rehearse history export runs.sqlite
               rehearse history export last-week.sqlite --since 2026-11-29
               rehearse history export today.sqlite --since 2026-12-06T06:00:00Z
+              rehearse history export team.sqlite --history postgresql://ci@db/rehearse
             """)
 
     @Argument(help: ArgumentHelp("The new history file to write.", valueName: "file"))
@@ -71,6 +76,12 @@ struct HistoryExportCommand: AsyncParsableCommand {
     var since: Date?
 
     @OptionGroup var historyOptions: HistoryOptions
+
+    func validate() throws {
+        if PostgresURL(file) != nil {
+            throw ValidationError("\(HistoryLocation(file)) is not a file: export writes a history file (a PostgreSQL history is named with --history URL)")
+        }
+    }
 
     /// `2026-12-01` (midnight UTC) or `2026-12-01T06:00:00Z`.
     static func moment(_ text: String) throws -> Date {

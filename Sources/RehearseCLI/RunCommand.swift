@@ -49,6 +49,8 @@ struct RunCommand: AsyncParsableCommand {
               rehearse Rehearsals/checkout.yml --twice
               rehearse Rehearsals/checkout.yml --repeat 5      # median, p95, worst
               rehearse Rehearsals/checkout.yml --target production --approve production
+              # into the team's shared history (the password from PGPASSWORD or ~/.pgpass)
+              rehearse --target copy --history postgresql://ci@db.internal:5432/rehearse
               # for CI
               rehearse --target copy --junit rehearsal.xml --json rehearsal.json
 

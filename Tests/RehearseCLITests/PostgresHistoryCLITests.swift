@@ -129,3 +129,72 @@ struct PostgresHistoryCLITests {
         }
     }
 }
+
+extension PostgresHistoryCLITests {
+    /// The harness's session cut mid-step (a server restart, a network blip): it takes a new one
+    /// with its locks, and a second rehearsal of the same copy is refused meanwhile, never run
+    /// beside it.
+    @Test func aCutSessionNeverLetsASecondRehearsalOntoTheCopy() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'mkdir ../held', rollback: 'rmdir ../held' }
+                  b: { run: 'touch ../started; sleep 2', rollback: 'true', needs: a }
+                """)
+            let base = try await PostgresServer.freshDatabase()
+            let first = Task { try await RehearseBinary.run(["--history", base + "?application_name=rehearse-first"], in: folder.path) }
+            try await TargetLockCLITests.waitFor(folder.path + "/started")
+            _ = try await PostgresServer.sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rehearse-first'", in: base)
+            let second = try await RehearseBinary.run(["--history", base], in: folder.path)
+            #expect(second.status == 75, "\(second.stdout)\(second.stderr)")
+            #expect(second.stderr.contains("is busy: run 1 of p"), "\(second.stderr)")
+            let ended = try await first.value
+            // Taken again within a second, the run goes on (or, had a write failed, stops and rolls back): never beside another.
+            #expect(ended.status == 0 || ended.status == 70, "\(ended.stdout)\(ended.stderr)")
+            #expect(!folder.exists("held"))
+            let listed = try await RehearseBinary.run(["history", "--json", "--history", base], in: folder.path)
+            let runs = (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+            #expect(runs.count == 1, "\(listed.stdout)")
+        }
+    }
+
+    /// `go` on the day, from a rehearsal another machine recorded in the shared history.
+    @Test func goLivesFromTheSharedHistory() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {}, production: { protected: true } }
+                steps:
+                  a: { run: 'echo "$REHEARSE_TARGET" >> ../applied', rollback: 'true' }
+                """)
+            let url = try await PostgresServer.freshDatabase()
+            let rehearsed = try await RehearseBinary.run(["--history", url], in: folder.path)
+            #expect(rehearsed.status == 0, "\(rehearsed.stdout)\(rehearsed.stderr)")
+            let live = try await RehearseBinary.run(["go", "Rehearsals/p.yml", "--target", "production", "--approve", "production", "--history", url],
+                                                    in: folder.path)
+            #expect(live.status == 0, "\(live.stdout)\(live.stderr)")
+            Self.expectNoPassword(live, "go")
+            #expect(try folder.read("applied") == "copy\nproduction\n")
+        }
+    }
+
+    /// Reading commands never make a history: an empty database stays empty.
+    @Test func readingCommandsLeaveAnEmptyDatabaseAlone() async throws {
+        try await TemporaryFolder.with { folder in
+            let url = try await PostgresServer.freshDatabase()
+            for command in [["history"], ["show"], ["compare"], ["report", "--format", "json"]] {
+                let outcome = try await RehearseBinary.run(command + ["--history", url], in: folder.path)
+                #expect(outcome.status == 64 && outcome.stderr.contains("no rehearsals recorded yet"), "\(command): \(outcome.stderr)")
+            }
+            let schemas = try await PostgresServer.sql("SELECT count(*) FROM pg_namespace WHERE nspname = 'rehearse'", in: url)
+            #expect(schemas.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            #expect(!folder.exists(".rehearse"))
+            let swapped = try await RehearseBinary.run(["history", "export", url, "--history", url], in: folder.path)
+            #expect(swapped.status == 64, "\(swapped.stdout)\(swapped.stderr)")
+            Self.expectNoPassword(swapped, "history export URL")
+        }
+    }
+}

@@ -13,6 +13,16 @@ struct PostgresHistoryTests {
         try await HistoryLocation(location).open(localFolder: folder.path + "/.rehearse")
     }
 
+    /// A history whose harnesses of other hosts count as gone once silent for `silence`.
+    static func open(_ location: String, in folder: TemporaryFolder, abandonAfter silence: Duration) async throws -> PostgresHistory {
+        try await PostgresHistory(url: try #require(PostgresURL(location)), localFolder: folder.path + "/.rehearse", abandonAfter: silence)
+    }
+
+    /// Ends the server's sessions of application `name` (as a restarted server or a cut network would).
+    static func terminateSessions(of name: String, in url: String) async throws {
+        _ = try await PostgresServer.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(name)'", in: url)
+    }
+
     /// What `store` marks abandoned, once the server has seen a closed connection's end (a moment).
     static func abandoned(by store: any HistoryStore) async throws -> [Int64] {
         let deadline = ContinuousClock.now + .seconds(10)
@@ -66,10 +76,14 @@ struct PostgresHistoryTests {
             let url = try await PostgresServer.freshDatabase()
             var writer: (any HistoryStore)? = try await Self.open(url, in: folder)
             let id = try await writer!.beginRun(HistoryStoreContractTests.start(pid: 4242, host: "ci-runner-7")).id
-            let reader = try await Self.open(url, in: folder)
+            let reader = try await Self.open(url, in: folder, abandonAfter: .milliseconds(500))
             #expect(try await reader.markAbandoned().isEmpty)
             #expect(try await reader.run(id: id)?.status == .running)
+            // Its lock alone is not enough: its heartbeat says it lives (it may be taking a new session).
+            let patient = try await Self.open(url, in: folder, abandonAfter: .seconds(600))
             writer = nil  // the harness on ci-runner-7 is gone, and its connection with it
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await patient.markAbandoned().isEmpty)
             #expect(try await Self.abandoned(by: reader) == [id])
             #expect(try await reader.run(id: id)?.status == .abandoned)
         }
@@ -80,7 +94,7 @@ struct PostgresHistoryTests {
     @Test func aReopenedRunIsAliveWhileItsHolderLives() async throws {
         try await TemporaryFolder.with { folder in
             let url = try await PostgresServer.freshDatabase()
-            let first = try await Self.open(url, in: folder)
+            let first = try await Self.open(url, in: folder, abandonAfter: .milliseconds(500))
             let run = try await HistoryStoreContractTests.finish(try await first.beginRun(HistoryStoreContractTests.start()), in: first, status: .applied)
             var holder: (any HistoryStore)? = try await Self.open(url, in: folder)
             let elsewhere = RunProvenance(host: "laptop-3", user: "u", pid: 77, toolVersion: "t", gitCommit: nil)
@@ -88,6 +102,67 @@ struct PostgresHistoryTests {
             #expect(try await first.markAbandoned().isEmpty)
             holder = nil
             #expect(try await Self.abandoned(by: first) == [run.id])
+        }
+    }
+
+    /// A session cut while a run holds its target: the harness takes a new one with the same
+    /// locks, and no one else gets the target meanwhile (its run still beats).
+    @Test func aLostSessionIsTakenAgainWithItsLocksAndTheTargetStaysHeld() async throws {
+        try await TemporaryFolder.with { folder in
+            let base = try await PostgresServer.freshDatabase()
+            let holder = try await Self.open(base + "?application_name=rehearse-cut", in: folder)
+            let other = try await Self.open(base, in: folder)
+            let run = try await holder.beginRun(HistoryStoreContractTests.start())
+            let lease = try await holder.lockTarget("copy", copy: 1, holder: TargetHolder(run: run.id, plan: "p", host: "h", pid: 1, since: Date()), wait: .zero)
+            try await Self.terminateSessions(of: "rehearse-cut", in: base)
+            // Free on the server now, but not to be had.
+            await #expect(throws: TargetLock.Failure.self) { try await other.lockTarget("copy", copy: 1, holder: TargetHolder(plan: "q", host: "h", pid: 2, since: Date()), wait: .zero) }
+            #expect(try await other.markAbandoned().isEmpty)
+            try await holder.confirmSession()   // a new session, the same locks
+            await #expect(throws: TargetLock.Failure.self) { try await other.lockTarget("copy", copy: 1, holder: TargetHolder(plan: "q", host: "h", pid: 2, since: Date()), wait: .zero) }
+            _ = try await HistoryStoreContractTests.finish(run, in: holder)
+            lease.release()
+            let taken = try await other.lockTarget("copy", copy: 1, holder: TargetHolder(plan: "q", host: "h", pid: 2, since: Date()), wait: .seconds(10))
+            taken.release()
+        }
+    }
+
+    /// When another harness took the target while the session was gone (its holder silent past
+    /// the history's limit), the harness cannot take its locks again: it says so, and stops.
+    @Test func aSessionWhoseLocksWereTakenMeanwhileFails() async throws {
+        try await TemporaryFolder.with { folder in
+            let base = try await PostgresServer.freshDatabase()
+            let holder = try await Self.open(base + "?application_name=rehearse-taken", in: folder)
+            let other = try await Self.open(base, in: folder, abandonAfter: .milliseconds(1))
+            let run = try await holder.beginRun(HistoryStoreContractTests.start())
+            let lease = try await holder.lockTarget("copy", copy: 1, holder: TargetHolder(run: run.id, plan: "p", host: "h", pid: 1, since: Date()), wait: .zero)
+            try await Self.terminateSessions(of: "rehearse-taken", in: base)
+            try await Task.sleep(for: .milliseconds(20))
+            let taken = try await other.lockTarget("copy", copy: 1, holder: TargetHolder(plan: "q", host: "h", pid: 2, since: Date()), wait: .seconds(10))
+            await #expect { try await holder.confirmSession() } throws: { error in
+                (error as? HistoryError)?.code == .unreachable && "\(error)".contains("another session holds one of its locks")
+            }
+            taken.release()
+            lease.release()
+        }
+    }
+
+    /// A server that stops answering (its backend frozen) ends a statement at the answer timeout,
+    /// not never.
+    @Test func aFrozenServerEndsAStatementInsteadOfHangingForever() async throws {
+        try await TemporaryFolder.with { folder in
+            let base = try await PostgresServer.freshDatabase()
+            let holder = try await Self.open(base + "?application_name=rehearse-frozen", in: folder)
+            _ = try await holder.beginRun(HistoryStoreContractTests.start())
+            let pid = try await PostgresServer.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'rehearse-frozen'", in: base)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let backend = try #require(Int32(pid))
+            kill(backend, SIGSTOP)
+            defer { kill(backend, SIGCONT) }
+            let started = ContinuousClock.now
+            // The frozen backend still holds the run's lock: the new session cannot take it.
+            await #expect(throws: HistoryError.self) { try await holder.confirmSession() }
+            #expect(ContinuousClock.now - started < .seconds(60))
         }
     }
 

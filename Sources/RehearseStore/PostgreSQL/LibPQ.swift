@@ -16,11 +16,6 @@ struct LibPQ: @unchecked Sendable {
     let status: @convention(c) (Connection?) -> Int32
     let errorMessage: @convention(c) (Connection?) -> UnsafePointer<CChar>?
     let finish: @convention(c) (Connection?) -> Void
-    let exec: @convention(c) (Connection?, UnsafePointer<CChar>) -> Result?
-    let execParams: @convention(c) (
-        Connection?, UnsafePointer<CChar>, Int32, UnsafePointer<UInt32>?, UnsafePointer<UnsafePointer<CChar>?>?,
-        UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32
-    ) -> Result?
     let resultStatus: @convention(c) (Result?) -> Int32
     let resultErrorMessage: @convention(c) (Result?) -> UnsafePointer<CChar>?
     let resultErrorField: @convention(c) (Result?, Int32) -> UnsafePointer<CChar>?
@@ -37,6 +32,15 @@ struct LibPQ: @unchecked Sendable {
     let conninfoParse: @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> UnsafeMutableRawPointer?
     let conninfoFree: @convention(c) (UnsafeMutableRawPointer?) -> Void
     let freemem: @convention(c) (UnsafeMutableRawPointer?) -> Void
+    let sendQuery: @convention(c) (Connection?, UnsafePointer<CChar>) -> Int32
+    let sendQueryParams: @convention(c) (
+        Connection?, UnsafePointer<CChar>, Int32, UnsafePointer<UInt32>?, UnsafePointer<UnsafePointer<CChar>?>?,
+        UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32
+    ) -> Int32
+    let socket: @convention(c) (Connection?) -> Int32
+    let consumeInput: @convention(c) (Connection?) -> Int32
+    let isBusy: @convention(c) (Connection?) -> Int32
+    let getResult: @convention(c) (Connection?) -> Result?
 
     /// `PQconninfoOption` is `{ char *keyword, *envvar, *compiled, *val, *label, *dispchar; int dispsize; }`:
     /// the keyword first, the value fourth, the whole padded to a pointer's alignment.
@@ -88,10 +92,11 @@ struct LibPQ: @unchecked Sendable {
         guard let handle else {
             return .failure(LoadFailure(description: "libpq cannot be loaded (\(errors.joined(separator: "; ")))"))
         }
-        let names = ["PQconnectdb", "PQstatus", "PQerrorMessage", "PQfinish", "PQexec", "PQexecParams", "PQresultStatus",
+        let names = ["PQconnectdb", "PQstatus", "PQerrorMessage", "PQfinish", "PQresultStatus",
                      "PQresultErrorMessage", "PQresultErrorField", "PQntuples", "PQnfields", "PQfname", "PQftype", "PQgetvalue",
                      "PQgetisnull", "PQgetlength", "PQcmdTuples", "PQclear", "PQconnectdbParams", "PQconninfoParse",
-                     "PQconninfoFree", "PQfreemem"]
+                     "PQconninfoFree", "PQfreemem", "PQsendQuery", "PQsendQueryParams", "PQsocket", "PQconsumeInput",
+                     "PQisBusy", "PQgetResult"]
         let missing = names.filter { dlsym(handle, $0) == nil }
         guard missing.isEmpty else {
             return .failure(LoadFailure(description: "the libpq found lacks \(missing.joined(separator: ", "))"))
@@ -99,12 +104,13 @@ struct LibPQ: @unchecked Sendable {
         func symbol<T>(_ name: String) -> T { unsafeBitCast(dlsym(handle, name)!, to: T.self) }
         return .success(LibPQ(
             connectdb: symbol("PQconnectdb"), status: symbol("PQstatus"), errorMessage: symbol("PQerrorMessage"),
-            finish: symbol("PQfinish"), exec: symbol("PQexec"), execParams: symbol("PQexecParams"),
-            resultStatus: symbol("PQresultStatus"), resultErrorMessage: symbol("PQresultErrorMessage"),
+            finish: symbol("PQfinish"), resultStatus: symbol("PQresultStatus"), resultErrorMessage: symbol("PQresultErrorMessage"),
             resultErrorField: symbol("PQresultErrorField"), ntuples: symbol("PQntuples"), nfields: symbol("PQnfields"),
             fname: symbol("PQfname"), ftype: symbol("PQftype"), getvalue: symbol("PQgetvalue"), getisnull: symbol("PQgetisnull"),
             getlength: symbol("PQgetlength"), cmdTuples: symbol("PQcmdTuples"), clear: symbol("PQclear"),
             connectdbParams: symbol("PQconnectdbParams"), conninfoParse: symbol("PQconninfoParse"),
-            conninfoFree: symbol("PQconninfoFree"), freemem: symbol("PQfreemem")))
+            conninfoFree: symbol("PQconninfoFree"), freemem: symbol("PQfreemem"), sendQuery: symbol("PQsendQuery"),
+            sendQueryParams: symbol("PQsendQueryParams"), socket: symbol("PQsocket"), consumeInput: symbol("PQconsumeInput"),
+            isBusy: symbol("PQisBusy"), getResult: symbol("PQgetResult")))
     }
 }

@@ -141,26 +141,68 @@ final class PostgresConnection: @unchecked Sendable {
         return try result.get()
     }
 
+    /// How long a statement may take before the connection is given up as lost: a server that
+    /// stops answering (a frozen host, a network that drops packets, a table lock held for
+    /// minutes) must not hold a run, its rollback or a Ctrl-C forever.
+    static let answerTimeout: Duration = .seconds(15)
+
     /// One statement with `$1`-style parameters (nil: NULL). On the connection's queue only.
     @discardableResult
     func query(_ sql: String, _ parameters: [(any PostgresValue)?] = []) throws(PostgresFailure) -> PostgresRows {
-        guard !closed else { throw PostgresFailure(message: "the connection is closed") }
         let texts: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.flatMap { strdup($0.postgresText) } }
         defer { for text in texts { free(text) } }
         let pointers: [UnsafePointer<CChar>?] = texts.map { $0.map { UnsafePointer($0) } }
-        let result = sql.withCString { sql in
-            pointers.withUnsafeBufferPointer { values in
-                library.execParams(handle, sql, Int32(texts.count), nil, values.baseAddress, nil, nil, 0)
+        return try answer {
+            sql.withCString { sql in
+                pointers.withUnsafeBufferPointer { values in
+                    library.sendQueryParams(handle, sql, Int32(texts.count), nil, values.baseAddress, nil, nil, 0)
+                }
             }
         }
-        return try rows(of: result)
     }
 
     /// Several statements without parameters (a schema migration). On the connection's queue only.
     func execute(_ sql: String) throws(PostgresFailure) {
+        _ = try answer { sql.withCString { library.sendQuery(handle, $0) } }
+    }
+
+    /// Sends with `send`, then waits for every result, at most ``answerTimeout``: past it, the
+    /// connection is closed (the server then lets go of its locks) and the statement has failed.
+    /// The first error wins; else the last result's rows.
+    private func answer(_ send: () -> Int32) throws(PostgresFailure) -> PostgresRows {
         guard !closed else { throw PostgresFailure(message: "the connection is closed") }
-        let result = sql.withCString { library.exec(handle, $0) }
-        _ = try rows(of: result)
+        guard send() == 1 else { throw lost() }
+        let deadline = ContinuousClock.now + Self.answerTimeout
+        var rows = PostgresRows()
+        var failure: PostgresFailure?
+        while true {
+            while library.isBusy(handle) == 1 {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else {
+                    close()
+                    throw PostgresFailure(message: "the server did not answer within \(Self.answerTimeout.components.seconds)s; the connection was closed")
+                }
+                var descriptor = pollfd(fd: library.socket(handle), events: Int16(POLLIN), revents: 0)
+                let milliseconds = Int32(min(1000, max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
+                if poll(&descriptor, 1, milliseconds) < 0, errno != EINTR { throw lost() }
+                guard library.consumeInput(handle) == 1 else { throw lost() }
+            }
+            guard let result = library.getResult(handle) else { break }
+            do throws(PostgresFailure) {
+                rows = try self.rows(of: result)
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        return rows
+    }
+
+    /// The connection's own error (it broke), the connection closed.
+    private func lost() -> PostgresFailure {
+        let message = library.errorMessage(handle).map { String(cString: $0) } ?? "the connection broke"
+        close()
+        return PostgresFailure(message: Self.tidy(message))
     }
 
     /// `body` in one transaction: committed when it returns, rolled back when it throws.

@@ -14,8 +14,8 @@ extension PostgresHistory {
         do throws(HistoryError) {
             run.id = try await perform { connection throws(PostgresFailure) in
                 try connection.query("""
-                    INSERT INTO rehearse.run (\(RunRow.postgresColumns.joined(separator: ", ")))
-                    VALUES (\(postgresPlaceholders(RunRow.postgresColumns.count))) RETURNING id
+                    INSERT INTO rehearse.run (\(RunRow.postgresColumns.joined(separator: ", ")), heartbeat_ns)
+                    VALUES (\(postgresPlaceholders(RunRow.postgresColumns.count)), \(Self.serverNow)) RETURNING id
                     """, row.postgresValues).first?.int64("id") ?? 0
             }
         } catch {
@@ -142,7 +142,10 @@ extension PostgresHistory {
         guard let uid = try await uid(of: run), try await holdRunLock(uid) else { return false }
         let start = identity.pid == provenance.pid ? identity.start : ""
         let reopened = try await perform { connection throws(PostgresFailure) in
-            try connection.query("UPDATE rehearse.run SET status = 'running', host = $1, pid = $2, pid_start = $3 WHERE id = $4 AND status = $5",
+            try connection.query("""
+                UPDATE rehearse.run SET status = 'running', host = $1, pid = $2, pid_start = $3, heartbeat_ns = \(Self.serverNow)
+                WHERE id = $4 AND status = $5
+                """,
                                  [provenance.host, provenance.pid, start, run, expected.rawValue]).affected == 1
         }
         if !reopened { await releaseRunLock(uid) }
@@ -164,12 +167,16 @@ extension PostgresHistory {
     }
 
     /// A running run is abandoned when no session holds its liveness lock (its harness's
-    /// connection ended with it, on whatever host), unless it is a live process of this host.
+    /// connection ended), and its harness is known gone: a process of this host that no longer
+    /// exists, or on another host, one not heard from for ``abandonAfter`` (a harness whose
+    /// session was cut takes a new one within a second or two, and beats meanwhile).
     @discardableResult
     public func markAbandoned() async throws(HistoryError) -> [AbandonedRun] {
         let here = ProcessInfo.processInfo.hostName
+        let silence = abandonAfter.components.seconds * 1_000_000_000 + abandonAfter.components.attoseconds / 1_000_000_000
         let deadRows = try await perform { [self] connection throws(PostgresFailure) -> [RunRow] in
-            let running = try connection.query("SELECT * FROM rehearse.run WHERE status = 'running' ORDER BY id").rows
+            let running = try connection.query(
+                "SELECT *, \(Self.serverNow) - heartbeat_ns AS silent_ns FROM rehearse.run WHERE status = 'running' ORDER BY id").rows
             var dead: [RunRow] = []
             for found in running {
                 let row = try RunRow(postgres: found)
@@ -180,7 +187,11 @@ extension PostgresHistory {
                     .first?.bool("free") == true
                 guard free else { continue }
                 try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
-                if row.host == here, ProcessIdentity(host: row.host, pid: row.pid, start: row.pidStart).isAlive { continue }
+                if row.host == here {
+                    if ProcessIdentity(host: row.host, pid: row.pid, start: row.pidStart).isAlive { continue }
+                } else if let silent = found.int64("silent_ns"), silent < silence {
+                    continue
+                }
                 dead.append(row)
             }
             return dead
@@ -190,7 +201,10 @@ extension PostgresHistory {
         // Only those still running now: a run that finished since it was read let go of its lock
         // then, and is not abandoned.
         let dead = try await perform { connection throws(PostgresFailure) -> [Int64] in
-            try connection.transaction { () throws(PostgresFailure) -> [Int64] in
+            // A user who may only read (a dashboard, a gate in CI) leaves them for a writer to mark.
+            let mayWrite = try connection.query("SELECT has_table_privilege('rehearse.run', 'UPDATE') AS may").first?.bool("may") == true
+            guard mayWrite else { return [] }
+            return try connection.transaction { () throws(PostgresFailure) -> [Int64] in
                 var marked: [Int64] = []
                 for id in candidates {
                     guard try connection.query("UPDATE rehearse.run SET status = $1 WHERE id = $2 AND status = 'running' RETURNING id",

@@ -8,16 +8,20 @@ import Synchronization
 ///
 /// One connection per process (a server's connections are few: 100 by default): the journal,
 /// the queries, and the session advisory locks of the runs it is running and of the targets it
-/// holds. A harness that dies, on any host, lets go of them with its connection: that is how
-/// `markAbandoned` tells a dead harness from a live one on another machine, and how a killed
-/// run's target is freed.
+/// holds (`PostgresHistory+Session.swift`): how another harness, on any host, tells a live run
+/// from a dead one, and waits for a held target.
 public final class PostgresHistory: HistoryStore {
     public let url: PostgresURL
     public let localFolder: String
     public var location: String { url.description }
-    let connection: PostgresConnection
-    /// The runs whose liveness locks this process holds (by uid, how many times).
-    private let heldRuns = Mutex<[String: Int]>([:])
+    /// A run whose harness has not been heard from (its heartbeat) for this long, and whose
+    /// lock no session holds, is abandoned, on whatever host it ran.
+    public let abandonAfter: Duration
+    /// The session: a new one when the last was lost and what it held could be taken again.
+    let session: Mutex<PostgresConnection>
+    var connection: PostgresConnection { session.withLock { $0 } }
+    /// The runs whose liveness locks this process holds (by uid).
+    let heldRuns = Mutex<Set<String>>([])
     /// The targets' copies this process holds: a session's advisory locks are its own to take
     /// again, so a second lease in this process must be refused here.
     let heldTargets = Mutex<Set<Int64>>([])
@@ -25,12 +29,13 @@ public final class PostgresHistory: HistoryStore {
     /// Connects, and brings the schema up to date (refusing one from a newer `rehearse`); a
     /// database without one gets one, unless `create` is false (``HistoryError/Code/missing``).
     /// `localFolder` is where runs keep their logs on this machine.
-    public init(url: PostgresURL, localFolder: String, create: Bool = true) async throws(HistoryError) {
+    public init(url: PostgresURL, localFolder: String, create: Bool = true, abandonAfter: Duration = .seconds(30)) async throws(HistoryError) {
         self.url = url
         self.localFolder = localFolder
+        self.abandonAfter = abandonAfter
         let location = url.description
         do throws(PostgresFailure) {
-            connection = try await PostgresConnection.open(url)
+            session = Mutex(try await PostgresConnection.open(url))
         } catch {
             throw HistoryError(.unreachable, path: location, message: "cannot connect: \(error.message)",
                                remedy: "check the server, the URL and the credentials (PGPASSWORD or ~/.pgpass), or use a history file with --history PATH")
@@ -91,51 +96,6 @@ public final class PostgresHistory: HistoryStore {
             }
             return nil
         }
-    }
-
-    /// A round trip on the session that holds the locks: libpq never connects again on its own, so
-    /// an answer means the same session, locks and all.
-    public func confirmSession() async throws(HistoryError) {
-        do throws(PostgresFailure) {
-            try await connection.perform { connection throws(PostgresFailure) in try connection.query("SELECT 1") }
-        } catch {
-            throw HistoryError(.unreachable, path: location,
-                               message: "lost its connection (\(error.message)): the locks of this run and its target went with it",
-                               remedy: "check the server and the network; another run may now have the target")
-        }
-    }
-
-    /// An advisory lock of the history's session, held until the run ends or the process does.
-    public func lockTarget(_ target: String, copy: Int, holder: TargetHolder, wait: Duration) async throws(TargetLock.Failure) -> any TargetLease {
-        try await PostgresTargetLock.acquire(target: target, copy: copy, in: self, holder: holder, wait: wait)
-    }
-
-    /// Holds run `uid`'s liveness lock until ``releaseRunLock(_:)`` or the process's end; false
-    /// when another session holds it (another harness runs that run).
-    func holdRunLock(_ uid: String) async throws(HistoryError) -> Bool {
-        let taken = try await perform { connection throws(PostgresFailure) in
-            try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [PostgresSchema.lockKey(.run, uid)]).first?.bool("taken") == true
-        }
-        if taken { heldRuns.withLock { $0[uid, default: 0] += 1 } }
-        return taken
-    }
-
-    /// Lets go of run `uid`'s liveness lock (the run is over).
-    func releaseRunLock(_ uid: String) async {
-        let held = heldRuns.withLock { runs -> Bool in
-            guard let count = runs[uid] else { return false }
-            runs[uid] = count > 1 ? count - 1 : nil
-            return true
-        }
-        guard held else { return }
-        _ = try? await connection.perform { connection throws(PostgresFailure) in
-            try connection.query("SELECT pg_advisory_unlock($1::bigint)", [PostgresSchema.lockKey(.run, uid)])
-        }
-    }
-
-    /// Whether this process runs run `uid`.
-    func holdsRun(_ uid: String) -> Bool {
-        heldRuns.withLock { $0[uid] != nil }
     }
 
     /// Runs `body` on the history's connection; a failure becomes a ``HistoryError`` (or what

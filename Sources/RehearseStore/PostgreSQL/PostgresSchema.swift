@@ -58,7 +58,9 @@ enum PostgresSchema {
                 approval_json text,
                 evidence text,
                 evidence_run bigint,
-                fingerprints_json text
+                fingerprints_json text,
+                -- A running run's harness says it lives every second (by the server's clock).
+                heartbeat_ns bigint
             );
             CREATE UNIQUE INDEX run_by_uid ON rehearse.run (uid);
             CREATE INDEX run_by_plan ON rehearse.run (plan_name, id);
@@ -90,6 +92,7 @@ enum PostgresSchema {
                 target text NOT NULL,
                 copy integer NOT NULL,
                 holder text NOT NULL,
+                run_id bigint,
                 PRIMARY KEY (target, copy)
             );
             """),

@@ -36,8 +36,15 @@ final class PostgresTargetLock: TargetLease {
             if history.heldTargets.withLock({ $0.insert(key).inserted }) {
                 do throws(PostgresFailure) {
                     taken = try await history.connection.perform { connection throws(PostgresFailure) in
-                        try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key])
-                            .first?.bool("taken") == true
+                        guard try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true
+                        else { return false }
+                        // Free, but the run its last holder named still beats: that harness lost
+                        // its session a moment ago and is taking it again. Not free.
+                        if try holderStillRuns(connection, target: target, copy: copy, in: history) {
+                            try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+                            return false
+                        }
+                        return true
                     }
                 } catch {
                     _ = history.heldTargets.withLock { $0.remove(key) }
@@ -65,15 +72,28 @@ final class PostgresTargetLock: TargetLease {
         return lock
     }
 
+    /// Whether the run the holder row names is running, not this process's, and was heard from
+    /// within the history's ``PostgresHistory/abandonAfter``.
+    private static func holderStillRuns(
+        _ connection: PostgresConnection, target: String, copy: Int, in history: PostgresHistory
+    ) throws(PostgresFailure) -> Bool {
+        let row = try connection.query("""
+            SELECT r.uid, \(PostgresHistory.serverNow) - r.heartbeat_ns AS silent_ns FROM rehearse.target_holder h
+            JOIN rehearse.run r ON r.id = h.run_id WHERE h.target = $1 AND h.copy = $2 AND r.status = 'running'
+            """, [target, copy]).first
+        guard let row, let uid = row.string("uid"), !history.holdsRun(uid) else { return false }
+        return (row.int64("silent_ns") ?? .max) < history.abandonAfter.components.seconds * 1_000_000_000
+    }
+
     func record(_ holder: TargetHolder) {
         guard let data = try? JSONEncoder().encode(holder) else { return }
         let text = String(decoding: data, as: UTF8.self)
         history.withLock { history in
             _ = try? history?.connection.performNow { connection throws(PostgresFailure) in
                 try connection.query("""
-                    INSERT INTO rehearse.target_holder (target, copy, holder) VALUES ($1, $2, $3)
-                    ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder
-                    """, [target, copy, text])
+                    INSERT INTO rehearse.target_holder (target, copy, holder, run_id) VALUES ($1, $2, $3, $4)
+                    ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder, run_id = excluded.run_id
+                    """, [target, copy, text, holder.run])
             }
         }
     }
