@@ -141,7 +141,7 @@ extension PostgresHistoryCLITests {
                 targets: { copy: {} }
                 steps:
                   a: { run: 'mkdir ../held', rollback: 'rmdir ../held' }
-                  b: { run: 'touch ../started; sleep 2', rollback: 'true', needs: a }
+                  b: { run: 'touch ../started; i=0; while [ ! -f ../go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done', rollback: 'true', needs: a }
                 """)
             let base = try await PostgresServer.freshDatabase()
             let first = Task { try await RehearseBinary.run(["--history", base + "?application_name=rehearse-first"], in: folder.path) }
@@ -151,6 +151,7 @@ extension PostgresHistoryCLITests {
             let second = try await RehearseBinary.run(["--history", base], in: folder.path)
             #expect(second.status == 75, "\(second.stdout)\(second.stderr)")
             #expect(second.stderr.contains("is busy: run 1 of p"), "\(second.stderr)")
+            try folder.write("go", "")
             let ended = try await first.value
             // Taken again within a second, the run goes on (or, had a write failed, stops and rolls back): never beside another.
             #expect(ended.status == 0 || ended.status == 70, "\(ended.stdout)\(ended.stderr)")
