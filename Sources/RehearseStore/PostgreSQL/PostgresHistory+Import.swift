@@ -23,7 +23,7 @@ extension PostgresHistory {
                 while true {
                     let batch: [RecordedRun]
                     do {
-                        batch = try file.pool.read { db in try RecordedRun.fetch(db, after: after, limit: Self.batchSize) }
+                        batch = try file.pool.read { db in try RecordedRun.runs(db, after: after, limit: Self.batchSize) }
                     } catch {
                         throw PostgresFailure(message: "\(source) cannot be read: \(error)", sqlstate: "58030")
                     }
@@ -42,6 +42,15 @@ extension PostgresHistory {
                             summary.unfinished += 1
                         } else {
                             adding.append(record)
+                        }
+                    }
+                    // The activities of the runs that come, only.
+                    if !adding.isEmpty {
+                        do {
+                            let activities = try file.pool.read { db in try RecordedRun.activities(db, of: adding.compactMap(\.run.id)) }
+                            for index in adding.indices { adding[index].activities = activities[adding[index].run.id ?? 0] ?? [] }
+                        } catch {
+                            throw PostgresFailure(message: "\(source) cannot be read: \(error)", sqlstate: "58030")
                         }
                     }
                     for (record, id) in zip(adding, try Self.insert(connection, adding)) {
@@ -206,15 +215,20 @@ struct RecordedRun: Sendable {
     var run: RunRow
     var activities: [ActivityRow]
 
-    /// Runs of an SQLite history after run `after`, with their activities.
-    static func fetch(_ db: Database, after: Int64, limit: Int) throws -> [RecordedRun] {
-        let runs = try RunRow.filter(Column("id") > after).order(Column("id")).limit(limit).fetchAll(db)
-        guard let first = runs.first?.id, let last = runs.last?.id else { return [] }
+    /// Runs of an SQLite history after run `after`, their activities not yet read.
+    static func runs(_ db: Database, after: Int64, limit: Int) throws -> [RecordedRun] {
+        try RunRow.filter(Column("id") > after).order(Column("id")).limit(limit).fetchAll(db)
+            .map { RecordedRun(run: $0, activities: []) }
+    }
+
+    /// The activities of these runs of an SQLite history, by run, in order.
+    static func activities(_ db: Database, of runs: [Int64]) throws -> [Int64: [ActivityRow]] {
+        guard !runs.isEmpty else { return [:] }
         var byRun: [Int64: [ActivityRow]] = [:]
-        for activity in try ActivityRow.filter(Column("run_id") >= first && Column("run_id") <= last).order(Column("id")).fetchAll(db) {
+        for activity in try ActivityRow.filter(runs.contains(Column("run_id"))).order(Column("id")).fetchAll(db) {
             byRun[activity.runId, default: []].append(activity)
         }
-        return runs.map { RecordedRun(run: $0, activities: byRun[$0.id ?? 0] ?? []) }
+        return byRun
     }
 }
 
