@@ -33,6 +33,25 @@ extension HistoryStore {
         return (row, run)
     }
 
+    /// What a finished run's row is updated with, in both stores: each column, its value, and
+    /// whether a nil keeps what the row has (`logs_folder`).
+    static func finishedColumns(_ run: Run, path: String) throws(HistoryError) -> [FinishedColumn] {
+        func lines(_ items: [String]) -> String { items.joined(separator: "\n") }
+        return [
+            FinishedColumn("status", .text(run.status.rawValue)), FinishedColumn("ended_at_ns", .integer(Self.nanoseconds(run.endedAt ?? Date()))),
+            FinishedColumn("forward_ns", .integer(run.forward?.nanoseconds)), FinishedColumn("rollback_ns", .integer(run.rollback?.nanoseconds)),
+            FinishedColumn("total_ns", .integer(run.total?.nanoseconds)), FinishedColumn("fingerprint_before", .text(run.fingerprintBefore)),
+            FinishedColumn("fingerprint_after", .text(run.fingerprintAfter)), FinishedColumn("reasons", .text(lines(run.reasons.map(\.description)))),
+            FinishedColumn("reasons_json", .text(try Self.encodeReasons(run.reasons, path: path))),
+            FinishedColumn("left_applied", .text(lines(run.leftApplied))), FinishedColumn("stray_processes", .text(lines(run.strayProcesses))),
+            FinishedColumn("trigger", .text(run.trigger?.description)), FinishedColumn("trigger_code", .text(run.trigger?.reason.code)),
+            FinishedColumn("trigger_offset_ns", .integer(run.trigger?.offset.nanoseconds)),
+            FinishedColumn("logs_folder", .text(run.logsFolder), keepsWhenNil: true), FinishedColumn("fingerprint_control", .text(run.fingerprintControl)),
+            FinishedColumn("fingerprints_json", .text(Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)))),
+            FinishedColumn("copy_services", .text(lines(run.copyServices))),
+        ]
+    }
+
     /// What a run whose harness died needs for its processes to be stopped.
     static func abandoned(_ row: RunRow) -> AbandonedRun {
         let plan = PlanParser().parse(row.planText, file: row.planFile, defaultName: row.planName).plan
@@ -148,5 +167,29 @@ extension HistoryStore {
             status: ActivityStatus(rawValue: row.status) ?? .failed,
             startOffset: row.startOffsetNs.map { .nanoseconds($0) }, duration: row.durationNs.map { .nanoseconds($0) },
             termination: termination, timedOut: row.timedOut, outputTail: row.outputTail, logFile: row.logFile)
+    }
+}
+
+/// One column of a finished run's update (``HistoryStore/finishedColumns(_:path:)``).
+struct FinishedColumn: Sendable {
+    enum Value: Sendable {
+        case text(String?)
+        case integer(Int64?)
+    }
+
+    var column: String
+    var value: Value
+    /// A nil value keeps what the row has.
+    var keepsWhenNil = false
+
+    init(_ column: String, _ value: Value, keepsWhenNil: Bool = false) {
+        self.column = column
+        self.value = value
+        self.keepsWhenNil = keepsWhenNil
+    }
+
+    /// `column = PLACEHOLDER`, or `column = coalesce(PLACEHOLDER, column)`.
+    func assignment(_ placeholder: String) -> String {
+        keepsWhenNil ? "\(column) = coalesce(\(placeholder), \(column))" : "\(column) = \(placeholder)"
     }
 }

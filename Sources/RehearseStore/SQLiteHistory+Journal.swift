@@ -111,22 +111,16 @@ extension SQLiteHistory {
 
     /// Records the verdict and the figures of a finished run.
     public func finishRun(_ run: Run) async throws(HistoryError) {
-        let reasons = try Self.encodeReasons(run.reasons, path: path)
+        let columns = try Self.finishedColumns(run, path: path)
+        let values: [DatabaseValue] = columns.map { column in
+            switch column.value {
+            case .text(let text): text.databaseValue
+            case .integer(let number): number.databaseValue
+            }
+        }
+        let sql = "UPDATE run SET \(columns.map { $0.assignment("?") }.joined(separator: ", ")) WHERE id = ?"
         try await write { db in
-            try db.execute(sql: """
-                UPDATE run SET status = ?, ended_at_ns = ?, forward_ns = ?, rollback_ns = ?, total_ns = ?,
-                    fingerprint_before = ?, fingerprint_after = ?, reasons = ?, reasons_json = ?, left_applied = ?,
-                    stray_processes = ?, trigger = ?, trigger_code = ?, trigger_offset_ns = ?, logs_folder = coalesce(?, logs_folder),
-                    fingerprint_control = ?, fingerprints_json = ?, copy_services = ?
-                WHERE id = ?
-                """, arguments: [
-                    run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
-                    run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
-                    run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
-                    run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
-                    run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl,
-                    Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)), run.copyServices.joined(separator: "\n"), run.id,
-                ])
+            try db.execute(sql: sql, arguments: StatementArguments(values + [run.id.databaseValue]))
         }
     }
 

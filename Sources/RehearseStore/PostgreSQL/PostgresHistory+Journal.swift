@@ -109,23 +109,16 @@ extension PostgresHistory {
     }
 
     public func finishRun(_ run: Run) async throws(HistoryError) {
-        let reasons = try Self.encodeReasons(run.reasons, path: location)
-        let values: [(any PostgresValue)?] = [
-            run.status.rawValue, Self.nanoseconds(run.endedAt ?? Date()), run.forward?.nanoseconds,
-            run.rollback?.nanoseconds, run.total?.nanoseconds, run.fingerprintBefore, run.fingerprintAfter,
-            run.reasons.map(\.description).joined(separator: "\n"), reasons, run.leftApplied.joined(separator: "\n"),
-            run.strayProcesses.joined(separator: "\n"), run.trigger?.description, run.trigger?.reason.code,
-            run.trigger?.offset.nanoseconds, run.logsFolder, run.fingerprintControl,
-            Self.encodeFingerprintFacts(FingerprintFacts.of(run.fingerprints)), run.copyServices.joined(separator: "\n"), run.id,
-        ]
+        let columns = try Self.finishedColumns(run, path: location)
+        let values: [(any PostgresValue)?] = columns.map { column in
+            switch column.value {
+            case .text(let text): text
+            case .integer(let number): number
+            }
+        }
+        let assignments = columns.enumerated().map { $0.element.assignment("$\($0.offset + 1)") }.joined(separator: ", ")
         try await perform { connection throws(PostgresFailure) in
-            try connection.query("""
-                UPDATE rehearse.run SET status = $1, ended_at_ns = $2, forward_ns = $3, rollback_ns = $4, total_ns = $5,
-                    fingerprint_before = $6, fingerprint_after = $7, reasons = $8, reasons_json = $9, left_applied = $10,
-                    stray_processes = $11, trigger = $12, trigger_code = $13, trigger_offset_ns = $14,
-                    logs_folder = coalesce($15, logs_folder), fingerprint_control = $16, fingerprints_json = $17, copy_services = $18
-                WHERE id = $19
-                """, values)
+            try connection.query("UPDATE rehearse.run SET \(assignments) WHERE id = $\(columns.count + 1)", values + [run.id])
         }
         if let uid = run.uid { await releaseRunLock(uid) }
     }
