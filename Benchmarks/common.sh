@@ -26,3 +26,27 @@ median_ms() {
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.1f\n", m/1000}'
 }
+
+# time_reading_commands LAST_RUN HISTORY: `history`, `show`, `compare`, `gate` on a bench history
+# (bench.yml's plan, a run 50000 and LAST_RUN), each the median of 7 whole commands.
+time_reading_commands() {
+  local last=$1 history=$2
+  for command in "history" "history bench --limit 20" "show" "show 50000" "compare" "compare 50000 $last" "compare --baseline 20" "gate Rehearsals/bench.yml --target production"; do
+    # shellcheck disable=SC2086
+    ms=$(median_ms 7 "$REHEARSE_BIN" $command --history "$history")
+    printf '  %-50s %6s ms (median of 7, whole command)\n' "rehearse $command" "$ms"
+  done
+}
+
+# time_transfers FROM INTO: the whole history FROM exported to export.sqlite, imported into INTO
+# (empty), then imported again (which adds nothing).
+time_transfers() {
+  local from=$1 into=$2
+  for step in "history export export.sqlite --history $from" "history import export.sqlite --history $into" "history import export.sqlite --history $into"; do
+    start=$(now_ns)
+    # shellcheck disable=SC2086
+    said=$("$REHEARSE_BIN" $step)
+    end=$(now_ns)
+    printf '  %-50s %6s ms (%s)\n' "rehearse ${step%% --history*}" "$(( (end - start) / 1000000 ))" "$said"
+  done
+}

@@ -55,21 +55,11 @@ activities=$(sqlite3 "$db" "SELECT count(*) FROM activity")
 size=$(stat -c %s "$db")
 echo "history: $count runs, $activities activities, $((size / 1024 / 1024)) MiB -> $((size / count)) bytes per run"
 last=$(sqlite3 "$db" "SELECT max(id) FROM run")
-for command in "history" "history bench --limit 20" "show" "show 50000" "compare" "compare 50000 $last" "compare --baseline 20" "gate Rehearsals/bench.yml --target production"; do
-  # shellcheck disable=SC2086
-  ms=$(median_ms 7 "$REHEARSE_BIN" $command)
-  printf '  %-50s %6s ms (median of 7, whole command)\n' "rehearse $command" "$ms"
-done
+time_reading_commands "$last" "$db"
 
 # Merging: the whole history exported to a new file, then imported into an empty one, then again
 # (which adds nothing).
-for step in "history export export.sqlite" "history import export.sqlite --history merged.sqlite" "history import export.sqlite --history merged.sqlite"; do
-  start=$(now_ns)
-  # shellcheck disable=SC2086
-  said=$("$REHEARSE_BIN" $step)
-  end=$(now_ns)
-  printf '  %-50s %6s ms (%s)\n' "rehearse $step" "$(( (end - start) / 1000000 ))" "$said"
-done
+time_transfers "$db" merged.sqlite
 
 # Journaling cost: a 200-step chain, then the gaps between consecutive steps as the journal recorded them.
 chain="  c0: { run: 'true', rollback: 'true' }

@@ -60,19 +60,8 @@ activities=$(psql_ -d bench -c "SELECT count(*) FROM rehearse.activity")
 size=$(psql_ -d bench -c "SELECT pg_total_relation_size('rehearse.run') + pg_total_relation_size('rehearse.activity')")
 echo "PostgreSQL history: $count runs, $activities activities, $((size / 1024 / 1024)) MiB -> $((size / count)) bytes per run"
 last=$(psql_ -d bench -c "SELECT max(id) FROM rehearse.run")
-for command in "history" "history bench --limit 20" "show" "show 50000" "compare" "compare 50000 $last" "compare --baseline 20" "gate Rehearsals/bench.yml --target production"; do
-  # shellcheck disable=SC2086
-  ms=$(median_ms 7 "$REHEARSE_BIN" $command --history "$url")
-  printf '  %-50s %6s ms (median of 7, whole command)\n' "rehearse $command" "$ms"
-done
-
-for step in "history export export.sqlite --history $url" "history import export.sqlite --history postgresql://postgres@127.0.0.1:$port/merged" "history import export.sqlite --history postgresql://postgres@127.0.0.1:$port/merged"; do
-  start=$(now_ns)
-  # shellcheck disable=SC2086
-  said=$("$REHEARSE_BIN" $step)
-  end=$(now_ns)
-  printf '  %-50s %6s ms (%s)\n' "rehearse ${step%% --history*}" "$(( (end - start) / 1000000 ))" "$said"
-done
+time_reading_commands "$last" "$url"
+time_transfers "$url" "postgresql://postgres@127.0.0.1:$port/merged"
 
 chain="  c0: { run: 'true', rollback: 'true' }
 "
