@@ -29,6 +29,8 @@ final class JournalRecorder: RunObserver {
         var failed = false
         /// Confirms every second that the history still holds what the run holds (its locks).
         var heartbeat: Task<Void, Never>?
+        /// When it last did.
+        var confirmed = ContinuousClock.now
     }
 
     private let store: any HistoryStore
@@ -43,16 +45,36 @@ final class JournalRecorder: RunObserver {
         self.control = control
         self.warn = warn
         // A shared history's session can end mid-step (a restarted server, a dropped network):
-        // the run then no longer holds its target, and stops as it would on a failed write.
+        // the history replaces it, with its locks, or the run stops as on a failed write; and a
+        // run that cannot confirm it within the history's lease stops touching the copy at all.
+        let lease = store.lease
         let heartbeat = Task { [weak self, store] in
+            let watchdog = lease.map { lease in
+                Task { [weak self] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(250))
+                        guard let self, !Task.isCancelled else { return }
+                        if ContinuousClock.now - self.lastConfirmed() > lease {
+                            self.abandon("the history did not confirm this run's locks for \(lease.components.seconds)s: another harness may take the copy; the rollback is left to 'rehearse recover'")
+                            return
+                        }
+                    }
+                }
+            }
+            defer { watchdog?.cancel() }
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard !Task.isCancelled, self != nil else { return }
                 do throws(HistoryError) {
                     try await store.confirmSession()
+                    self?.confirm(at: .now)
                 } catch {
-                    self?.noteFailure(error)
-                    return
+                    guard let self, !Task.isCancelled else { return }
+                    if error.code == .lost {
+                        self.abandon("\(error.message): the rollback is left to 'rehearse recover'")
+                        return
+                    }
+                    self.noteFailure(error)
                 }
             }
         }
@@ -61,6 +83,21 @@ final class JournalRecorder: RunObserver {
 
     deinit {
         state.withLock { $0.heartbeat?.cancel() }
+    }
+
+    private func confirm(at moment: ContinuousClock.Instant) {
+        state.withLock { $0.confirmed = moment }
+    }
+
+    private func lastConfirmed() -> ContinuousClock.Instant {
+        state.withLock { $0.confirmed }
+    }
+
+    /// Another harness may have the copy: stop everything, rollback included.
+    private func abandon(_ why: String) {
+        guard state.withLock({ $0.heartbeat?.isCancelled != true }) else { return }
+        control.abandon("run \(runID) in \(store.location): \(why)")
+        warn("run \(runID): \(why)")
     }
 
     private func stopHeartbeat() {
@@ -145,6 +182,10 @@ final class JournalRecorder: RunObserver {
     }
 
     private func noteFailure(_ error: HistoryError) {
+        // A lost lock on any write: another harness has the copy.
+        if error.code == .lost {
+            control.abandon("cannot write run \(runID) to \(error.path): \(error.message)")
+        }
         let first = state.withLock { state -> Bool in
             defer { state.failed = true }
             return !state.failed

@@ -159,6 +159,12 @@ public struct Rehearsal: Sendable {
         run.endedAt = Run.recordedTime(clock.date)
         run.logsFolder = options.logsFolder
         await context.log.emit(.runFinished(run))
+        // The verdict itself could not be recorded (or the run was taken over meanwhile): it stands
+        // for nothing the history has, and no pass is claimed.
+        if let fault = control.faultMessage, !run.hasHarnessFault {
+            run.reasons.append(.historyUnwritable(fault))
+            if run.status == .passed || run.status == .overBudget { run.status = .failed }
+        }
         return run
     }
 }

@@ -12,6 +12,8 @@ public final class RunControl: Sendable {
         var firstReading: Duration?
         var fault: String?
         var faultReading: Duration?
+        /// The harness gave up the rollback itself (it can no longer be sure the copy is its own).
+        var abandoned = false
         var handlers: [UUID: (threshold: Int, cancel: @Sendable () -> Void)] = [:]
     }
 
@@ -53,6 +55,22 @@ public final class RunControl: Sendable {
         for cancel in toCancel { cancel() }
     }
 
+    /// The harness can no longer be sure the copy is its own (a shared history's lease ran out,
+    /// or another harness took its lock): like a second signal, it stops everything, rollback
+    /// included, and leaves the copy for `rehearse recover`. A fault too (kept if the first).
+    public func abandon(_ message: String) {
+        let toCancel: [@Sendable () -> Void] = state.withLock { state in
+            if state.fault == nil {
+                state.fault = message
+                state.faultReading = clock.value.now
+            }
+            guard !state.abandoned else { return [] }
+            state.abandoned = true
+            return state.handlers.values.filter { $0.threshold <= 2 }.map(\.cancel)
+        }
+        for cancel in toCancel { cancel() }
+    }
+
     /// A signal came, or the harness stopped itself: start nothing more on the forward side.
     public var shouldStop: Bool { signalCount > 0 || faultMessage != nil }
 
@@ -71,8 +89,8 @@ public final class RunControl: Sendable {
 
     public var signalCount: Int { state.value.signals.count }
 
-    /// True once a second signal asked to abandon the rollback.
-    public var isAbandoned: Bool { signalCount >= 2 }
+    /// True once a second signal asked to abandon the rollback, or the harness did (``abandon(_:)``).
+    public var isAbandoned: Bool { signalCount >= 2 || state.value.abandoned }
 
     /// Runs `body` as a task that is cancelled when `threshold` signals have arrived (at once if
     /// they already have).
@@ -81,7 +99,7 @@ public final class RunControl: Sendable {
         let id = UUID()
         let alreadyDue = state.withLock { state -> Bool in
             state.handlers[id] = (threshold, { task.cancel() })
-            return state.signals.count >= threshold || (threshold <= 1 && state.fault != nil)
+            return state.signals.count >= threshold || (threshold <= 1 && state.fault != nil) || (threshold <= 2 && state.abandoned)
         }
         if alreadyDue { task.cancel() }
         let result = await withTaskCancellationHandler {

@@ -14,6 +14,9 @@ public struct HistoryError: Error, Sendable, CustomStringConvertible {
         case notWritable
         /// There is no history there yet, and it was not to be created (a command that only reads).
         case missing
+        /// What this process held in a shared history (a run's or a target's lock) is held by
+        /// another process now: the run must stop, its rollback included.
+        case lost
         /// A PostgreSQL history's server cannot be reached, or refused the connection.
         case unreachable
         /// Anything else SQLite or PostgreSQL reported.

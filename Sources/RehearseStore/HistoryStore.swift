@@ -28,6 +28,11 @@ public protocol HistoryStore: AnyObject, Sendable {
     /// A run calls it every second; a file has nothing to lose.
     func confirmSession() async throws(HistoryError)
 
+    /// How long a run may go without confirming its session before it must stop touching its
+    /// copy, rollback included (another harness may then take it); nil: never (a file's flock
+    /// lasts as long as the process).
+    var lease: Duration? { get }
+
     // MARK: The journal
 
     /// Records `run` (status `running`) and returns it numbered, with its plan's content hash and

@@ -89,6 +89,8 @@ public final class SQLiteHistory: HistoryStore {
     /// An flock is held by the process's descriptor: nothing to lose while the process lives.
     public func confirmSession() async throws(HistoryError) {}
 
+    public var lease: Duration? { nil }
+
     /// Opens the pool. While another process turns a new file into a WAL database, SQLite answers
     /// "locked" at once, whatever the busy timeout: that is waited out (a few tries, 20 ms apart).
     private static func openPool(path: String, configuration: Configuration) async throws -> DatabasePool {

@@ -118,7 +118,7 @@ struct SetupStartedServerTests {
     @Test(arguments: [true, false])
     func theServerSurvivesTheRunsCleanupAndTheTeardownStopsIt(teardown: Bool) async throws {
         try await TemporaryFolder.with { folder in
-            let port = Int.random(in: 40_000...59_999)
+            let port = FreePort.pick()
             try folder.write("Rehearsals/p.yml", Self.plan(port: port, folder: folder.path, teardown: teardown))
             defer { _ = try? Process.run(URL(fileURLWithPath: PostgresServer.script), arguments: ["stop", folder.path + "/data"]).waitUntilExit() }
             let outcome = try await RehearseBinary.run(["--kill-grace", "200ms"], in: folder.path)

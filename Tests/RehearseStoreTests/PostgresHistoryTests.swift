@@ -134,13 +134,14 @@ struct PostgresHistoryTests {
             let base = try await PostgresServer.freshDatabase()
             let holder = try await Self.open(base + "?application_name=rehearse-taken", in: folder)
             let other = try await Self.open(base, in: folder, abandonAfter: .milliseconds(1))
-            let run = try await holder.beginRun(HistoryStoreContractTests.start())
+            // (Of another host: one of this host is alive while its process is.)
+            let run = try await holder.beginRun(HistoryStoreContractTests.start(host: "ci-runner-9"))
             let lease = try await holder.lockTarget("copy", copy: 1, holder: TargetHolder(run: run.id, plan: "p", host: "h", pid: 1, since: Date()), wait: .zero)
             try await Self.terminateSessions(of: "rehearse-taken", in: base)
             try await Task.sleep(for: .milliseconds(20))
             let taken = try await other.lockTarget("copy", copy: 1, holder: TargetHolder(plan: "q", host: "h", pid: 2, since: Date()), wait: .seconds(10))
             await #expect { try await holder.confirmSession() } throws: { error in
-                (error as? HistoryError)?.code == .unreachable && "\(error)".contains("another session holds one of its locks")
+                (error as? HistoryError)?.code == .lost && "\(error)".contains("another session holds one of its locks")
             }
             taken.release()
             lease.release()

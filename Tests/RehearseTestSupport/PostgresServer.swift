@@ -42,7 +42,7 @@ public enum PostgresServer {
         var last = ""
         // A port nobody else is on: a few tries at random ones.
         for _ in 0..<5 {
-            let port = Int.random(in: 40_000...59_999)
+            let port = FreePort.pick()
             let outcome = try? await Tool.run("sh", ["-c", "PGPORT=\(port) \"$0\" start \"$1\" 2>&1", script, folder])
             if let outcome, outcome.status == 0 {
                 running.withLock { $0 = folder }

@@ -55,14 +55,16 @@ struct PostgresRow: Sendable {
     func bool(_ name: String) -> Bool? { string(name).map { $0 == "t" || $0 == "true" } }
 }
 
-/// One connection to the server, used by one task at a time: every call runs on the
-/// connection's own queue (libpq blocks while the server answers), so no thread of Swift's
-/// cooperative pool waits on the network. A call is never cancelled with the calling task.
+/// One connection to the server. Synchronous, and used from one thread at a time: a
+/// ``PostgresSession`` drives it from its own queue, so that no thread of Swift's cooperative
+/// pool waits on the network.
 final class PostgresConnection: @unchecked Sendable {
     private let library: LibPQ
     private let handle: LibPQ.Connection
-    private let queue = DispatchQueue(label: "rehearse.postgresql")
     private var closed = false
+    /// The server process serving this session (`pg_backend_pid()`): what a new session ends
+    /// when this one was given up but the server may still hold it, and its locks.
+    private(set) var backendPID: Int32 = 0
 
     private init(library: LibPQ, handle: LibPQ.Connection) {
         self.library = library
@@ -71,88 +73,60 @@ final class PostgresConnection: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Connects (on a queue of its own), with notices kept off the terminal.
-    static func open(_ url: PostgresURL) async throws(PostgresFailure) -> PostgresConnection {
+    /// Connects (blocking), with notices kept off the terminal. `connectTimeout` replaces the
+    /// URL's default (a new session for a running harness must come quickly or not at all).
+    static func connect(_ url: PostgresURL, connectTimeout: Int? = nil) throws(PostgresFailure) -> PostgresConnection {
         let library: LibPQ
         switch LibPQ.shared {
         case .success(let loaded): library = loaded
         case .failure(let failure):
             throw PostgresFailure(message: "\(failure); a PostgreSQL history needs libpq (Debian: apt-get install libpq5)")
         }
-        let parameters = try url.connectionParameters().get()
-        let result: Result<PostgresConnection, PostgresFailure> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                // Keywords and values as libpq read them from the URL (not expanded again).
-                let keywords = parameters.map { strdup($0.keyword) } + [nil]
-                let values = parameters.map { strdup($0.value) } + [nil]
-                defer { for pointer in keywords + values { free(pointer) } }
-                let handle = keywords.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { keywords in
-                    values.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { values in
-                        library.connectdbParams(keywords.baseAddress!, values.baseAddress!, 0)
-                    }
-                }
-                guard let handle else {
-                    continuation.resume(returning: .failure(PostgresFailure(message: "libpq cannot allocate a connection")))
-                    return
-                }
-                guard library.status(handle) == LibPQ.connectionOK else {
-                    let message = library.errorMessage(handle).map { String(cString: $0) } ?? "cannot connect"
-                    library.finish(handle)
-                    continuation.resume(returning: .failure(PostgresFailure(message: url.scrub(Self.tidy(message)))))
-                    return
-                }
-                let connection = PostgresConnection(library: library, handle: handle)
-                do throws(PostgresFailure) {
-                    // The server notices a harness that is gone (its locks then go) within a minute.
-                    try connection.execute("""
-                        SET client_min_messages = error; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';
-                        SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3
-                        """)
-                    continuation.resume(returning: .success(connection))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
+        var parameters = try url.connectionParameters().get()
+        if let connectTimeout { parameters = parameters.filter { $0.keyword != "connect_timeout" } + [("connect_timeout", String(connectTimeout))] }
+        // Keywords and values as libpq read them from the URL (not expanded again).
+        let keywords = parameters.map { strdup($0.keyword) } + [nil]
+        let values = parameters.map { strdup($0.value) } + [nil]
+        defer { for pointer in keywords + values { free(pointer) } }
+        let handle = keywords.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { keywords in
+            values.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { values in
+                library.connectdbParams(keywords.baseAddress!, values.baseAddress!, 0)
             }
         }
-        return try result.get()
-    }
-
-    /// Runs `body` on the connection's queue, the calling task suspended meanwhile.
-    @discardableResult
-    func perform<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(PostgresFailure) -> T) async throws(PostgresFailure) -> T {
-        let result: Result<T, PostgresFailure> = await withCheckedContinuation { continuation in
-            queue.async {
-                do throws(PostgresFailure) {
-                    continuation.resume(returning: .success(try body(self)))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
+        guard let handle else { throw PostgresFailure(message: "libpq cannot allocate a connection") }
+        guard library.status(handle) == LibPQ.connectionOK else {
+            let message = library.errorMessage(handle).map { String(cString: $0) } ?? "cannot connect"
+            library.finish(handle)
+            throw PostgresFailure(message: url.scrub(Self.tidy(message)))
         }
-        return try result.get()
-    }
-
-    /// The same, waiting on this thread: for a lock's short writes where no task is at hand.
-    @discardableResult
-    func performNow<T>(_ body: (PostgresConnection) throws(PostgresFailure) -> T) throws(PostgresFailure) -> T {
-        let result: Result<T, PostgresFailure> = queue.sync {
-            do throws(PostgresFailure) { return .success(try body(self)) } catch { return .failure(error) }
-        }
-        return try result.get()
+        let connection = PostgresConnection(library: library, handle: handle)
+        // The server notices a harness that is gone (its locks then go) within a minute.
+        try connection.execute("""
+            SET client_min_messages = error; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';
+            SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3
+            """)
+        connection.backendPID = try connection.query("SELECT pg_backend_pid() AS pid").first?.int32("pid") ?? 0
+        return connection
     }
 
     /// How long a statement may take before the connection is given up as lost: a server that
     /// stops answering (a frozen host, a network that drops packets, a table lock held for
     /// minutes) must not hold a run, its rollback or a Ctrl-C forever.
-    static let answerTimeout: Duration = .seconds(15)
+    static let answerTimeout: Duration = .seconds(10)
 
-    /// One statement with `$1`-style parameters (nil: NULL). On the connection's queue only.
+    /// A statement of an import or an export: thousands of rows at once.
+    static let bulkTimeout: Duration = .seconds(300)
+
+    /// Whether the connection was closed (given up, or lost).
+    var isClosed: Bool { closed }
+
+    /// One statement with `$1`-style parameters (nil: NULL).
     @discardableResult
-    func query(_ sql: String, _ parameters: [(any PostgresValue)?] = []) throws(PostgresFailure) -> PostgresRows {
+    func query(_ sql: String, _ parameters: [(any PostgresValue)?] = [], timeout: Duration = answerTimeout) throws(PostgresFailure) -> PostgresRows {
         let texts: [UnsafeMutablePointer<CChar>?] = parameters.map { value in value.flatMap { strdup($0.postgresText) } }
         defer { for text in texts { free(text) } }
         let pointers: [UnsafePointer<CChar>?] = texts.map { $0.map { UnsafePointer($0) } }
-        return try answer {
+        return try answer(timeout) {
             sql.withCString { sql in
                 pointers.withUnsafeBufferPointer { values in
                     library.sendQueryParams(handle, sql, Int32(texts.count), nil, values.baseAddress, nil, nil, 0)
@@ -161,18 +135,19 @@ final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// Several statements without parameters (a schema migration). On the connection's queue only.
-    func execute(_ sql: String) throws(PostgresFailure) {
-        _ = try answer { sql.withCString { library.sendQuery(handle, $0) } }
+    /// Several statements without parameters (a schema migration).
+    func execute(_ sql: String, timeout: Duration = answerTimeout) throws(PostgresFailure) {
+        _ = try answer(timeout) { sql.withCString { library.sendQuery(handle, $0) } }
     }
 
-    /// Sends with `send`, then waits for every result, at most ``answerTimeout``: past it, the
+    /// Sends with `send`, then waits for every result, at most `timeout`: past it, the
     /// connection is closed (the server then lets go of its locks) and the statement has failed.
-    /// The first error wins; else the last result's rows.
-    private func answer(_ send: () -> Int32) throws(PostgresFailure) -> PostgresRows {
+    /// The first error wins; else the last result's rows. (Sending is bounded by the kernel:
+    /// `tcp_user_timeout`.)
+    private func answer(_ timeout: Duration, _ send: () -> Int32) throws(PostgresFailure) -> PostgresRows {
         guard !closed else { throw PostgresFailure(message: "the connection is closed") }
         guard send() == 1 else { throw lost() }
-        let deadline = ContinuousClock.now + Self.answerTimeout
+        let deadline = ContinuousClock.now + timeout
         var rows = PostgresRows()
         var failure: PostgresFailure?
         while true {
@@ -180,7 +155,7 @@ final class PostgresConnection: @unchecked Sendable {
                 let remaining = deadline - ContinuousClock.now
                 guard remaining > .zero else {
                     close()
-                    throw PostgresFailure(message: "the server did not answer within \(Self.answerTimeout.components.seconds)s; the connection was closed")
+                    throw PostgresFailure(message: "the server did not answer within \(timeout.components.seconds)s; the connection was closed")
                 }
                 var descriptor = pollfd(fd: library.socket(handle), events: Int16(POLLIN), revents: 0)
                 let milliseconds = Int32(min(1000, max(1, remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)))
@@ -194,7 +169,11 @@ final class PostgresConnection: @unchecked Sendable {
                 if failure == nil { failure = error }
             }
         }
-        if let failure { throw failure }
+        if let failure {
+            // A result that says the connection broke (no SQLSTATE, the connection no longer OK).
+            if library.status(handle) != LibPQ.connectionOK { close() }
+            throw failure
+        }
         return rows
     }
 

@@ -191,7 +191,7 @@ extension PostgresHistory {
         }
         return try connection.query(
             "INSERT INTO rehearse.\(table) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(casts.joined(separator: ", "))) \(returning)",
-            arrays
+            arrays, timeout: PostgresConnection.bulkTimeout
         ).rows
     }
 
@@ -199,10 +199,11 @@ extension PostgresHistory {
     private static func fetch(_ connection: PostgresConnection, after: Int64, since: Int64, limit: Int) throws(PostgresFailure) -> [RecordedRun] {
         let runs = try connection.query("""
             SELECT * FROM rehearse.run WHERE id > $1 AND started_at_ns >= $2 AND status <> 'running' ORDER BY id LIMIT $3
-            """, [after, since, limit]).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
+            """, [after, since, limit], timeout: PostgresConnection.bulkTimeout).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
         guard let first = runs.first?.id, let last = runs.last?.id else { return [] }
         var byRun: [Int64: [ActivityRow]] = [:]
-        for row in try connection.query("SELECT * FROM rehearse.activity WHERE run_id BETWEEN $1 AND $2 ORDER BY id", [first, last]).rows {
+        for row in try connection.query("SELECT * FROM rehearse.activity WHERE run_id BETWEEN $1 AND $2 ORDER BY id", [first, last],
+                                        timeout: PostgresConnection.bulkTimeout).rows {
             let activity = try ActivityRow(postgres: row)
             byRun[activity.runId, default: []].append(activity)
         }

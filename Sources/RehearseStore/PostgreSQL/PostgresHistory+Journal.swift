@@ -7,20 +7,34 @@ extension PostgresHistory {
         let (row, started) = Self.startingRow(for: run, logsFolder: logsFolder)
         var run = started
         let uid = run.uid ?? ""
-        // Held before the row exists: a run recorded as running always has a live holder.
-        guard try await holdRunLock(uid) else {
-            throw HistoryError(.other, path: location, message: "run \(uid) is held by another harness", remedy: "record it under another id")
-        }
-        do throws(HistoryError) {
-            run.id = try await perform { connection throws(PostgresFailure) in
-                try connection.query("""
-                    INSERT INTO rehearse.run (\(RunRow.postgresColumns.joined(separator: ", ")), heartbeat_ns)
-                    VALUES (\(postgresPlaceholders(RunRow.postgresColumns.count)), \(Self.serverNow)) RETURNING id
-                    """, row.postgresValues).first?.int64("id") ?? 0
+        let (targetName, copy) = (run.target, run.copy ?? 1)
+        let target = PostgresTargetLock.key(target: targetName, copy: copy)
+        let location = self.location
+        run.id = try await performHolding { connection, holdings throws(PostgresFailure) -> Int64 in
+            // Held before the row exists: a run recorded as running always has a live holder.
+            guard try Self.takeRunLock(connection, uid, &holdings) else {
+                throw PostgresFailure.taken("run \(uid) is held by another harness")
             }
-        } catch {
-            await releaseRunLock(uid)
-            throw error
+            do throws(PostgresFailure) {
+                return try connection.transaction { () throws(PostgresFailure) -> Int64 in
+                    let id = try connection.query("""
+                        INSERT INTO rehearse.run (\(RunRow.postgresColumns.joined(separator: ", ")), heartbeat_ns)
+                        VALUES (\(postgresPlaceholders(RunRow.postgresColumns.count)), \(Self.serverNow)) RETURNING id
+                        """, row.postgresValues).first?.int64("id") ?? 0
+                    // The target this process holds for it names it: while it beats, no one else takes that copy.
+                    if holdings.targets.contains(target) {
+                        try connection.query("UPDATE rehearse.target_holder SET run_id = $1 WHERE target = $2 AND copy = $3",
+                                             [id, targetName, copy])
+                    }
+                    return id
+                }
+            } catch {
+                try? Self.releaseRunLock(connection, uid, &holdings)
+                throw error
+            }
+        } explaining: { error in
+            error.sqlstate == PostgresFailure.takenState
+                ? HistoryError(.other, path: location, message: error.message, remedy: "record it under another id") : nil
         }
         return run
     }
@@ -108,6 +122,8 @@ extension PostgresHistory {
         }
     }
 
+    /// Only a run still running here: one another harness marked abandoned (and perhaps
+    /// recovered) meanwhile is not this one's to finish, and its verdict is not recorded.
     public func finishRun(_ run: Run) async throws(HistoryError) {
         let columns = try Self.finishedColumns(run, path: location)
         let values: [(any PostgresValue)?] = columns.map { column in
@@ -117,10 +133,16 @@ extension PostgresHistory {
             }
         }
         let assignments = columns.enumerated().map { $0.element.assignment("$\($0.offset + 1)") }.joined(separator: ", ")
-        try await perform { connection throws(PostgresFailure) in
-            try connection.query("UPDATE rehearse.run SET \(assignments) WHERE id = $\(columns.count + 1)", values + [run.id])
+        let uid = run.uid ?? ""
+        try await performHolding { connection, holdings throws(PostgresFailure) in
+            let finished = try connection.query(
+                "UPDATE rehearse.run SET \(assignments) WHERE id = $\(columns.count + 1) AND status = 'running' RETURNING id", values + [run.id]
+            ).first != nil
+            try Self.releaseRunLock(connection, uid, &holdings)
+            if !finished {
+                throw PostgresFailure.taken("run \(run.id) is no longer running in the history (another harness marked it abandoned): its verdict is not recorded")
+            }
         }
-        if let uid = run.uid { await releaseRunLock(uid) }
     }
 
     public func recordLogsFolder(run: Int64, _ path: String) async throws(HistoryError) {
@@ -131,26 +153,28 @@ extension PostgresHistory {
 
     public func reopenRun(_ run: Int64, expected: RunStatus, by provenance: RunProvenance) async throws(HistoryError) -> Bool {
         let identity = ProcessIdentity.current
-        // Taken by another harness, alive: no longer this one's to take.
-        guard let uid = try await uid(of: run), try await holdRunLock(uid) else { return false }
         let start = identity.pid == provenance.pid ? identity.start : ""
-        let reopened = try await perform { connection throws(PostgresFailure) in
-            try connection.query("""
+        return try await performHolding { connection, holdings throws(PostgresFailure) -> Bool in
+            // Taken by another harness, alive: no longer this one's to take.
+            guard let uid = try connection.query("SELECT uid FROM rehearse.run WHERE id = $1", [run]).first?.string("uid"),
+                  try Self.takeRunLock(connection, uid, &holdings)
+            else { return false }
+            let reopened = try connection.query("""
                 UPDATE rehearse.run SET status = 'running', host = $1, pid = $2, pid_start = $3, heartbeat_ns = \(Self.serverNow)
                 WHERE id = $4 AND status = $5
-                """,
-                                 [provenance.host, provenance.pid, start, run, expected.rawValue]).affected == 1
+                """, [provenance.host, provenance.pid, start, run, expected.rawValue]).affected == 1
+            if !reopened { try Self.releaseRunLock(connection, uid, &holdings) }
+            return reopened
         }
-        if !reopened { await releaseRunLock(uid) }
-        return reopened
     }
 
     public func releaseRun(_ run: Int64, status: RunStatus, host: String, pid: Int32) async throws(HistoryError) {
-        try await perform { connection throws(PostgresFailure) in
-            try connection.query("UPDATE rehearse.run SET status = $1, host = $2, pid = $3, pid_start = '' WHERE id = $4",
-                                 [status.rawValue, host, pid, run])
+        try await performHolding { connection, holdings throws(PostgresFailure) in
+            let uid = try connection.query("""
+                UPDATE rehearse.run SET status = $1, host = $2, pid = $3, pid_start = '' WHERE id = $4 RETURNING uid
+                """, [status.rawValue, host, pid, run]).first?.string("uid")
+            if let uid { try Self.releaseRunLock(connection, uid, &holdings) }
         }
-        if let uid = try await uid(of: run) { await releaseRunLock(uid) }
     }
 
     public func recordRecovery(run: Int64, stillApplied: [String]) async throws(HistoryError) {
@@ -162,65 +186,50 @@ extension PostgresHistory {
     /// A running run is abandoned when no session holds its liveness lock (its harness's
     /// connection ended), and its harness is known gone: a process of this host that no longer
     /// exists, or on another host, one not heard from for ``abandonAfter`` (a harness whose
-    /// session was cut takes a new one within a second or two, and beats meanwhile).
+    /// session was cut takes a new one within seconds, and beats meanwhile). Each is checked
+    /// again, its lock taken, as it is marked: a harness that came back meanwhile keeps its run.
     @discardableResult
     public func markAbandoned() async throws(HistoryError) -> [AbandonedRun] {
         let here = ProcessInfo.processInfo.hostName
-        let silence = abandonAfter.components.seconds * 1_000_000_000 + abandonAfter.components.attoseconds / 1_000_000_000
-        let deadRows = try await perform { [self] connection throws(PostgresFailure) -> [RunRow] in
+        let silence = abandonAfter.nanoseconds
+        let dead = try await performHolding { connection, holdings throws(PostgresFailure) -> [RunRow] in
             let running = try connection.query(
                 "SELECT *, \(Self.serverNow) - heartbeat_ns AS silent_ns FROM rehearse.run WHERE status = 'running' ORDER BY id").rows
-            var dead: [RunRow] = []
+            var gone: [(row: RunRow, key: Int64)] = []
             for found in running {
                 let row = try RunRow(postgres: found)
                 // This process's own (its session could take the lock again: it is its own).
-                if holdsRun(row.uid ?? "") { continue }
-                let key = PostgresSchema.lockKey(.run, row.uid ?? "")
-                let free = try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS free", [key])
-                    .first?.bool("free") == true
-                guard free else { continue }
-                try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+                guard let uid = row.uid, !holdings.runs.contains(uid) else { continue }
                 if row.host == here {
                     if ProcessIdentity(host: row.host, pid: row.pid, start: row.pidStart).isAlive { continue }
                 } else if let silent = found.int64("silent_ns"), silent < silence {
                     continue
                 }
-                dead.append(row)
+                gone.append((row, PostgresSchema.lockKey(.run, uid)))
             }
-            return dead
-        }
-        let candidates = deadRows.compactMap(\.id)
-        guard !candidates.isEmpty else { return [] }
-        // Only those still running now: a run that finished since it was read let go of its lock
-        // then, and is not abandoned.
-        let dead = try await perform { connection throws(PostgresFailure) -> [Int64] in
+            guard !gone.isEmpty else { return [] }
             // A user who may only read (a dashboard, a gate in CI) leaves them for a writer to mark.
-            let mayWrite = try connection.query("SELECT has_table_privilege('rehearse.run', 'UPDATE') AS may").first?.bool("may") == true
-            guard mayWrite else { return [] }
-            return try connection.transaction { () throws(PostgresFailure) -> [Int64] in
-                var marked: [Int64] = []
-                for id in candidates {
-                    guard try connection.query("UPDATE rehearse.run SET status = $1 WHERE id = $2 AND status = 'running' RETURNING id",
-                                               [RunStatus.abandoned.rawValue, id]).first != nil
+            guard try connection.query("SELECT has_table_privilege('rehearse.run', 'UPDATE') AS may").first?.bool("may") == true else { return [] }
+            return try connection.transaction { () throws(PostgresFailure) -> [RunRow] in
+                var marked: [RunRow] = []
+                for (row, key) in gone {
+                    // Held by a session now: alive after all.
+                    guard try connection.query("SELECT pg_try_advisory_xact_lock($1::bigint) AS free", [key]).first?.bool("free") == true,
+                          try connection.query("UPDATE rehearse.run SET status = $1 WHERE id = $2 AND status = 'running' RETURNING id",
+                                               [RunStatus.abandoned.rawValue, row.id ?? 0]).first != nil
                     else { continue }
                     try connection.query("UPDATE rehearse.activity SET status = $1 WHERE run_id = $2 AND status = 'running'",
-                                         [ActivityStatus.inFlight.rawValue, id])
-                    marked.append(id)
+                                         [ActivityStatus.inFlight.rawValue, row.id ?? 0])
+                    marked.append(row)
                 }
                 return marked
             }
         }
-        for id in dead {
-            if let run = try await self.run(id: id) {
+        for row in dead {
+            if let id = row.id, let run = try await self.run(id: id) {
                 try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
             }
         }
-        return deadRows.filter { dead.contains($0.id ?? 0) }.map(Self.abandoned)
-    }
-
-    private func uid(of run: Int64) async throws(HistoryError) -> String? {
-        try await perform { connection throws(PostgresFailure) in
-            try connection.query("SELECT uid FROM rehearse.run WHERE id = $1", [run]).first?.string("uid")
-        }
+        return dead.map(Self.abandoned)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import RehearseCore
-import Synchronization
 
 /// The rehearsal history in a PostgreSQL database that a team's machines share
 /// (`--history postgresql://USER@HOST:PORT/DB`): the same journal, queries and refusals as
@@ -17,14 +16,8 @@ public final class PostgresHistory: HistoryStore {
     /// A run whose harness has not been heard from (its heartbeat) for this long, and whose
     /// lock no session holds, is abandoned, on whatever host it ran.
     public let abandonAfter: Duration
-    /// The session: a new one when the last was lost and what it held could be taken again.
-    let session: Mutex<PostgresConnection>
-    var connection: PostgresConnection { session.withLock { $0 } }
-    /// The runs whose liveness locks this process holds (by uid).
-    let heldRuns = Mutex<Set<String>>([])
-    /// The targets' copies this process holds: a session's advisory locks are its own to take
-    /// again, so a second lease in this process must be refused here.
-    let heldTargets = Mutex<Set<Int64>>([])
+    /// The connection, and the locks it holds.
+    let session: PostgresSession
 
     /// Connects, and brings the schema up to date (refusing one from a newer `rehearse`); a
     /// database without one gets one, unless `create` is false (``HistoryError/Code/missing``).
@@ -35,7 +28,7 @@ public final class PostgresHistory: HistoryStore {
         self.abandonAfter = abandonAfter
         let location = url.description
         do throws(PostgresFailure) {
-            session = Mutex(try await PostgresConnection.open(url))
+            session = try await PostgresSession.open(url)
         } catch {
             throw HistoryError(.unreachable, path: location, message: "cannot connect: \(error.message)",
                                remedy: "check the server, the URL and the credentials (PGPASSWORD or ~/.pgpass), or use a history file with --history PATH")
@@ -105,14 +98,27 @@ public final class PostgresHistory: HistoryStore {
         _ body: @escaping @Sendable (PostgresConnection) throws(PostgresFailure) -> T,
         explaining: (PostgresFailure) -> HistoryError? = { _ in nil }
     ) async throws(HistoryError) -> T {
+        try await performHolding({ connection, _ throws(PostgresFailure) in try body(connection) }, explaining: explaining)
+    }
+
+    /// The same, with what the session holds, for `body` to change with the locks it takes.
+    @discardableResult
+    func performHolding<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection, inout PostgresHoldings) throws(PostgresFailure) -> T,
+        explaining: (PostgresFailure) -> HistoryError? = { _ in nil }
+    ) async throws(HistoryError) -> T {
         do throws(PostgresFailure) {
-            return try await connection.perform(body)
+            return try await session.perform(body)
         } catch {
             throw explaining(error) ?? explain(error)
         }
     }
 
     func explain(_ error: PostgresFailure) -> HistoryError {
+        if error.sqlstate == PostgresFailure.takenState {
+            return HistoryError(.lost, path: location, message: error.message,
+                                remedy: "another rehearse holds this run's or its target's lock: this one stops (see 'rehearse history')")
+        }
         if error.sqlstate == "42501" {
             return HistoryError(.notWritable, path: location, message: error.message, remedy: "check the user's rights on the database")
         }

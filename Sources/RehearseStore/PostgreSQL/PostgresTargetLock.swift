@@ -1,22 +1,24 @@
 import Foundation
+import RehearseCore
 import Synchronization
 
 /// A target's copy held in a PostgreSQL history: a session advisory lock of the history's
-/// connection, held for the whole run. The server lets go of it when that connection ends,
-/// however the harness ends (SIGKILL, a lost host: once its TCP connection is seen closed). Who
-/// holds it is in `rehearse.target_holder`, for the one that waits.
+/// session, held for the whole run (and taken again with a new session, ``PostgresSession``).
+/// The server lets go of it when that session ends, however the harness ends. Who holds it is in
+/// `rehearse.target_holder`, for the one that waits; and while the run it names still beats, the
+/// target is not free even when its lock is (its harness is taking a new session).
 final class PostgresTargetLock: TargetLease {
     let target: String
     let copy: Int
     private let key: Int64
     /// Nil once released.
-    private let history: Mutex<PostgresHistory?>
+    private let session: Mutex<PostgresSession?>
 
-    private init(target: String, copy: Int, key: Int64, history: PostgresHistory) {
+    private init(target: String, copy: Int, key: Int64, session: PostgresSession) {
         self.target = target
         self.copy = copy
         self.key = key
-        self.history = Mutex(history)
+        self.session = Mutex(session)
     }
 
     deinit { release() }
@@ -30,27 +32,24 @@ final class PostgresTargetLock: TargetLease {
     ) async throws(TargetLock.Failure) -> PostgresTargetLock {
         let key = key(target: target, copy: copy)
         let started = ContinuousClock.now
+        let (here, silence) = (ProcessInfo.processInfo.hostName, history.abandonAfter.nanoseconds)
         while true {
-            // Not this process's already (its session would be given the lock again).
-            var taken = false
-            if history.heldTargets.withLock({ $0.insert(key).inserted }) {
-                do throws(PostgresFailure) {
-                    taken = try await history.connection.perform { connection throws(PostgresFailure) in
-                        guard try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true
-                        else { return false }
-                        // Free, but the run its last holder named still beats: that harness lost
-                        // its session a moment ago and is taking it again. Not free.
-                        if try holderStillRuns(connection, target: target, copy: copy, in: history) {
-                            try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
-                            return false
-                        }
-                        return true
+            let taken: Bool
+            do throws(PostgresFailure) {
+                taken = try await history.session.perform { connection, holdings throws(PostgresFailure) -> Bool in
+                    // This process's already: its session would be given the lock again.
+                    guard !holdings.targets.contains(key),
+                          try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true
+                    else { return false }
+                    if try holderStillRuns(connection, target: target, copy: copy, here: here, silence: silence, holdings: holdings) {
+                        try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+                        return false
                     }
-                } catch {
-                    _ = history.heldTargets.withLock { $0.remove(key) }
-                    throw .unusable(path: history.location, why: error.message)
+                    holdings.targets.insert(key)
+                    return true
                 }
-                if !taken { _ = history.heldTargets.withLock { $0.remove(key) } }
+            } catch {
+                throw .unusable(path: history.location, why: error.message)
             }
             if taken { break }
             let waited = ContinuousClock.now - started
@@ -59,7 +58,7 @@ final class PostgresTargetLock: TargetLease {
                 do { try await Task.sleep(for: min(.milliseconds(50), wait - waited)) } catch { stop = true }
             }
             if stop {
-                let current = try? await history.connection.perform { connection throws(PostgresFailure) in
+                let current = try? await history.session.perform { connection, _ throws(PostgresFailure) in
                     try connection.query("SELECT holder FROM rehearse.target_holder WHERE target = $1 AND copy = $2", [target, copy])
                         .first?.string("holder")
                 }
@@ -67,45 +66,52 @@ final class PostgresTargetLock: TargetLease {
                 throw .busy(target: target, copy: copy, holder: named, waited: waited)
             }
         }
-        let lock = PostgresTargetLock(target: target, copy: copy, key: key, history: history)
+        let lock = PostgresTargetLock(target: target, copy: copy, key: key, session: history.session)
         lock.record(holder)
         return lock
     }
 
-    /// Whether the run the holder row names is running, not this process's, and was heard from
-    /// within the history's ``PostgresHistory/abandonAfter``.
+    /// Whether the run the holder row names is still running and alive: not this process's, and
+    /// a live process of this host, or heard from within `silence` on another.
     private static func holderStillRuns(
-        _ connection: PostgresConnection, target: String, copy: Int, in history: PostgresHistory
+        _ connection: PostgresConnection, target: String, copy: Int, here: String, silence: Int64, holdings: PostgresHoldings
     ) throws(PostgresFailure) -> Bool {
         let row = try connection.query("""
-            SELECT r.uid, \(PostgresHistory.serverNow) - r.heartbeat_ns AS silent_ns FROM rehearse.target_holder h
-            JOIN rehearse.run r ON r.id = h.run_id WHERE h.target = $1 AND h.copy = $2 AND r.status = 'running'
+            SELECT r.uid, r.host, r.pid, r.pid_start, \(PostgresHistory.serverNow) - r.heartbeat_ns AS silent_ns
+            FROM rehearse.target_holder h JOIN rehearse.run r ON r.id = h.run_id
+            WHERE h.target = $1 AND h.copy = $2 AND r.status = 'running'
             """, [target, copy]).first
-        guard let row, let uid = row.string("uid"), !history.holdsRun(uid) else { return false }
-        return (row.int64("silent_ns") ?? .max) < history.abandonAfter.components.seconds * 1_000_000_000
+        guard let row, let uid = row.string("uid"), !holdings.runs.contains(uid) else { return false }
+        if let host = row.string("host"), host == here, let pid = row.int32("pid") {
+            return ProcessIdentity(host: host, pid: pid, start: row.string("pid_start") ?? "").isAlive
+        }
+        return (row.int64("silent_ns") ?? .max) < silence
     }
 
+    /// Names the holder (sent in order with the session's other work, not waited for).
     func record(_ holder: TargetHolder) {
         guard let data = try? JSONEncoder().encode(holder) else { return }
-        let text = String(decoding: data, as: UTF8.self)
-        history.withLock { history in
-            _ = try? history?.connection.performNow { connection throws(PostgresFailure) in
-                try connection.query("""
+        let (text, target, copy, key) = (String(decoding: data, as: UTF8.self), target, copy, key)
+        session.withLock { session in
+            session?.performLater { connection, holdings in
+                guard holdings.targets.contains(key) else { return }
+                _ = try? connection?.query("""
                     INSERT INTO rehearse.target_holder (target, copy, holder, run_id) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder, run_id = excluded.run_id
+                    ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder, run_id = coalesce(excluded.run_id, rehearse.target_holder.run_id)
                     """, [target, copy, text, holder.run])
             }
         }
     }
 
+    /// Lets the next one in (in order with the session's other work, not waited for).
     func release() {
-        history.withLock { history in
-            guard let held = history else { return }
-            _ = try? held.connection.performNow { connection throws(PostgresFailure) in
-                try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+        let key = key
+        session.withLock { session in
+            session?.performLater { connection, holdings in
+                guard holdings.targets.remove(key) != nil else { return }
+                _ = try? connection?.query("SELECT pg_advisory_unlock($1::bigint)", [key])
             }
-            _ = held.heldTargets.withLock { $0.remove(key) }
-            history = nil
+            session = nil
         }
     }
 }

@@ -36,13 +36,16 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The keywords and values libpq connects with: the URL's, a connect timeout (libpq's
     /// default waits forever on a host that drops packets), TCP keepalives (a dead server is
-    /// noticed within a minute), and an application name, unless the URL sets them.
+    /// noticed within a minute), a TCP user timeout (data the server does not acknowledge for
+    /// 15 s ends the connection: a send never blocks forever), and an application name, unless
+    /// the URL sets them.
     func connectionParameters() -> Result<[(keyword: String, value: String)], PostgresFailure> {
         options().map { given in
             var parameters = given
             let set = Set(given.map(\.keyword))
             for (keyword, value) in [("connect_timeout", "10"), ("application_name", "rehearse"), ("keepalives", "1"),
-                                     ("keepalives_idle", "15"), ("keepalives_interval", "5"), ("keepalives_count", "3")]
+                                     ("keepalives_idle", "15"), ("keepalives_interval", "5"), ("keepalives_count", "3"),
+                                     ("tcp_user_timeout", "15000")]
             where !set.contains(keyword) {
                 parameters.append((keyword, value))
             }

@@ -1,0 +1,129 @@
+import Dispatch
+import Foundation
+
+/// What a process holds in a shared history: the session advisory locks of the runs it is
+/// running and of the targets it holds. They go with the session, which a network or a server
+/// restart can end while the harness lives.
+struct PostgresHoldings: Sendable {
+    var runs: Set<String> = []
+    var targets: Set<Int64> = []
+
+    var lockKeys: [Int64] { runs.map { PostgresSchema.lockKey(.run, $0) } + targets }
+}
+
+/// A PostgreSQL history's one connection and what it holds, driven from one serial queue: every
+/// statement, every change to what is held, and every reconnection runs there, one at a time
+/// (so two reconnections never race, and what is held always matches the session's locks). No
+/// thread of Swift's cooperative pool waits on the network; no call is cancelled with its task.
+///
+/// A session found lost (its connection closed: the server went, the network dropped, or it did
+/// not answer in time) is replaced before the next statement: a new connection, the old server
+/// process ended if the server still has it, and every lock taken again. When a lock cannot be
+/// taken again within a few seconds, another session has it: the statement fails as
+/// ``PostgresFailure/taken``.
+final class PostgresSession: @unchecked Sendable {
+    let url: PostgresURL
+    private let queue = DispatchQueue(label: "rehearse.postgresql")
+    // On the queue only:
+    private var connection: PostgresConnection?
+    private var lostBackend: Int32?
+    private var holdings = PostgresHoldings()
+
+    private init(url: PostgresURL, connection: PostgresConnection) {
+        self.url = url
+        self.connection = connection
+    }
+
+    deinit { connection?.close() }
+
+    static func open(_ url: PostgresURL) async throws(PostgresFailure) -> PostgresSession {
+        let result: Result<PostgresSession, PostgresFailure> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(PostgresFailure) {
+                    continuation.resume(returning: .success(PostgresSession(url: url, connection: try PostgresConnection.connect(url))))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the queue with the connection (replaced first when it was lost) and what
+    /// the session holds, which `body` changes together with the locks it takes or lets go.
+    @discardableResult
+    func perform<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection, inout PostgresHoldings) throws(PostgresFailure) -> T
+    ) async throws(PostgresFailure) -> T {
+        let result: Result<T, PostgresFailure> = await withCheckedContinuation { continuation in
+            queue.async { [self] in
+                do throws(PostgresFailure) {
+                    let connection = try current()
+                    do throws(PostgresFailure) {
+                        continuation.resume(returning: .success(try body(connection, &holdings)))
+                    } catch {
+                        if connection.isClosed { markLost(connection) }
+                        throw error
+                    }
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the queue later, without waiting and without reconnecting (what a lost
+    /// session held is gone with it): letting go of a lock, naming a holder.
+    func performLater(_ body: @escaping @Sendable (PostgresConnection?, inout PostgresHoldings) -> Void) {
+        queue.async { [self] in
+            let usable = connection.flatMap { $0.isClosed ? nil : $0 }
+            body(usable, &holdings)
+            if let connection, connection.isClosed { markLost(connection) }
+        }
+    }
+
+    /// The connection, or a new one holding what the lost one held.
+    private func current() throws(PostgresFailure) -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        if let connection { markLost(connection) }
+        let fresh = try PostgresConnection.connect(url, connectTimeout: 5)
+        if let old = lostBackend {
+            // The server may not have noticed yet that the old session is gone: it holds the locks.
+            _ = try? fresh.query("SELECT pg_terminate_backend($1)", [old])
+        }
+        var pending = Set(holdings.lockKeys)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            for key in pending {
+                if try fresh.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true { pending.remove(key) }
+            }
+            if pending.isEmpty { break }
+            guard ContinuousClock.now < deadline else {
+                fresh.close()
+                throw PostgresFailure.taken("its connection was lost, and another session holds one of its locks now")
+            }
+            usleep(100_000)
+        }
+        connection = fresh
+        lostBackend = nil
+        return fresh
+    }
+
+    private func markLost(_ lost: PostgresConnection) {
+        lost.close()
+        if connection === lost {
+            lostBackend = lost.backendPID
+            connection = nil
+        }
+    }
+}
+
+extension PostgresFailure {
+    /// What this process held in the history is another's now: the run cannot go on.
+    static func taken(_ why: String) -> PostgresFailure {
+        PostgresFailure(message: why, sqlstate: takenState)
+    }
+
+    static let takenState = "RH001"
+}

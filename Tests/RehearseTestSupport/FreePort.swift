@@ -1,0 +1,21 @@
+import Foundation
+
+/// A loopback TCP port nothing listens on now (the kernel's pick), for a test's own server: a
+/// random one can be another test's.
+public enum FreePort {
+    public static func pick() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return Int.random(in: 40_000...59_999) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { return Int.random(in: 40_000...59_999) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
