@@ -28,7 +28,7 @@ struct HistoryImportCommand: AsyncParsableCommand {
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one history file to import") }
-        for file in files where PostgresURL(file) != nil {
+        for file in files where HistoryLocation(file).isURL {
             throw ValidationError("\(HistoryLocation(file)) is not a history file: import files into a PostgreSQL history named with --history URL")
         }
     }
@@ -78,7 +78,7 @@ struct HistoryExportCommand: AsyncParsableCommand {
     @OptionGroup var historyOptions: HistoryOptions
 
     func validate() throws {
-        if PostgresURL(file) != nil {
+        if HistoryLocation(file).isURL {
             throw ValidationError("\(HistoryLocation(file)) is not a file: export writes a history file (a PostgreSQL history is named with --history URL)")
         }
     }

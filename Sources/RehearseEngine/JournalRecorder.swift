@@ -143,10 +143,20 @@ final class JournalRecorder: RunObserver {
             case .controlFingerprintTaken(let control):
                 try await flush()
                 try await store.fingerprintTaken(run: runID, control: control)
-            case .runFinished(let run):
+            case .runFinished(var run):
                 stopHeartbeat()
-                try await flush()
+                // The verdict is written even when what came before it could not be (a shared
+                // history's session replaced meanwhile), then what is still pending, once more.
+                var unwritten: HistoryError?
+                do throws(HistoryError) { try await flush() } catch { unwritten = error }
+                if let unwritten { noteFailure(unwritten) }
+                // A run part of whose journal could not be written claims no pass (as the runner says).
+                if let fault = control.faultMessage, !run.hasHarnessFault {
+                    run.reasons.append(.historyUnwritable(fault))
+                    if run.status == .passed || run.status == .overBudget { run.status = .failed }
+                }
                 try await store.finishRun(run)
+                if unwritten != nil { try await flush() }
             }
         } catch {
             noteFailure(error)

@@ -1,3 +1,4 @@
+import Foundation
 import RehearseCore
 
 /// What `--history` (or `REHEARSE_HISTORY`) names: a history file on this machine, or a
@@ -5,9 +6,25 @@ import RehearseCore
 public enum HistoryLocation: Sendable, Hashable, CustomStringConvertible {
     case file(String)
     case postgres(PostgresURL)
+    /// Something like a URL that is not one of PostgreSQL's (`postgresq://…`, `postgresql:/…`):
+    /// never taken for a file's path (it may hold a password, which would name files).
+    case unreadableURL(String)
 
     public init(_ text: String) {
-        self = PostgresURL(text).map(HistoryLocation.postgres) ?? .file(text)
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let url = PostgresURL(trimmed) {
+            self = .postgres(url)
+        } else if trimmed.contains("://") || trimmed.lowercased().hasPrefix("postgres:") || trimmed.lowercased().hasPrefix("postgresql:") {
+            self = .unreadableURL(text)
+        } else {
+            self = .file(text)
+        }
+    }
+
+    /// A URL (PostgreSQL's, or something like one), not a file's path.
+    public var isURL: Bool {
+        if case .file = self { return false }
+        return true
     }
 
     /// As people may read it: a PostgreSQL URL without its password.
@@ -15,6 +32,7 @@ public enum HistoryLocation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .file(let path): path
         case .postgres(let url): url.description
+        case .unreadableURL(let text): (text.prefix { $0 != ":" }).trimmingCharacters(in: .whitespaces) + "://… (not shown)"
         }
     }
 
@@ -31,6 +49,9 @@ public enum HistoryLocation: Sendable, Hashable, CustomStringConvertible {
             return try await SQLiteHistory(path: path)
         case .postgres(let url):
             return try await PostgresHistory(url: url, localFolder: localFolder, create: create)
+        case .unreadableURL:
+            throw HistoryError(.notADatabase, path: description, message: "is neither a history file nor a PostgreSQL URL",
+                               remedy: "write postgresql://USER@HOST:PORT/DB (or postgres://), or a file's path; nothing was created")
         }
     }
 }

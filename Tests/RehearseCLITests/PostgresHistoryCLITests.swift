@@ -199,3 +199,53 @@ extension PostgresHistoryCLITests {
         }
     }
 }
+
+extension PostgresHistoryCLITests {
+    /// Sessions cut where a journal write meets them (a step ends, a rollback ends): the run
+    /// cannot be sure those writes were kept, so it stops, rolls back and exits 70, and what it
+    /// did is still recorded in full on a new session: no run left `running`, no rollback that
+    /// ran shown as in flight.
+    @Test func sessionsCutAtJournalWritesStopTheRunAndItIsStillRecordedInFull() async throws {
+        try await TemporaryFolder.with { folder in
+            let base = try await PostgresServer.freshDatabase()
+            let port = base.split(separator: ":").last.map { String($0.prefix { $0.isNumber }) } ?? ""
+            let database = String(base.split(separator: "/").last ?? "")
+            try folder.write("cut.sh", """
+                psql -X -q -h 127.0.0.1 -p \(port) -U postgres -d \(database) \\
+                  -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rehearse-cut'" >/dev/null
+                """)
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'sh ../cut.sh; mkdir ../held', rollback: 'sh ../cut.sh; rmdir ../held' }
+                  b: { run: 'sleep 0.2', rollback: 'true', needs: a }
+                """)
+            let outcome = try await RehearseBinary.run(["--history", base + "?application_name=rehearse-cut"], in: folder.path)
+            #expect(outcome.status == 70, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stdout.contains("p: FAILED"), "\(outcome.stdout)")
+            #expect(!folder.exists("held"))
+            let recorded = try await PostgresServer.sql("SELECT status FROM rehearse.run", in: base)
+            #expect(recorded.trimmingCharacters(in: .whitespacesAndNewlines) == "failed")
+            let rollbacks = try await PostgresServer.sql("SELECT status FROM rehearse.activity WHERE kind = 'rollback'", in: base)
+            #expect(rollbacks.trimmingCharacters(in: .whitespacesAndNewlines) == "passed")
+            Self.expectNoPassword(outcome, "run")
+        }
+    }
+
+    /// Something like a URL that is not PostgreSQL's is never taken for a file's path (whose
+    /// folders would be named with the password).
+    @Test func aMistypedURLIsRefusedAndNothingIsCreated() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", "strategy: custom\ntargets: { copy: {} }\nsteps:\n  a: { run: 'true', rollback: 'true' }\n")
+            for url in ["postgresq://u:\(PostgresServer.urlPassword)@127.0.0.1:1/h", "postgresql:/u:\(PostgresServer.urlPassword)@h/d",
+                        "mysql://u:\(PostgresServer.urlPassword)@h/d"] {
+                let outcome = try await RehearseBinary.run(["--history", url], in: folder.path)
+                #expect(outcome.status == 70 && outcome.stderr.contains("is neither a history file nor a PostgreSQL URL"), "\(outcome.stderr)")
+                Self.expectNoPassword(outcome, url)
+            }
+            let made = try FileManager.default.subpathsOfDirectory(atPath: folder.path)
+            #expect(!made.contains { $0.contains(PostgresServer.urlPassword) || $0.contains(".rehearse") }, "\(made)")
+        }
+    }
+}

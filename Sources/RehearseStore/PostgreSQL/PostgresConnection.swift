@@ -120,6 +120,22 @@ final class PostgresConnection: @unchecked Sendable {
     /// Whether the connection was closed (given up, or lost).
     var isClosed: Bool { closed }
 
+    /// Whether the session is still there, as far as can be told without a round trip: a
+    /// session the server ended (a restart, `pg_terminate_backend`, an idle timeout) said so at
+    /// once, and that is read here, before a statement is sent into it. Closed when it is gone.
+    func isStillConnected() -> Bool {
+        guard !closed else { return false }
+        var descriptor = pollfd(fd: library.socket(handle), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, 0)
+        guard ready > 0 else { return ready == 0 || errno == EINTR }
+        // Something came unasked: a session's end leaves the connection bad once it is read.
+        if library.consumeInput(handle) == 0 || library.status(handle) != LibPQ.connectionOK {
+            close()
+            return false
+        }
+        return true
+    }
+
     /// One statement with `$1`-style parameters (nil: NULL).
     @discardableResult
     func query(_ sql: String, _ parameters: [(any PostgresValue)?] = [], timeout: Duration = answerTimeout) throws(PostgresFailure) -> PostgresRows {

@@ -85,7 +85,7 @@ final class PostgresSession: @unchecked Sendable {
 
     /// The connection, or a new one holding what the lost one held.
     private func current() throws(PostgresFailure) -> PostgresConnection {
-        if let connection, !connection.isClosed { return connection }
+        if let connection, connection.isStillConnected() { return connection }
         if let connection { markLost(connection) }
         let fresh = try PostgresConnection.connect(url, connectTimeout: 5)
         if let old = lostBackend {

@@ -60,7 +60,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         func value(_ keyword: String) -> String? { options.first { $0.keyword == keyword }?.value }
         let host = value("host") ?? value("hostaddr") ?? ""
         // A Unix socket's folder is a host only in the query.
-        let inAuthority = host.hasPrefix("/") ? "" : host
+        let inAuthority = host.hasPrefix("/") ? "" : host.contains(":") ? "[" + host + "]" : host
         var shown = scheme + "://" + (value("user").map { $0 + "@" } ?? "") + inAuthority + (value("port").map { ":" + $0 } ?? "")
             + "/" + (value("dbname") ?? "")
         if host.hasPrefix("/") { shown += "?host=" + host }
@@ -79,7 +79,7 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         if let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
             let written = String(rest[rest.index(after: colon)..<at])
             secrets.append(written)
-            secrets += written.split(whereSeparator: { "/?#&=@:".contains($0) }).map(String.init).filter { $0.count >= 3 }
+            secrets += written.split(whereSeparator: { "/?#&=@:".contains($0) }).map(String.init).filter { $0.count >= 2 }
             if let decoded = written.removingPercentEncoding { secrets.append(decoded) }
         }
         // Query parameters that carry one.
