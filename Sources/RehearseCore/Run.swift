@@ -256,6 +256,14 @@ public struct Run: Sendable, Hashable {
         reasons.contains { if case .historyUnwritable = $0 { true } else { false } }
     }
 
+    /// A run part of whose journal could not be written (`unrecorded`: why) stands for nothing
+    /// the history has: it gets the reason, and a pass becomes a failure.
+    public mutating func claimNoPass(unrecorded: String?) {
+        guard let unrecorded, !hasHarnessFault else { return }
+        reasons.append(.historyUnwritable(unrecorded))
+        if status == .passed { status = .failed }
+    }
+
     /// How many distinct forward steps started (and so may have been applied).
     public var appliedStepCount: Int { Set(startedForwardSteps).count }
 

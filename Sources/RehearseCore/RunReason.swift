@@ -6,7 +6,8 @@ public enum RunReason: Sendable, Hashable {
     case rollbackFailed(step: String, how: String)
     /// Not run: a rollback that must come before it failed.
     case rollbackBlocked(step: String)
-    /// Not run: a second interruption abandoned the rollback.
+    /// Not run: a second interruption abandoned the rollback, or the harness did (a shared
+    /// history's lease ran out, or another harness took its lock).
     case rollbackAbandoned(step: String)
     /// The target's `setup` or `teardown` command failed.
     case targetCommandFailed(phase: Activity.Kind, target: String, how: String)
@@ -49,7 +50,7 @@ extension RunReason: CustomStringConvertible {
         case .stepFailed(let step, let how): "forward step '\(step)' failed (\(how))"
         case .rollbackFailed(let step, let how): "rollback of '\(step)' failed (\(how))"
         case .rollbackBlocked(let step): "rollback of '\(step)' not run: a rollback it depends on failed"
-        case .rollbackAbandoned(let step): "rollback of '\(step)' abandoned by a second interruption"
+        case .rollbackAbandoned(let step): "rollback of '\(step)' abandoned (a second interruption, or the harness no longer sure the copy was its own)"
         case .targetCommandFailed(let phase, let target, let how): "\(phase.rawValue) of target '\(target)' failed (\(how))"
         case .fingerprintCommandFailed(let how): "the fingerprint command failed (\(how))"
         case .checkFailed(let phase, let check, let how):
@@ -64,7 +65,7 @@ extension RunReason: CustomStringConvertible {
         case .probeNotUndone: "the probe's undo did not bring the fingerprint back: the copy was changed before the rehearsal"
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         case .historyUnwritable(let why):
-            "the history could not be written (\(why)): nothing more was started, what was applied was rolled back, and this run may be recorded only in part"
+            "the history could not be written (\(why)): nothing more was started, and this run may be recorded only in part"
         case .stopHookFailed(let step, let how):
             "the stop hook of step '\(step)' failed (\(how)): what the stopped command asked a server to do may still be running"
         }

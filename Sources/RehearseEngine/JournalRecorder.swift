@@ -34,13 +34,17 @@ final class JournalRecorder: RunObserver {
     }
 
     private let store: any HistoryStore
+    /// Who sees the run's events once they are journaled (the progress printer, the reports).
+    private let next: any RunObserver
     private let runID: Int64
     private let warn: @Sendable (String) -> Void
     private let control: RunControl
     private let state = Mutex(State())
 
-    init(store: any HistoryStore, runID: Int64, control: RunControl, warn: @escaping @Sendable (String) -> Void) {
+    init(store: any HistoryStore, runID: Int64, control: RunControl, next: any RunObserver = ObserverGroup([]),
+         warn: @escaping @Sendable (String) -> Void) {
         self.store = store
+        self.next = next
         self.runID = runID
         self.control = control
         self.warn = warn
@@ -70,11 +74,12 @@ final class JournalRecorder: RunObserver {
                     self?.confirm(at: .now)
                 } catch {
                     guard let self, !Task.isCancelled else { return }
+                    // Held by another now: stop. A server that does not answer for a moment is
+                    // not a fault (nothing was to be written): the lease decides.
                     if error.code == .lost {
                         self.abandon("\(error.message): the rollback is left to 'rehearse recover'")
                         return
                     }
-                    self.noteFailure(error)
                 }
             }
         }
@@ -104,7 +109,19 @@ final class JournalRecorder: RunObserver {
         state.withLock { $0.heartbeat?.cancel() }
     }
 
+    /// Journals `event`, then hands it to `next` (a run's end as recorded: one whose journal could
+    /// not be written in full is no pass, on the terminal and in every report either).
     func handle(_ event: RunEvent) async {
+        await record(event)
+        if case .runFinished(var run) = event {
+            run.claimNoPass(unrecorded: control.faultMessage)
+            await next.handle(.runFinished(run))
+        } else {
+            await next.handle(event)
+        }
+    }
+
+    private func record(_ event: RunEvent) async {
         do throws(HistoryError) {
             switch event {
             case .runStarted:
@@ -150,11 +167,8 @@ final class JournalRecorder: RunObserver {
                 var unwritten: HistoryError?
                 do throws(HistoryError) { try await flush() } catch { unwritten = error }
                 if let unwritten { noteFailure(unwritten) }
-                // A run part of whose journal could not be written claims no pass (as the runner says).
-                if let fault = control.faultMessage, !run.hasHarnessFault {
-                    run.reasons.append(.historyUnwritable(fault))
-                    if run.status == .passed || run.status == .overBudget { run.status = .failed }
-                }
+                // A run part of whose journal could not be written claims no pass.
+                run.claimNoPass(unrecorded: control.faultMessage)
                 try await store.finishRun(run)
                 if unwritten != nil { try await flush() }
             }

@@ -235,7 +235,9 @@ public struct RehearsalEngine: Sendable {
                                   fix: "wait for it to end, or let this one wait for it: --wait 10m")
             case .unusable:
                 throw EngineError(.files, message: "\(error): nothing was run (without the lock, two runs could change one copy at once)",
-                                  fix: "check the folder beside the history (it must be a folder you can write), or use --history PATH")
+                                  fix: history.location == history.localFolder || !history.location.contains("://")
+                                      ? "check the folder beside the history (it must be a folder you can write), or use --history PATH"
+                                      : "check the history's server and the network, then run again")
             }
         }
     }
@@ -284,8 +286,8 @@ public struct RehearsalEngine: Sendable {
         _ plan: Plan, _ options: RehearsalOptions, run: Int64, history: any HistoryStore, observer: any RunObserver,
         control: RunControl, warn: @escaping @Sendable (String) -> Void
     ) -> (Rehearsal, JournalRecorder) {
-        let journal = JournalRecorder(store: history, runID: run, control: control, warn: warn)
-        let rehearsal = Rehearsal(plan: plan, options: options, observer: ObserverGroup([journal, observer]),
+        let journal = JournalRecorder(store: history, runID: run, control: control, next: observer, warn: warn)
+        let rehearsal = Rehearsal(plan: plan, options: options, observer: journal,
                                   control: control, executor: executor, clock: clock)
         return (rehearsal, journal)
     }

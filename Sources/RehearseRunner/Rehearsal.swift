@@ -161,10 +161,7 @@ public struct Rehearsal: Sendable {
         await context.log.emit(.runFinished(run))
         // The verdict itself could not be recorded (or the run was taken over meanwhile): it stands
         // for nothing the history has, and no pass is claimed.
-        if let fault = control.faultMessage, !run.hasHarnessFault {
-            run.reasons.append(.historyUnwritable(fault))
-            if run.status == .passed || run.status == .overBudget { run.status = .failed }
-        }
+        run.claimNoPass(unrecorded: control.faultMessage)
         return run
     }
 }

@@ -52,7 +52,7 @@ import Testing
             #expect(log == ["forward a", "forward b"])
             #expect(outcome.stderr.contains("abandoning the rollback"))
             #expect(outcome.stdout.contains("left applied: a, b"))
-            #expect(outcome.stdout.contains("rollback of 'a' abandoned by a second interruption"))
+            #expect(outcome.stdout.contains("rollback of 'a' abandoned (a second interruption"))
             #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)
         }
     }

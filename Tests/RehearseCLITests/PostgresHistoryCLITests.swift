@@ -201,11 +201,10 @@ extension PostgresHistoryCLITests {
 }
 
 extension PostgresHistoryCLITests {
-    /// Sessions cut where a journal write meets them (a step ends, a rollback ends): the run
-    /// cannot be sure those writes were kept, so it stops, rolls back and exits 70, and what it
-    /// did is still recorded in full on a new session: no run left `running`, no rollback that
-    /// ran shown as in flight.
-    @Test func sessionsCutAtJournalWritesStopTheRunAndItIsStillRecordedInFull() async throws {
+    /// Sessions cut while a step and while a rollback runs, the next journal write right after:
+    /// the end the server said is read before that write is sent, the session replaced with its
+    /// locks, and the run goes on, recorded in full.
+    @Test func sessionsCutBeforeJournalWritesAreReplacedAndTheRunIsRecordedInFull() async throws {
         try await TemporaryFolder.with { folder in
             let base = try await PostgresServer.freshDatabase()
             let port = base.split(separator: ":").last.map { String($0.prefix { $0.isNumber }) } ?? ""
@@ -222,13 +221,15 @@ extension PostgresHistoryCLITests {
                   b: { run: 'sleep 0.2', rollback: 'true', needs: a }
                 """)
             let outcome = try await RehearseBinary.run(["--history", base + "?application_name=rehearse-cut"], in: folder.path)
-            #expect(outcome.status == 70, "\(outcome.stdout)\(outcome.stderr)")
-            #expect(outcome.stdout.contains("p: FAILED"), "\(outcome.stdout)")
+            // Passed, or (had a write met the cut in flight) failed with exit 70: what is printed is what is recorded.
+            #expect(outcome.status == 0 || outcome.status == 70, "\(outcome.stdout)\(outcome.stderr)")
+            let verdict = outcome.status == 0 ? "passed" : "failed"
+            #expect(outcome.stdout.contains("p: \(verdict.uppercased())"), "\(outcome.stdout)")
             #expect(!folder.exists("held"))
             let recorded = try await PostgresServer.sql("SELECT status FROM rehearse.run", in: base)
-            #expect(recorded.trimmingCharacters(in: .whitespacesAndNewlines) == "failed")
-            let rollbacks = try await PostgresServer.sql("SELECT status FROM rehearse.activity WHERE kind = 'rollback'", in: base)
-            #expect(rollbacks.trimmingCharacters(in: .whitespacesAndNewlines) == "passed")
+            #expect(recorded.trimmingCharacters(in: .whitespacesAndNewlines) == verdict)
+            let rollbacks = try await PostgresServer.sql("SELECT string_agg(status, ',') FROM rehearse.activity WHERE kind = 'rollback'", in: base)
+            #expect(rollbacks.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").allSatisfy { $0 == "passed" })
             Self.expectNoPassword(outcome, "run")
         }
     }

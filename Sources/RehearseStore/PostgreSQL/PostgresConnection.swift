@@ -128,12 +128,11 @@ final class PostgresConnection: @unchecked Sendable {
         var descriptor = pollfd(fd: library.socket(handle), events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, 0)
         guard ready > 0 else { return ready == 0 || errno == EINTR }
-        // Something came unasked: a session's end leaves the connection bad once it is read.
-        if library.consumeInput(handle) == 0 || library.status(handle) != LibPQ.connectionOK {
-            close()
-            return false
-        }
-        return true
+        // Something came unasked. This session asks for nothing to be sent to it (no LISTEN, no
+        // notices): it is the server ending it (a FATAL message, then the end of the stream),
+        // read or not yet. Given up, to be replaced before the statement is sent into it.
+        close()
+        return false
     }
 
     /// One statement with `$1`-style parameters (nil: NULL).

@@ -87,7 +87,19 @@ final class PostgresSession: @unchecked Sendable {
     private func current() throws(PostgresFailure) -> PostgresConnection {
         if let connection, connection.isStillConnected() { return connection }
         if let connection { markLost(connection) }
-        let fresh = try PostgresConnection.connect(url, connectTimeout: 5)
+        // A server restarting answers again within seconds: a statement not sent yet waits for
+        // it (nothing it would record is lost, nothing starts meanwhile), for a while.
+        let connecting = ContinuousClock.now + Self.reconnectWindow
+        var fresh: PostgresConnection
+        while true {
+            do throws(PostgresFailure) {
+                fresh = try PostgresConnection.connect(url, connectTimeout: 5)
+                break
+            } catch {
+                guard ContinuousClock.now < connecting else { throw error }
+                usleep(250_000)
+            }
+        }
         if let old = lostBackend {
             // The server may not have noticed yet that the old session is gone: it holds the locks.
             _ = try? fresh.query("SELECT pg_terminate_backend($1)", [old])
@@ -109,6 +121,10 @@ final class PostgresSession: @unchecked Sendable {
         lostBackend = nil
         return fresh
     }
+
+    /// How long a statement waits for a server that cannot be reached to answer again; with the
+    /// locks' 5 s, within a run's 15 s lease.
+    static let reconnectWindow: Duration = .seconds(8)
 
     private func markLost(_ lost: PostgresConnection) {
         lost.close()

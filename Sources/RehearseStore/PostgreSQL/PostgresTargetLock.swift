@@ -31,10 +31,11 @@ final class PostgresTargetLock: TargetLease {
         target: String, copy: Int, in history: PostgresHistory, holder: TargetHolder, wait: Duration
     ) async throws(TargetLock.Failure) -> PostgresTargetLock {
         let key = key(target: target, copy: copy)
+        let holderText = (try? JSONEncoder().encode(holder)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         let started = ContinuousClock.now
         let (here, silence) = (ProcessInfo.processInfo.hostName, history.abandonAfter.nanoseconds)
         while true {
-            let taken: Bool
+            var taken = false
             do throws(PostgresFailure) {
                 taken = try await history.session.perform { connection, holdings throws(PostgresFailure) -> Bool in
                     // This process's already: its session would be given the lock again.
@@ -46,10 +47,15 @@ final class PostgresTargetLock: TargetLease {
                         return false
                     }
                     holdings.targets.insert(key)
+                    // Named with the lock, in the same turn: a run that beats keeps its copy from here on.
+                    try connection.query(Self.upsertHolder, [target, copy, holderText, holder.run])
                     return true
                 }
             } catch {
-                throw .unusable(path: history.location, why: error.message)
+                // A session lost while waiting: the next try is on a new one.
+                guard error.sqlstate == nil, ContinuousClock.now - started < wait else {
+                    throw .unusable(path: history.location, why: error.message)
+                }
             }
             if taken { break }
             let waited = ContinuousClock.now - started
@@ -66,10 +72,13 @@ final class PostgresTargetLock: TargetLease {
                 throw .busy(target: target, copy: copy, holder: named, waited: waited)
             }
         }
-        let lock = PostgresTargetLock(target: target, copy: copy, key: key, session: history.session)
-        lock.record(holder)
-        return lock
+        return PostgresTargetLock(target: target, copy: copy, key: key, session: history.session)
     }
+
+    private static let upsertHolder = """
+        INSERT INTO rehearse.target_holder (target, copy, holder, run_id) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder, run_id = excluded.run_id
+        """
 
     /// Whether the run the holder row names is still running and alive: not this process's, and
     /// a live process of this host, or heard from within `silence` on another.
@@ -95,10 +104,7 @@ final class PostgresTargetLock: TargetLease {
         session.withLock { session in
             session?.performLater { connection, holdings in
                 guard holdings.targets.contains(key) else { return }
-                _ = try? connection?.query("""
-                    INSERT INTO rehearse.target_holder (target, copy, holder, run_id) VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (target, copy) DO UPDATE SET holder = excluded.holder, run_id = coalesce(excluded.run_id, rehearse.target_holder.run_id)
-                    """, [target, copy, text, holder.run])
+                _ = try? connection?.query(Self.upsertHolder, [target, copy, text, holder.run])
             }
         }
     }
