@@ -80,6 +80,13 @@ extension RehearsalEngine {
             return .refused(.notLeftApplied(run: recorded.id, step: step, applied: applied))
         }
         if applied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
+        // A live run that started a step past its point of no return (a `go --finish` cut short)
+        // cannot be undone: rolling back the steps before it would leave what cannot be undone
+        // standing on what was.
+        if recorded.kind == .live {
+            let beyond = Set(plan.graph.beyondPointOfNoReturn().map { plan.steps[$0].id })
+            if recorded.startedForwardSteps.contains(where: beyond.contains) { return .refused(.pastPointOfNoReturn(run: recorded.id)) }
+        }
         // The teardown removed the copy: its rollbacks would run against nothing (or against a
         // new copy someone made since). What it left applied went with it.
         // (The run's own teardown is named after its target; a window's control copy has its own.)

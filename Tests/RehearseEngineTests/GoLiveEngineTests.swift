@@ -223,6 +223,15 @@ import Testing
             #expect(run.status == .failed)
             #expect(run.reasons == [.stepFailed(step: "retire", how: "exit 9")])
             #expect(executor.started == ["forward retire"])
+            // Past its point of no return, even failed there: `recover` does not roll back what
+            // came before (what cannot be undone would be left standing on it).
+            let (recovery, recoverer) = world.engine()
+            let recovered = try await recovery.recover(RecoveryRequest(runID: run.id, approve: "production"), history: world.history)
+            guard case .refused(.pastPointOfNoReturn(run: run.id)) = recovered else {
+                Issue.record("\(recovered)")
+                return
+            }
+            #expect(recoverer.started.isEmpty)
         }
     }
 
