@@ -41,7 +41,8 @@ final class JournalRecorder: RunObserver {
     private let control: RunControl
     private let state = Mutex(State())
 
-    init(store: any HistoryStore, runID: Int64, control: RunControl, next: any RunObserver = ObserverGroup([]),
+    /// - Parameter live: a go-live's run: its lease running out stops what starts, not its rollback.
+    init(store: any HistoryStore, runID: Int64, control: RunControl, next: any RunObserver = ObserverGroup([]), live: Bool = false,
          warn: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.next = next
@@ -59,7 +60,13 @@ final class JournalRecorder: RunObserver {
                         try? await Task.sleep(for: .milliseconds(250))
                         guard let self, !Task.isCancelled else { return }
                         if ContinuousClock.now - self.lastConfirmed() > lease {
-                            self.abandon("the history did not confirm this run's locks for \(lease.components.seconds)s: another harness may take the copy; the rollback is left to 'rehearse recover'")
+                            // A live target is no copy another harness takes over: its rollback is
+                            // not stopped half-way; nothing more starts there, and what is applied is rolled back.
+                            if live {
+                                self.control.fault("run \(self.runID): the history did not confirm this run's locks for \(lease.components.seconds)s")
+                            } else {
+                                self.abandon("the history did not confirm this run's locks for \(lease.components.seconds)s: another harness may take the copy; the rollback is left to 'rehearse recover'")
+                            }
                             return
                         }
                     }

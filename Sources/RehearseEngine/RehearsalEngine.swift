@@ -286,7 +286,7 @@ public struct RehearsalEngine: Sendable {
         _ plan: Plan, _ options: RehearsalOptions, run: Int64, history: any HistoryStore, observer: any RunObserver,
         control: RunControl, warn: @escaping @Sendable (String) -> Void
     ) -> (Rehearsal, JournalRecorder) {
-        let journal = JournalRecorder(store: history, runID: run, control: control, next: observer, warn: warn)
+        let journal = JournalRecorder(store: history, runID: run, control: control, next: observer, live: options.live, warn: warn)
         let rehearsal = Rehearsal(plan: plan, options: options, observer: journal,
                                   control: control, executor: executor, clock: clock)
         return (rehearsal, journal)
