@@ -31,6 +31,8 @@ final class JournalRecorder: RunObserver {
         var heartbeat: Task<Void, Never>?
         /// When it last did.
         var confirmed = ContinuousClock.now
+        /// Stops the run when it did not for the history's lease.
+        var watchdog: Task<Void, Never>?
     }
 
     private let store: any HistoryStore
@@ -53,26 +55,25 @@ final class JournalRecorder: RunObserver {
         // the history replaces it, with its locks, or the run stops as on a failed write; and a
         // run that cannot confirm it within the history's lease stops touching the copy at all.
         let lease = store.lease
-        let heartbeat = Task { [weak self, store] in
-            let watchdog = lease.map { lease in
-                Task { [weak self] in
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(250))
-                        guard let self, !Task.isCancelled else { return }
-                        if ContinuousClock.now - self.lastConfirmed() > lease {
-                            // A live target is no copy another harness takes over: its rollback is
-                            // not stopped half-way; nothing more starts there, and what is applied is rolled back.
-                            if live {
-                                self.control.fault("run \(self.runID): the history did not confirm this run's locks for \(lease.components.seconds)s")
-                            } else {
-                                self.abandon("the history did not confirm this run's locks for \(lease.components.seconds)s: another harness may take the copy; the rollback is left to 'rehearse recover'")
-                            }
-                            return
+        let watchdog = lease.map { lease in
+            Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    guard let self, !Task.isCancelled, self.isBeating else { return }
+                    if ContinuousClock.now - self.lastConfirmed() > lease {
+                        // A live target is no copy another harness takes over: its rollback is
+                        // not stopped half-way; nothing more starts there, and what is applied is rolled back.
+                        if live {
+                            self.control.fault("run \(self.runID): the history did not confirm this run's locks for \(lease.components.seconds)s")
+                        } else {
+                            self.abandon("the history did not confirm this run's locks for \(lease.components.seconds)s: another harness may take the copy; the rollback is left to 'rehearse recover'")
                         }
+                        return
                     }
                 }
             }
-            defer { watchdog?.cancel() }
+        }
+        let heartbeat = Task { [weak self, store] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard !Task.isCancelled, self != nil else { return }
@@ -90,11 +91,14 @@ final class JournalRecorder: RunObserver {
                 }
             }
         }
-        state.withLock { $0.heartbeat = heartbeat }
+        state.withLock { state in
+            state.heartbeat = heartbeat
+            state.watchdog = watchdog
+        }
     }
 
     deinit {
-        state.withLock { $0.heartbeat?.cancel() }
+        stopHeartbeat()
     }
 
     private func confirm(at moment: ContinuousClock.Instant) {
@@ -107,13 +111,21 @@ final class JournalRecorder: RunObserver {
 
     /// Another harness may have the copy: stop everything, rollback included.
     private func abandon(_ why: String) {
-        guard state.withLock({ $0.heartbeat?.isCancelled != true }) else { return }
+        guard isBeating else { return }
         control.abandon("run \(runID) in \(store.location): \(why)")
         warn("run \(runID): \(why)")
     }
 
     private func stopHeartbeat() {
-        state.withLock { $0.heartbeat?.cancel() }
+        state.withLock { state in
+            state.heartbeat?.cancel()
+            state.watchdog?.cancel()
+        }
+    }
+
+    /// The run goes on (its end not yet handed to the journal).
+    private var isBeating: Bool {
+        state.withLock { $0.heartbeat?.isCancelled == false }
     }
 
     /// Journals `event`, then hands it to `next` (a run's end as recorded: one whose journal could

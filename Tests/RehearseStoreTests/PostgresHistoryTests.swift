@@ -148,6 +148,23 @@ struct PostgresHistoryTests {
         }
     }
 
+    /// A run another harness marked abandoned while this one's session was gone (30 s of silence
+    /// from another host) is not this one's to go on with: no command of it starts.
+    @Test func aRunMarkedAbandonedMeanwhileStartsNothingMore() async throws {
+        try await TemporaryFolder.with { folder in
+            let base = try await PostgresServer.freshDatabase()
+            let holder = try await Self.open(base + "?application_name=rehearse-marked", in: folder)
+            let other = try await Self.open(base, in: folder, abandonAfter: .milliseconds(1))
+            let run = try await holder.beginRun(HistoryStoreContractTests.start(host: "ci-runner-11"))
+            try await Self.terminateSessions(of: "rehearse-marked", in: base)
+            #expect(try await Self.abandoned(by: other) == [run.id])
+            await #expect { try await holder.activityStarted(run: run.id, Activity(.rollback, "a"), offset: .zero) } throws: { error in
+                (error as? HistoryError)?.code == .lost
+            }
+            #expect(try await other.run(id: run.id)?.activities.isEmpty == true)
+        }
+    }
+
     /// A server that stops answering (its backend frozen) ends a statement at the answer timeout,
     /// not never.
     @Test func aFrozenServerEndsAStatementInsteadOfHangingForever() async throws {

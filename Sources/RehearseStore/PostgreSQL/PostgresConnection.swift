@@ -65,6 +65,7 @@ final class PostgresConnection: @unchecked Sendable {
     /// The server process serving this session (`pg_backend_pid()`): what a new session ends
     /// when this one was given up but the server may still hold it, and its locks.
     private(set) var backendPID: Int32 = 0
+    private(set) var backendStart = ""
 
     private init(library: LibPQ, handle: LibPQ.Connection) {
         self.library = library
@@ -100,12 +101,17 @@ final class PostgresConnection: @unchecked Sendable {
             throw PostgresFailure(message: url.scrub(Self.tidy(message)))
         }
         let connection = PostgresConnection(library: library, handle: handle)
-        // The server notices a harness that is gone (its locks then go) within a minute.
+        // The server notices a harness that is gone (its locks then go) within a minute. A
+        // statement waiting for a lock (behind a migration, a table locked by hand) gives up on
+        // the server first, as an error, before the answer deadline closes the session and its locks.
         try connection.execute("""
             SET client_min_messages = error; SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';
-            SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3
+            SET tcp_keepalives_idle = 15; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;
+            SET lock_timeout = '5s'
             """)
-        connection.backendPID = try connection.query("SELECT pg_backend_pid() AS pid").first?.int32("pid") ?? 0
+        let me = try connection.query("SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()").first
+        connection.backendPID = me?.int32("pid") ?? 0
+        connection.backendStart = me?.string("started") ?? ""
         return connection
     }
 

@@ -29,7 +29,7 @@ extension PostgresHistory {
                     return id
                 }
             } catch {
-                try? Self.releaseRunLock(connection, uid, &holdings)
+                Self.releaseRunLock(connection, uid, &holdings)
                 throw error
             }
         } explaining: { error in
@@ -67,11 +67,17 @@ extension PostgresHistory {
         var record: ActivityRecord
     }
 
+    /// A command's start, only into a run still running: one that another harness marked
+    /// abandoned meanwhile (and may be recovering) is not this one's to go on with.
     private static func start(_ connection: PostgresConnection, run: Int64, _ activity: Activity, offset: Duration) throws(PostgresFailure) -> Int64 {
-        try connection.query("""
+        guard let id = try connection.query("""
             INSERT INTO rehearse.activity (run_id, kind, name, status, start_offset_ns, timed_out)
-            VALUES ($1, $2, $3, 'running', $4, false) RETURNING id
-            """, [run, activity.kind.rawValue, activity.name, offset.nanoseconds]).first?.int64("id") ?? 0
+            SELECT $1::bigint, $2, $3, 'running', $4::bigint, false
+            WHERE EXISTS (SELECT 1 FROM rehearse.run WHERE id = $1::bigint AND status = 'running')
+            RETURNING id
+            """, [run, activity.kind.rawValue, activity.name, offset.nanoseconds]).first?.int64("id")
+        else { throw PostgresFailure.taken("run \(run) is no longer running in the history: another harness took it over") }
+        return id
     }
 
     private static func finish(_ connection: PostgresConnection, run: Int64, row: Int64?, _ record: ActivityRecord) throws(PostgresFailure) {
@@ -135,10 +141,11 @@ extension PostgresHistory {
         let assignments = columns.enumerated().map { $0.element.assignment("$\($0.offset + 1)") }.joined(separator: ", ")
         let uid = run.uid ?? ""
         try await performHolding { connection, holdings throws(PostgresFailure) in
+            // Over here, whatever the server answers.
+            defer { Self.releaseRunLock(connection, uid, &holdings) }
             let finished = try connection.query(
                 "UPDATE rehearse.run SET \(assignments) WHERE id = $\(columns.count + 1) AND status = 'running' RETURNING id", values + [run.id]
             ).first != nil
-            try Self.releaseRunLock(connection, uid, &holdings)
             if !finished {
                 throw PostgresFailure.taken("run \(run.id) is no longer running in the history (another harness marked it abandoned): its verdict is not recorded")
             }
@@ -159,11 +166,12 @@ extension PostgresHistory {
             guard let uid = try connection.query("SELECT uid FROM rehearse.run WHERE id = $1", [run]).first?.string("uid"),
                   try Self.takeRunLock(connection, uid, &holdings)
             else { return false }
-            let reopened = try connection.query("""
+            var reopened = false
+            defer { if !reopened { Self.releaseRunLock(connection, uid, &holdings) } }
+            reopened = try connection.query("""
                 UPDATE rehearse.run SET status = 'running', host = $1, pid = $2, pid_start = $3, heartbeat_ns = \(Self.serverNow)
                 WHERE id = $4 AND status = $5
                 """, [provenance.host, provenance.pid, start, run, expected.rawValue]).affected == 1
-            if !reopened { try Self.releaseRunLock(connection, uid, &holdings) }
             return reopened
         }
     }
@@ -173,7 +181,7 @@ extension PostgresHistory {
             let uid = try connection.query("""
                 UPDATE rehearse.run SET status = $1, host = $2, pid = $3, pid_start = '' WHERE id = $4 RETURNING uid
                 """, [status.rawValue, host, pid, run]).first?.string("uid")
-            if let uid { try Self.releaseRunLock(connection, uid, &holdings) }
+            if let uid { Self.releaseRunLock(connection, uid, &holdings) }
         }
     }
 

@@ -60,9 +60,10 @@ extension PostgresHistory {
         return true
     }
 
-    /// Lets go of run `uid`'s liveness lock (the run is over, here).
-    static func releaseRunLock(_ connection: PostgresConnection, _ uid: String, _ holdings: inout PostgresHoldings) throws(PostgresFailure) {
-        guard holdings.runs.remove(uid) != nil else { return }
-        try connection.query("SELECT pg_advisory_unlock($1::bigint)", [PostgresSchema.lockKey(.run, uid)])
+    /// Lets go of run `uid`'s liveness lock (the run is over, here): no longer held, whatever
+    /// the server answers (a session that is gone let go of it already).
+    static func releaseRunLock(_ connection: PostgresConnection, _ uid: String, _ holdings: inout PostgresHoldings) {
+        guard holdings.runs.remove(uid) != nil, !connection.isClosed else { return }
+        _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [PostgresSchema.lockKey(.run, uid)])
     }
 }

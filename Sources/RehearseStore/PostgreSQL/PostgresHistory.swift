@@ -52,27 +52,23 @@ public final class PostgresHistory: HistoryStore {
                 let exists = try connection.query("SELECT to_regclass('rehearse.migrations') IS NOT NULL AS present").first?.bool("present") == true
                 if !exists { throw PostgresFailure(message: "missing:") }
             }
-            try connection.transaction { () throws(PostgresFailure) in
-                try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [PostgresSchema.lockKey(.migration, "schema")])
-                let tables = try connection.query(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [PostgresSchema.name]
-                ).rows.compactMap { $0.string("table_name") }
-                if !tables.isEmpty, !tables.contains("migrations") {
-                    throw PostgresFailure(message: "foreign:" + tables.sorted().prefix(5).joined(separator: ", "))
-                }
-                try connection.execute("""
-                    CREATE SCHEMA IF NOT EXISTS rehearse;
-                    CREATE TABLE IF NOT EXISTS rehearse.migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-                    """)
-                let applied = Set(try connection.query("SELECT id FROM rehearse.migrations").rows.compactMap { $0.string("id") })
-                let unknown = applied.subtracting(known)
-                if !unknown.isEmpty { throw PostgresFailure(message: "newer:" + unknown.sorted().joined(separator: ", ")) }
-                for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
-                    try connection.execute(migration.sql)
-                    try connection.query("INSERT INTO rehearse.migrations (id) VALUES ($1)", [migration.id])
+            // A migration waits behind every open reader of the tables it alters, and every
+            // statement after it waits behind the migration: it gives up in 2 s, and tries again
+            // a few times, so that running rehearsals' heartbeats never stall long.
+            for attempt in 1...5 {
+                do throws(PostgresFailure) {
+                    try Self.migrate(connection, known: known)
+                    return
+                } catch {
+                    guard error.sqlstate == "55P03", attempt < 5 else { throw error }
+                    usleep(500_000)
                 }
             }
         } explaining: { error in
+            if error.sqlstate == "55P03" {
+                return HistoryError(.other, path: location, message: "its schema could not be brought up to date: other sessions hold its tables (\(error.message))",
+                                    remedy: "run again when they are done; the running rehearsals were not held up")
+            }
             if error.message == "missing:" {
                 return HistoryError(.missing, path: location, message: "there is no history in this database yet (nothing was created)",
                                     remedy: "run a rehearsal with this --history first")
@@ -88,6 +84,32 @@ public final class PostgresHistory: HistoryStore {
                                     remedy: "use another database for the history (nothing was changed in this one)")
             }
             return nil
+        }
+    }
+
+    /// The migrations this database lacks, in one transaction, one process at a time (a lock
+    /// the migration waits for more than 2 s for is a 55P03 error).
+    private static func migrate(_ connection: PostgresConnection, known: [String]) throws(PostgresFailure) {
+        try connection.transaction { () throws(PostgresFailure) in
+            try connection.query("SET LOCAL lock_timeout = '2s'")
+            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [PostgresSchema.lockKey(.migration, "schema")])
+            let tables = try connection.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [PostgresSchema.name]
+            ).rows.compactMap { $0.string("table_name") }
+            if !tables.isEmpty, !tables.contains("migrations") {
+                throw PostgresFailure(message: "foreign:" + tables.sorted().prefix(5).joined(separator: ", "))
+            }
+            try connection.execute("""
+                CREATE SCHEMA IF NOT EXISTS rehearse;
+                CREATE TABLE IF NOT EXISTS rehearse.migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                """)
+            let applied = Set(try connection.query("SELECT id FROM rehearse.migrations").rows.compactMap { $0.string("id") })
+            let unknown = applied.subtracting(known)
+            if !unknown.isEmpty { throw PostgresFailure(message: "newer:" + unknown.sorted().joined(separator: ", ")) }
+            for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
+                try connection.execute(migration.sql)
+                try connection.query("INSERT INTO rehearse.migrations (id) VALUES ($1)", [migration.id])
+            }
         }
     }
 

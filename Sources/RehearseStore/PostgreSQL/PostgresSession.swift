@@ -26,7 +26,11 @@ final class PostgresSession: @unchecked Sendable {
     private let queue = DispatchQueue(label: "rehearse.postgresql")
     // On the queue only:
     private var connection: PostgresConnection?
-    private var lostBackend: Int32?
+    /// The server process of the session given up, and when it started (a PID alone may be
+    /// another session's after a restart).
+    private var lostBackend: (pid: Int32, started: String)?
+    /// Locks that another session took while this one was lost: the process cannot go on.
+    private var lostKeys: Set<Int64> = []
     private var holdings = PostgresHoldings()
 
     private init(url: PostgresURL, connection: PostgresConnection) {
@@ -83,53 +87,68 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// The connection, or a new one holding what the lost one held.
+    /// The connection, or a new one holding what the lost one held; all of it within
+    /// ``reconnectWindow`` (a run's lease is 15 s).
     private func current() throws(PostgresFailure) -> PostgresConnection {
+        if !lostKeys.isEmpty { throw PostgresFailure.taken(Self.takenMessage) }
         if let connection, connection.isStillConnected() { return connection }
         if let connection { markLost(connection) }
         // A server restarting answers again within seconds: a statement not sent yet waits for
         // it (nothing it would record is lost, nothing starts meanwhile), for a while.
-        let connecting = ContinuousClock.now + Self.reconnectWindow
+        let deadline = ContinuousClock.now + Self.reconnectWindow
+        func remaining() -> Duration { max(.milliseconds(500), deadline - ContinuousClock.now) }
         var fresh: PostgresConnection
         while true {
             do throws(PostgresFailure) {
-                fresh = try PostgresConnection.connect(url, connectTimeout: 5)
+                fresh = try PostgresConnection.connect(url, connectTimeout: max(1, Int(remaining().components.seconds) / 2))
                 break
             } catch {
-                guard ContinuousClock.now < connecting else { throw error }
+                guard ContinuousClock.now + .seconds(2) < deadline else { throw error }
                 usleep(250_000)
             }
         }
-        if let old = lostBackend {
+        if let (pid, started) = lostBackend {
             // The server may not have noticed yet that the old session is gone: it holds the locks.
-            _ = try? fresh.query("SELECT pg_terminate_backend($1)", [old])
+            // (That very process: a PID alone may be another session's after a restart.)
+            _ = try? fresh.query("""
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                WHERE pid = $1 AND backend_start::text = $2 AND pid <> pg_backend_pid()
+                """, [pid, started], timeout: .seconds(2))
+            lostBackend = nil
         }
         var pending = Set(holdings.lockKeys)
-        let deadline = ContinuousClock.now + .seconds(5)
         while true {
             for key in pending {
-                if try fresh.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true { pending.remove(key) }
+                if try fresh.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key], timeout: .seconds(2)).first?.bool("taken") == true {
+                    pending.remove(key)
+                }
             }
             if pending.isEmpty { break }
             guard ContinuousClock.now < deadline else {
-                fresh.close()
-                throw PostgresFailure.taken("its connection was lost, and another session holds one of its locks now")
+                // Kept, with what it could take again: what another holds now is lost to this
+                // process, and every statement says so from now on (the run stops).
+                lostKeys = pending
+                holdings.runs = holdings.runs.filter { !pending.contains(PostgresSchema.lockKey(.run, $0)) }
+                holdings.targets.subtract(pending)
+                connection = fresh
+                throw PostgresFailure.taken(Self.takenMessage)
             }
             usleep(100_000)
         }
         connection = fresh
-        lostBackend = nil
         return fresh
     }
 
-    /// How long a statement waits for a server that cannot be reached to answer again; with the
-    /// locks' 5 s, within a run's 15 s lease.
-    static let reconnectWindow: Duration = .seconds(8)
+    private static let takenMessage = "its connection was lost, and another session holds one of its locks now"
+
+    /// How long a statement waits for a server that cannot be reached to answer again, and for
+    /// the locks to be taken again: within a run's 15 s lease.
+    static let reconnectWindow: Duration = .seconds(10)
 
     private func markLost(_ lost: PostgresConnection) {
         lost.close()
         if connection === lost {
-            lostBackend = lost.backendPID
+            lostBackend = (lost.backendPID, lost.backendStart)
             connection = nil
         }
     }

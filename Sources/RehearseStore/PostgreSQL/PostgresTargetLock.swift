@@ -42,13 +42,19 @@ final class PostgresTargetLock: TargetLease {
                     guard !holdings.targets.contains(key),
                           try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true
                     else { return false }
-                    if try holderStillRuns(connection, target: target, copy: copy, here: here, silence: silence, holdings: holdings) {
-                        try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
-                        return false
+                    do throws(PostgresFailure) {
+                        if try holderStillRuns(connection, target: target, copy: copy, here: here, silence: silence, holdings: holdings) {
+                            try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+                            return false
+                        }
+                        // Named with the lock, in the same turn: a run that beats keeps its copy from here on.
+                        try connection.query(Self.upsertHolder, [target, copy, holderText, holder.run])
+                    } catch {
+                        // Not held after all: let go of it on the server too (gone with a lost session anyway).
+                        if !connection.isClosed { _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [key]) }
+                        throw error
                     }
                     holdings.targets.insert(key)
-                    // Named with the lock, in the same turn: a run that beats keeps its copy from here on.
-                    try connection.query(Self.upsertHolder, [target, copy, holderText, holder.run])
                     return true
                 }
             } catch {
