@@ -108,7 +108,7 @@ public struct CommandRunner: CommandExecutor {
     /// The harness's own environment as `NAME=value` entries, read once: commands inherit it.
     /// (But a history named by URL: it may carry the shared database's password, which no step needs.)
     private static let inherited: [(name: String, entry: String)] = ProcessInfo.processInfo.environment
-        .filter { $0.key != "REHEARSE_HISTORY" || !$0.value.contains("://") }
+        .filter { $0.key != "REHEARSE_HISTORY" || !($0.value.contains("://") || $0.value.lowercased().contains("password")) }
         .map { ($0.key, "\($0.key)=\($0.value)") }
 
     /// `vfork` and `exec` of `/bin/sh -c SCRIPT` with the harness's environment plus the command's

@@ -14,10 +14,21 @@ public enum HistoryLocation: Sendable, Hashable, CustomStringConvertible {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if let url = PostgresURL(trimmed) {
             self = .postgres(url)
-        } else if trimmed.contains("://") || trimmed.lowercased().hasPrefix("postgres:") || trimmed.lowercased().hasPrefix("postgresql:") {
+        } else if trimmed.contains("://") || trimmed.lowercased().hasPrefix("postgres:") || trimmed.lowercased().hasPrefix("postgresql:")
+                    || Self.looksLikeConnectionString(trimmed) {
             self = .unreadableURL(text)
         } else {
             self = .file(text)
+        }
+    }
+
+    /// libpq's `host=… dbname=… password=…` form: not taken (only URLs are), and never for a
+    /// file's name.
+    static func looksLikeConnectionString(_ text: String) -> Bool {
+        let keywords = ["host", "hostaddr", "port", "dbname", "user", "password", "service", "sslmode", "passfile"]
+        return text.split(whereSeparator: \.isWhitespace).contains { word in
+            guard let equals = word.firstIndex(of: "=") else { return false }
+            return keywords.contains(word[..<equals].lowercased())
         }
     }
 
@@ -32,7 +43,10 @@ public enum HistoryLocation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .file(let path): path
         case .postgres(let url): url.description
-        case .unreadableURL(let text): (text.prefix { $0 != ":" }).trimmingCharacters(in: .whitespaces) + "://… (not shown)"
+        case .unreadableURL(let text):
+            text.contains("://") || !Self.looksLikeConnectionString(text.trimmingCharacters(in: .whitespaces))
+                ? (text.prefix { $0 != ":" }).trimmingCharacters(in: .whitespaces) + "://… (not shown)"
+                : "a connection string (not shown)"
         }
     }
 
@@ -51,7 +65,7 @@ public enum HistoryLocation: Sendable, Hashable, CustomStringConvertible {
             return try await PostgresHistory(url: url, localFolder: localFolder, create: create)
         case .unreadableURL:
             throw HistoryError(.notADatabase, path: description, message: "is neither a history file nor a PostgreSQL URL",
-                               remedy: "write postgresql://USER@HOST:PORT/DB (or postgres://), or a file's path; nothing was created")
+                               remedy: "write postgresql://USER@HOST:PORT/DB (or postgres://; a password in PGPASSWORD or ~/.pgpass), or a file's path; nothing was created")
         }
     }
 }

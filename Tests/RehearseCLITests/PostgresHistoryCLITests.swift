@@ -240,7 +240,7 @@ extension PostgresHistoryCLITests {
         try await TemporaryFolder.with { folder in
             try folder.write("Rehearsals/p.yml", "strategy: custom\ntargets: { copy: {} }\nsteps:\n  a: { run: 'true', rollback: 'true' }\n")
             for url in ["postgresq://u:\(PostgresServer.urlPassword)@127.0.0.1:1/h", "postgresql:/u:\(PostgresServer.urlPassword)@h/d",
-                        "mysql://u:\(PostgresServer.urlPassword)@h/d"] {
+                        "mysql://u:\(PostgresServer.urlPassword)@h/d", "host=127.0.0.1 dbname=h user=u password=\(PostgresServer.urlPassword)"] {
                 let outcome = try await RehearseBinary.run(["--history", url], in: folder.path)
                 #expect(outcome.status == 70 && outcome.stderr.contains("is neither a history file nor a PostgreSQL URL"), "\(outcome.stderr)")
                 Self.expectNoPassword(outcome, url)
