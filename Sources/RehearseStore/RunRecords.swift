@@ -52,6 +52,15 @@ extension HistoryStore {
         ]
     }
 
+    /// Records what runs just marked abandoned still have applied, as their journals show.
+    func recordWhatIsStillApplied(_ runs: [Int64]) async throws(HistoryError) {
+        for id in runs {
+            if let run = try await self.run(id: id) {
+                try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
+            }
+        }
+    }
+
     /// What a run whose harness died needs for its processes to be stopped.
     static func abandoned(_ row: RunRow) -> AbandonedRun {
         let plan = PlanParser().parse(row.planText, file: row.planFile, defaultName: row.planName).plan

@@ -178,11 +178,7 @@ extension SQLiteHistory {
                                arguments: [RunStatus.abandoned.rawValue, id])
             }
         }
-        for id in dead {
-            if let run = try await self.run(id: id) {
-                try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
-            }
-        }
+        try await recordWhatIsStillApplied(dead)
         return deadRows.map(Self.abandoned)
     }
 

@@ -156,6 +156,16 @@ final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Takes session advisory lock `key` if no other session holds it (this one may, again).
+    func tryAdvisoryLock(_ key: Int64, timeout: Duration = answerTimeout) throws(PostgresFailure) -> Bool {
+        try query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key], timeout: timeout).first?.bool("taken") == true
+    }
+
+    /// Lets go of session advisory lock `key`.
+    func advisoryUnlock(_ key: Int64) throws(PostgresFailure) {
+        try query("SELECT pg_advisory_unlock($1::bigint)", [key])
+    }
+
     /// Several statements without parameters (a schema migration).
     func execute(_ sql: String, timeout: Duration = answerTimeout) throws(PostgresFailure) {
         _ = try answer(timeout) { sql.withCString { library.sendQuery(handle, $0) } }

@@ -25,7 +25,7 @@ extension PostgresHistory {
                     do {
                         batch = try file.pool.read { db in try RecordedRun.runs(db, after: after, limit: Self.batchSize) }
                     } catch {
-                        throw PostgresFailure(message: "\(source) cannot be read: \(error)", sqlstate: "58030")
+                        throw PostgresFailure(message: "\(source) cannot be read: \(error)", sqlstate: PostgresFailure.fileState)
                     }
                     guard let last = batch.last?.run.id else { break }
                     after = last
@@ -50,7 +50,7 @@ extension PostgresHistory {
                             let activities = try file.pool.read { db in try RecordedRun.activities(db, of: adding.compactMap(\.run.id)) }
                             for index in adding.indices { adding[index].activities = activities[adding[index].run.id ?? 0] ?? [] }
                         } catch {
-                            throw PostgresFailure(message: "\(source) cannot be read: \(error)", sqlstate: "58030")
+                            throw PostgresFailure(message: "\(source) cannot be read: \(error)", sqlstate: PostgresFailure.fileState)
                         }
                     }
                     for (record, id) in zip(adding, try Self.insert(connection, adding)) {
@@ -66,7 +66,7 @@ extension PostgresHistory {
                 return summary
             }
         } explaining: { error in
-            error.sqlstate == "58030" ? HistoryError(.corrupt, path: source, message: error.message, remedy: "check the file (nothing was imported)") : nil
+            error.sqlstate == PostgresFailure.fileState ? HistoryError(.corrupt, path: source, message: error.message, remedy: "check the file (nothing was imported)") : nil
         }
     }
 
@@ -101,7 +101,10 @@ extension PostgresHistory {
                     var citing: [(run: Int64, cited: Int64)] = []
                     var after: Int64 = 0
                     while true {
-                        let batch = try Self.fetch(connection, after: after, since: sinceNs, limit: Self.batchSize)
+                        // Finished runs after the last batch's, started at `since` or later.
+                        let batch = try Self.records(
+                            connection, where: "WHERE id > $1 AND started_at_ns >= $2 AND status <> 'running'", [after, sinceNs],
+                            order: "id", limit: Self.batchSize, activities: true, timeout: PostgresConnection.bulkTimeout)
                         guard let last = batch.last?.run.id else { break }
                         after = last
                         for record in batch {
@@ -129,11 +132,11 @@ extension PostgresHistory {
             } catch let error as PostgresFailure {
                 throw error
             } catch {
-                throw PostgresFailure(message: "\(path) cannot be written: \(error)", sqlstate: "58030")
+                throw PostgresFailure(message: "\(path) cannot be written: \(error)", sqlstate: PostgresFailure.fileState)
             }
             return summary
         } explaining: { error in
-            error.sqlstate == "58030" ? HistoryError(.notWritable, path: path, message: error.message, remedy: "check the place and its free space") : nil
+            error.sqlstate == PostgresFailure.fileState ? HistoryError(.notWritable, path: path, message: error.message, remedy: "check the place and its free space") : nil
         }
     }
 
@@ -193,21 +196,6 @@ extension PostgresHistory {
             "INSERT INTO rehearse.\(table) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(casts.joined(separator: ", "))) \(returning)",
             arrays, timeout: PostgresConnection.bulkTimeout
         ).rows
-    }
-
-    /// Finished runs after run `after`, started at `since` or later, with their activities.
-    private static func fetch(_ connection: PostgresConnection, after: Int64, since: Int64, limit: Int) throws(PostgresFailure) -> [RecordedRun] {
-        let runs = try connection.query("""
-            SELECT * FROM rehearse.run WHERE id > $1 AND started_at_ns >= $2 AND status <> 'running' ORDER BY id LIMIT $3
-            """, [after, since, limit], timeout: PostgresConnection.bulkTimeout).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
-        guard let first = runs.first?.id, let last = runs.last?.id else { return [] }
-        var byRun: [Int64: [ActivityRow]] = [:]
-        for row in try connection.query("SELECT * FROM rehearse.activity WHERE run_id BETWEEN $1 AND $2 ORDER BY id", [first, last],
-                                        timeout: PostgresConnection.bulkTimeout).rows {
-            let activity = try ActivityRow(postgres: row)
-            byRun[activity.runId, default: []].append(activity)
-        }
-        return runs.map { RecordedRun(run: $0, activities: byRun[$0.id ?? 0] ?? []) }
     }
 }
 

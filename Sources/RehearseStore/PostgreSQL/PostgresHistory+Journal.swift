@@ -233,11 +233,7 @@ extension PostgresHistory {
                 return marked
             }
         }
-        for row in dead {
-            if let id = row.id, let run = try await self.run(id: id) {
-                try await recordRecovery(run: id, stillApplied: run.stillAppliedAsRecorded)
-            }
-        }
+        try await recordWhatIsStillApplied(dead.compactMap(\.id))
         return dead.map(Self.abandoned)
     }
 }

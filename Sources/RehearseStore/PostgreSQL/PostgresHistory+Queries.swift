@@ -77,23 +77,32 @@ extension PostgresHistory {
         return (row?.int("runs") ?? 0, row?.int("activities") ?? 0, row?.int("bytes") ?? 0)
     }
 
-    /// Runs in `order`, with their activities when asked (one query for all of them).
+    /// Runs in `order`, with their activities when asked.
     private func runs(
         where condition: String, _ values: [(any PostgresValue)?], order: String, limit: Int?, activities: Bool
     ) async throws(HistoryError) -> [Run] {
         try await perform { connection throws(PostgresFailure) -> [Run] in
-            let rows = try connection.query(
-                "SELECT * FROM rehearse.run \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \(max(0, $0))" } ?? ""), values
-            ).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
-            var byRun: [Int64: [ActivityRow]] = [:]
-            if activities, !rows.isEmpty {
-                let ids = "{" + rows.compactMap(\.id).map(String.init).joined(separator: ",") + "}"
-                for found in try connection.query("SELECT * FROM rehearse.activity WHERE run_id = ANY($1::bigint[]) ORDER BY id", [ids]).rows {
-                    let activity = try ActivityRow(postgres: found)
-                    byRun[activity.runId, default: []].append(activity)
-                }
-            }
-            return rows.map { Self.recorded($0, activities: byRun[$0.id ?? 0] ?? []) }
+            try Self.records(connection, where: condition, values, order: order, limit: limit, activities: activities)
+                .map { Self.recorded($0.run, activities: $0.activities) }
         }
+    }
+
+    /// The rows of runs in `order`, and of their activities when asked (one query for all of them).
+    static func records(
+        _ connection: PostgresConnection, where condition: String, _ values: [(any PostgresValue)?], order: String, limit: Int?,
+        activities: Bool, timeout: Duration = PostgresConnection.answerTimeout
+    ) throws(PostgresFailure) -> [RecordedRun] {
+        let rows = try connection.query(
+            "SELECT * FROM rehearse.run \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \(max(0, $0))" } ?? ""), values, timeout: timeout
+        ).rows.map { row throws(PostgresFailure) in try RunRow(postgres: row) }
+        var byRun: [Int64: [ActivityRow]] = [:]
+        if activities, !rows.isEmpty {
+            let ids = postgresArray(rows.compactMap(\.id).map(String.init))
+            for found in try connection.query("SELECT * FROM rehearse.activity WHERE run_id = ANY($1::bigint[]) ORDER BY id", [ids], timeout: timeout).rows {
+                let activity = try ActivityRow(postgres: found)
+                byRun[activity.runId, default: []].append(activity)
+            }
+        }
+        return rows.map { RecordedRun(run: $0, activities: byRun[$0.id ?? 0] ?? []) }
     }
 }

@@ -53,9 +53,7 @@ extension PostgresHistory {
     /// Takes run `uid`'s liveness lock on `connection` (false: another session holds it).
     static func takeRunLock(_ connection: PostgresConnection, _ uid: String, _ holdings: inout PostgresHoldings) throws(PostgresFailure) -> Bool {
         if holdings.runs.contains(uid) { return true }
-        guard try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [PostgresSchema.lockKey(.run, uid)])
-            .first?.bool("taken") == true
-        else { return false }
+        guard try connection.tryAdvisoryLock(PostgresSchema.lockKey(.run, uid)) else { return false }
         holdings.runs.insert(uid)
         return true
     }
@@ -64,6 +62,6 @@ extension PostgresHistory {
     /// the server answers (a session that is gone let go of it already).
     static func releaseRunLock(_ connection: PostgresConnection, _ uid: String, _ holdings: inout PostgresHoldings) {
         guard holdings.runs.remove(uid) != nil, !connection.isClosed else { return }
-        _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [PostgresSchema.lockKey(.run, uid)])
+        try? connection.advisoryUnlock(PostgresSchema.lockKey(.run, uid))
     }
 }

@@ -50,7 +50,7 @@ public final class PostgresHistory: HistoryStore {
             }
             if !create {
                 let exists = try connection.query("SELECT to_regclass('rehearse.migrations') IS NOT NULL AS present").first?.bool("present") == true
-                if !exists { throw PostgresFailure(message: "missing:") }
+                if !exists { throw PostgresFailure(message: "", sqlstate: PostgresFailure.missingState) }
             }
             // A migration waits behind every open reader of the tables it alters, and every
             // statement after it waits behind the migration: it gives up in 2 s, and tries again
@@ -69,18 +69,18 @@ public final class PostgresHistory: HistoryStore {
                 return HistoryError(.other, path: location, message: "its schema could not be brought up to date: other sessions hold its tables (\(error.message))",
                                     remedy: "run again when they are done; the running rehearsals were not held up")
             }
-            if error.message == "missing:" {
+            if error.sqlstate == PostgresFailure.missingState {
                 return HistoryError(.missing, path: location, message: "there is no history in this database yet (nothing was created)",
                                     remedy: "run a rehearsal with this --history first")
             }
-            if error.message.hasPrefix("newer:") {
+            if error.sqlstate == PostgresFailure.newerState {
                 return HistoryError(.newerVersion, path: location,
-                                    message: "it was written by a newer rehearse (schema \(error.message.dropFirst(6)))",
+                                    message: "it was written by a newer rehearse (schema \(error.message))",
                                     remedy: "upgrade rehearse, or use another history with --history; its contents were left as they were")
             }
-            if error.message.hasPrefix("foreign:") {
+            if error.sqlstate == PostgresFailure.foreignState {
                 return HistoryError(.notADatabase, path: location,
-                                    message: "its schema 'rehearse' is another application's, not a rehearse history (its tables: \(error.message.dropFirst(8)))",
+                                    message: "its schema 'rehearse' is another application's, not a rehearse history (its tables: \(error.message))",
                                     remedy: "use another database for the history (nothing was changed in this one)")
             }
             return nil
@@ -97,7 +97,7 @@ public final class PostgresHistory: HistoryStore {
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [PostgresSchema.name]
             ).rows.compactMap { $0.string("table_name") }
             if !tables.isEmpty, !tables.contains("migrations") {
-                throw PostgresFailure(message: "foreign:" + tables.sorted().prefix(5).joined(separator: ", "))
+                throw PostgresFailure(message: tables.sorted().prefix(5).joined(separator: ", "), sqlstate: PostgresFailure.foreignState)
             }
             try connection.execute("""
                 CREATE SCHEMA IF NOT EXISTS rehearse;
@@ -105,7 +105,7 @@ public final class PostgresHistory: HistoryStore {
                 """)
             let applied = Set(try connection.query("SELECT id FROM rehearse.migrations").rows.compactMap { $0.string("id") })
             let unknown = applied.subtracting(known)
-            if !unknown.isEmpty { throw PostgresFailure(message: "newer:" + unknown.sorted().joined(separator: ", ")) }
+            if !unknown.isEmpty { throw PostgresFailure(message: unknown.sorted().joined(separator: ", "), sqlstate: PostgresFailure.newerState) }
             for migration in PostgresSchema.migrations where !applied.contains(migration.id) {
                 try connection.execute(migration.sql)
                 try connection.query("INSERT INTO rehearse.migrations (id) VALUES ($1)", [migration.id])

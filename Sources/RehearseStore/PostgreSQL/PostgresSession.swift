@@ -119,9 +119,7 @@ final class PostgresSession: @unchecked Sendable {
         var pending = Set(holdings.lockKeys)
         while true {
             for key in pending {
-                if try fresh.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key], timeout: .seconds(2)).first?.bool("taken") == true {
-                    pending.remove(key)
-                }
+                if try fresh.tryAdvisoryLock(key, timeout: .seconds(2)) { pending.remove(key) }
             }
             if pending.isEmpty { break }
             guard ContinuousClock.now < deadline else {
@@ -161,4 +159,14 @@ extension PostgresFailure {
     }
 
     static let takenState = "RH001"
+
+    /// States of rehearse's own (class RH), for what it finds itself rather than the server.
+    /// Reading commands find no history in the database.
+    static let missingState = "RH002"
+    /// The schema has migrations this build does not know (a newer rehearse's).
+    static let newerState = "RH003"
+    /// The schema `rehearse` holds another application's tables.
+    static let foreignState = "RH004"
+    /// A history file that an import reads or an export writes failed.
+    static let fileState = "RH005"
 }

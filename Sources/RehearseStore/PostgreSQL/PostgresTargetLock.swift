@@ -40,18 +40,18 @@ final class PostgresTargetLock: TargetLease {
                 taken = try await history.session.perform { connection, holdings throws(PostgresFailure) -> Bool in
                     // This process's already: its session would be given the lock again.
                     guard !holdings.targets.contains(key),
-                          try connection.query("SELECT pg_try_advisory_lock($1::bigint) AS taken", [key]).first?.bool("taken") == true
+                          try connection.tryAdvisoryLock(key)
                     else { return false }
                     do throws(PostgresFailure) {
                         if try holderStillRuns(connection, target: target, copy: copy, here: here, silence: silence, holdings: holdings) {
-                            try connection.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+                            try connection.advisoryUnlock(key)
                             return false
                         }
                         // Named with the lock, in the same turn: a run that beats keeps its copy from here on.
                         try connection.query(Self.upsertHolder, [target, copy, holderText, holder.run])
                     } catch {
                         // Not held after all: let go of it on the server too (gone with a lost session anyway).
-                        if !connection.isClosed { _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [key]) }
+                        if !connection.isClosed { try? connection.advisoryUnlock(key) }
                         throw error
                     }
                     holdings.targets.insert(key)
@@ -121,7 +121,7 @@ final class PostgresTargetLock: TargetLease {
         session.withLock { session in
             session?.performLater { connection, holdings in
                 guard holdings.targets.remove(key) != nil else { return }
-                _ = try? connection?.query("SELECT pg_advisory_unlock($1::bigint)", [key])
+                try? connection?.advisoryUnlock(key)
             }
             session = nil
         }
