@@ -27,12 +27,6 @@ final class JournalRecorder: RunObserver {
         /// Activities started and not finished.
         var running: Set<Activity> = []
         var failed = false
-        /// Confirms every second that the history still holds what the run holds (its locks).
-        var heartbeat: Task<Void, Never>?
-        /// When it last did.
-        var confirmed = ContinuousClock.now
-        /// Stops the run when it did not for the history's lease.
-        var watchdog: Task<Void, Never>?
     }
 
     private let store: any HistoryStore
@@ -42,6 +36,8 @@ final class JournalRecorder: RunObserver {
     private let warn: @Sendable (String) -> Void
     private let control: RunControl
     private let state = Mutex(State())
+    /// Keeps the run's hold on a shared history while it runs.
+    private let heartbeat: HistoryHeartbeat
 
     /// - Parameter live: a go-live's run: its lease running out stops what starts, not its rollback.
     init(store: any HistoryStore, runID: Int64, control: RunControl, next: any RunObserver = ObserverGroup([]), live: Bool = false,
@@ -51,81 +47,7 @@ final class JournalRecorder: RunObserver {
         self.runID = runID
         self.control = control
         self.warn = warn
-        // A shared history's session can end mid-step (a restarted server, a dropped network):
-        // the history replaces it, with its locks, or the run stops as on a failed write; and a
-        // run that cannot confirm it within the history's lease stops touching the copy at all.
-        let lease = store.lease
-        let watchdog = lease.map { lease in
-            Task { [weak self] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    guard let self, !Task.isCancelled, self.isBeating else { return }
-                    if ContinuousClock.now - self.lastConfirmed() > lease {
-                        // A live target is no copy another harness takes over: its rollback is
-                        // not stopped half-way; nothing more starts there, and what is applied is rolled back.
-                        if live {
-                            self.control.fault("run \(self.runID): the history did not confirm this run's locks for \(lease.components.seconds)s")
-                        } else {
-                            self.abandon("the history did not confirm this run's locks for \(lease.components.seconds)s: another harness may take the copy; the rollback is left to 'rehearse recover'")
-                        }
-                        return
-                    }
-                }
-            }
-        }
-        let heartbeat = Task { [weak self, store] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                guard !Task.isCancelled, self != nil else { return }
-                do throws(HistoryError) {
-                    try await store.confirmSession()
-                    self?.confirm(at: .now)
-                } catch {
-                    guard let self, !Task.isCancelled else { return }
-                    // Held by another now: stop. A server that does not answer for a moment is
-                    // not a fault (nothing was to be written): the lease decides.
-                    if error.code == .lost {
-                        self.abandon("\(error.message): the rollback is left to 'rehearse recover'")
-                        return
-                    }
-                }
-            }
-        }
-        state.withLock { state in
-            state.heartbeat = heartbeat
-            state.watchdog = watchdog
-        }
-    }
-
-    deinit {
-        stopHeartbeat()
-    }
-
-    private func confirm(at moment: ContinuousClock.Instant) {
-        state.withLock { $0.confirmed = moment }
-    }
-
-    private func lastConfirmed() -> ContinuousClock.Instant {
-        state.withLock { $0.confirmed }
-    }
-
-    /// Another harness may have the copy: stop everything, rollback included.
-    private func abandon(_ why: String) {
-        guard isBeating else { return }
-        control.abandon("run \(runID) in \(store.location): \(why)")
-        warn("run \(runID): \(why)")
-    }
-
-    private func stopHeartbeat() {
-        state.withLock { state in
-            state.heartbeat?.cancel()
-            state.watchdog?.cancel()
-        }
-    }
-
-    /// The run goes on (its end not yet handed to the journal).
-    private var isBeating: Bool {
-        state.withLock { $0.heartbeat?.isCancelled == false }
+        heartbeat = HistoryHeartbeat(store: store, runID: runID, control: control, live: live, warn: warn)
     }
 
     /// Journals `event`, then hands it to `next` (a run's end as recorded: one whose journal could
@@ -180,7 +102,7 @@ final class JournalRecorder: RunObserver {
                 try await flush()
                 try await store.fingerprintTaken(run: runID, control: control)
             case .runFinished(var run):
-                stopHeartbeat()
+                heartbeat.stop()
                 // The verdict is written even when what came before it could not be (a shared
                 // history's session replaced meanwhile), then what is still pending, once more.
                 var unwritten: HistoryError?
@@ -216,7 +138,7 @@ final class JournalRecorder: RunObserver {
 
     /// Writes what is still pending: for callers whose run emits no `runFinished` (a recovery).
     func finish() async {
-        stopHeartbeat()
+        heartbeat.stop()
         do throws(HistoryError) {
             try await flush()
         } catch {
