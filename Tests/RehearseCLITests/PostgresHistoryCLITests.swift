@@ -147,7 +147,7 @@ extension PostgresHistoryCLITests {
             let first = Task { try await RehearseBinary.run(["--history", base + "?application_name=rehearse-first"], in: folder.path) }
             try await TargetLockCLITests.waitFor(folder.path + "/started")
             _ = try await PostgresServer.sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rehearse-first'", in: base)
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'rehearse-first'", in: base)
             let second = try await RehearseBinary.run(["--history", base], in: folder.path)
             #expect(second.status == 75, "\(second.stdout)\(second.stderr)")
             #expect(second.stderr.contains("is busy: run 1 of p"), "\(second.stderr)")
@@ -211,7 +211,7 @@ extension PostgresHistoryCLITests {
             let database = String(base.split(separator: "/").last ?? "")
             try folder.write("cut.sh", """
                 psql -X -q -h 127.0.0.1 -p \(port) -U postgres -d \(database) \\
-                  -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rehearse-cut'" >/dev/null
+                  -c "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'rehearse-cut'" >/dev/null
                 """)
             try folder.write("Rehearsals/p.yml", """
                 strategy: custom

@@ -19,8 +19,11 @@ struct PostgresHistoryTests {
     }
 
     /// Ends the server's sessions of application `name` (as a restarted server or a cut network would).
+    /// Ends the sessions named `name` and waits until their server processes are gone (so their
+    /// end has been said to the client), not only signalled: a statement sent in between meets
+    /// the cut in flight, which is another test's case.
     static func terminateSessions(of name: String, in url: String) async throws {
-        _ = try await PostgresServer.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(name)'", in: url)
+        _ = try await PostgresServer.sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '\(name)'", in: url)
     }
 
     /// What `store` marks abandoned, once the server has seen a closed connection's end (a moment).
