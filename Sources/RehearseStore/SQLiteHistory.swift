@@ -151,12 +151,13 @@ public final class SQLiteHistory: HistoryStore {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(busyTimeout)
-        let (id, tables): (Int32, Set<String>)
+        let (id, tables, migrations): (Int32, Set<String>, Int)
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            (id, tables) = try queue.read { db in
-                (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                 Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")))
+            (id, tables, migrations) = try queue.read { db in
+                let tables = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+                return (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0, tables,
+                        tables.contains("grdb_migrations") ? try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") ?? 0 : 0)
             }
             try queue.close()
         } catch {
@@ -164,7 +165,10 @@ public final class SQLiteHistory: HistoryStore {
         }
         if id == applicationID { return }
         let olderRehearse = id == 0 && tables.isSuperset(of: ["grdb_migrations", "run", "activity"])
-        if tables.isEmpty || olderRehearse { return }
+        // Another rehearse making this history right now: its migrations' table is made (and
+        // committed) before the first migration, which makes the tables at once, commits.
+        let beingMade = id == 0 && tables == ["grdb_migrations"] && migrations == 0
+        if tables.isEmpty || olderRehearse || beingMade { return }
         throw HistoryError(.notADatabase, path: path,
                            message: "is another application's SQLite database, not a rehearse history"
                                + (id != 0 ? " (application_id \(id))" : " (its tables: \(tables.sorted().prefix(5).joined(separator: ", ")))"),

@@ -384,8 +384,8 @@ import Testing
             async let first = RehearseBinary.run(["--history", history], in: folder.path + "/one")
             async let second = RehearseBinary.run(["--history", history, "--target", "other"], in: folder.path + "/two")
             let (a, b) = try await (first, second)
-            #expect(a.status == 0, "\(a.stderr)")
-            #expect(b.status == 0, "\(b.stderr)")
+            #expect(a.status == 0, "\(a.stdout)\(a.stderr)")
+            #expect(b.status == 0, "\(b.stdout)\(b.stderr)")
             #expect(!a.stderr.contains("cannot record") && !b.stderr.contains("cannot record"))
             for id in ["1", "2"] {
                 let show = try await RehearseBinary.run(["show", id, "--json", "--history", history], in: folder.path)

@@ -101,7 +101,7 @@ struct RunCgroupTests {
                 """))
             let killed = try await RehearseBinary.runInterrupted(["run"], in: folder.path, signals: [(folder.path + "/data/applied", SIGKILL)])
             #expect(killed.status != 0)
-            #expect(!ProcessProbe.processes(matching: "sleep \(token)").isEmpty)
+            #expect(!(await ProcessProbe.present(matching: "sleep \(token)")).isEmpty)
             let recovered = try await RehearseBinary.run(["recover", "--kill-grace", "100ms"], in: folder.path)
             #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
             #expect(await ProcessProbe.survivors(matching: "sleep \(token)").isEmpty)

@@ -118,6 +118,35 @@ import Testing
         }
     }
 
+    /// Between another rehearse's two first commits a new history holds only GRDB's empty
+    /// migrations table: a second process opening it then (two CI jobs starting together) takes
+    /// it for rehearse's and completes it, not for another application's. One with a migration
+    /// of another application's, or with a table of its own, is still refused.
+    @Test func aHistoryAnotherProcessIsMakingIsOpenedAndCompleted() async throws {
+        try await TemporaryFolder.with { folder in
+            let path = folder.path + "/h.sqlite"
+            let queue = try DatabaseQueue(path: path)
+            try await queue.write { db in try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)") }
+            try queue.close()
+            let store = try await SQLiteHistory(path: path)
+            let run = try await store.beginRun(Self.start())
+            #expect(try await store.run(id: run.id)?.status == .running)
+            try await store.pool.close()
+        }
+        for foreign in ["INSERT INTO grdb_migrations VALUES ('orders v1')", "CREATE TABLE orders (id INTEGER)"] {
+            try await TemporaryFolder.with { folder in
+                let path = folder.path + "/h.sqlite"
+                let queue = try DatabaseQueue(path: path)
+                try await queue.write { db in
+                    try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                    try db.execute(sql: foreign)
+                }
+                try queue.close()
+                await #expect { try await SQLiteHistory(path: path) } throws: { ($0 as? HistoryError)?.code == .notADatabase }
+            }
+        }
+    }
+
     @Test func aFileFromANewerVersionIsRefused() async throws {
         try await TemporaryFolder.with { folder in
             let path = folder.path + "/h.sqlite"

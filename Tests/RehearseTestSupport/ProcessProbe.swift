@@ -26,6 +26,18 @@ public enum ProcessProbe {
 extension ProcessProbe {
     /// Processes matching `token` that are still alive after `limit`: a SIGKILL is delivered
     /// asynchronously, so a check right after sending it must give the kernel a moment.
+    /// Processes matching `token`, waited for up to `limit`: a process in the middle of an
+    /// `exec` shows an empty command line for a moment, and on a loaded machine that moment is seen.
+    public static func present(matching token: String, within limit: Duration = .seconds(3)) async -> [Int32] {
+        let deadline = ContinuousClock.now + limit
+        var found = processes(matching: token)
+        while found.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            found = processes(matching: token)
+        }
+        return found
+    }
+
     public static func survivors(matching token: String, within limit: Duration = .seconds(3)) async -> [Int32] {
         let deadline = ContinuousClock.now + limit
         var found = processes(matching: token)
