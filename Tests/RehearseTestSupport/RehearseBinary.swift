@@ -75,13 +75,25 @@ extension RehearseBinary {
             output: .string(limit: 16 * 1024 * 1024),
             error: .string(limit: 16 * 1024 * 1024)
         ) { execution in
-            for (file, number) in signals {
-                let deadline = ContinuousClock.now + waitLimit
-                while !FileManager.default.fileExists(atPath: file), ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(10))
+            // On a thread of its own: the test process's cooperative threads may all be held by
+            // other tests for a while (a CPU-bound one holds one for seconds), and a task polling
+            // for the file would then wake up after the step had ended on its own.
+            let sent: Result<Void, SubprocessError> = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    for (file, number) in signals {
+                        let deadline = ContinuousClock.now + waitLimit
+                        while !FileManager.default.fileExists(atPath: file), ContinuousClock.now < deadline { usleep(5_000) }
+                        do throws(SubprocessError) {
+                            try execution.send(signal: Signal(rawValue: number))
+                        } catch {
+                            continuation.resume(returning: .failure(error))
+                            return
+                        }
+                    }
+                    continuation.resume(returning: .success(()))
                 }
-                try execution.send(signal: Signal(rawValue: number))
             }
+            try sent.get()
         }
         return Outcome(result.terminationStatus, stdout: result.standardOutput, stderr: result.standardError)
     }
