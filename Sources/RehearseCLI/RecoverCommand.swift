@@ -95,6 +95,10 @@ struct RecoverCommand: AsyncParsableCommand {
                             + (teardown?.endOffset.map { " at +\(DurationText.precise($0))" } ?? "")
                             + ": the copy its steps changed is gone, so nothing was rolled back against it")
                 console.out("  left applied then: \(run.leftApplied.joined(separator: ", ")); rehearse again on a fresh copy once the rollback is fixed")
+            case .copyRemade(let run, let later):
+                console.out("run \(run.id) (\(run.planName) on \(run.target)): run \(later.id) (\(later.planName)) has since made the copy afresh"
+                            + " with its target's setup, so nothing was rolled back against the new copy")
+                console.out("  left applied then: \(run.leftApplied.joined(separator: ", ")); gone with the copy it was on")
             case .recovered(let run, let left, let problems):
                 failed = !left.isEmpty || !problems.isEmpty
                 harnessFault = problems.contains { if case .historyUnwritable = $0 { true } else { false } }

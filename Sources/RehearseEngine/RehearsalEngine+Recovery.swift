@@ -38,6 +38,9 @@ public enum RecoveryOutcome: Sendable {
     /// The run's teardown ran: the copy its steps changed is gone, and nothing is rolled back
     /// against whatever is there now.
     case copyGone(Run)
+    /// A later run's setup made the copy afresh: what this run left applied went with the copy
+    /// it was on, and nothing is rolled back against the new one.
+    case copyRemade(Run, by: Run)
 }
 
 extension RehearsalEngine {
@@ -69,7 +72,7 @@ extension RehearsalEngine {
         // decision, and past its point of no return it cannot be undone at all.
         if recorded.kind == .live, recorded.status == .applied { return .refused(.liveRunIsApplied(run: recorded.id, target: recorded.target)) }
         if recorded.kind == .live, recorded.status == .completed { return .refused(.pastPointOfNoReturn(run: recorded.id)) }
-                if recorded.stillApplied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
+        if recorded.stillApplied.isEmpty, !recorded.probeLeftApplied { return .nothingToRecover(recorded) }
         let parsed = PlanParser().parse(recorded.planText, file: recorded.planFile, defaultName: recorded.planName)
         guard let plan = parsed.plan else {
             throw EngineError(.invalidPlan(parsed.diagnostics, source: recorded.planText),
@@ -90,7 +93,7 @@ extension RehearsalEngine {
         // The teardown removed the copy: its rollbacks would run against nothing (or against a
         // new copy someone made since). What it left applied went with it.
         // (The run's own teardown is named after its target; a window's control copy has its own.)
-        if recorded.activities.contains(where: { $0.kind == .teardown && $0.name == recorded.target && $0.status == .passed }) {
+        if recorded.tookDownItsCopy {
             do throws(HistoryError) {
                 try await history.recordRecovery(run: recorded.id, stillApplied: [])
             } catch {
@@ -106,6 +109,16 @@ extension RehearsalEngine {
         let lock = try await lockTarget(recorded.target, copy: recorded.copy, plan: plan.name, run: recorded.id, history: history,
                                         wait: request.wait)
         defer { lock.release() }
+        // A later run made the copy afresh (its target's setup ran): what this one left went with it.
+        do throws(HistoryError) {
+            if let later = try await history.latestRun(onTarget: recorded.target, copy: recorded.copy ?? 1),
+               later.id > recorded.id, later.setUpItsCopy {
+                try await history.recordRecovery(run: recorded.id, stillApplied: [])
+                return .copyRemade(recorded, by: later)
+            }
+        } catch {
+            throw .history(error)
+        }
 
         // One recovery of a run at a time: it holds the run (`running`, by this process) until it
         // ends, so that a second one is refused, and a recovery killed in turn leaves the run

@@ -179,6 +179,8 @@ public struct RehearsalEngine: Sendable {
         // that waits, or gives up, leaves nothing behind).
         let lock = try await lockTarget(request.target, copy: copy, plan: plan.name, history: history, wait: request.wait)
         defer { lock.release() }
+        // Never from a copy an earlier run left changed (found under the lock: nothing ends on it meanwhile).
+        try await checkCopy(plan, target: request.target, copy: copy ?? 1, live: live != nil, history: history, warn: warn)
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {

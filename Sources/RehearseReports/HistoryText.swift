@@ -77,7 +77,7 @@ public struct HistoryText: Sendable {
             }
         }
         if !run.leftApplied.isEmpty {
-            let tornDown = run.activities.contains { $0.kind == .teardown && $0.name == run.target && $0.status == .passed }
+            let tornDown = run.tookDownItsCopy
             lines.append("  " + style.red("still applied:") + " " + run.leftApplied.joined(separator: ", ")
                          + (tornDown ? "  (on a copy its teardown has since removed)" : "  (rehearse recover \(run.id) rolls them back)"))
         }

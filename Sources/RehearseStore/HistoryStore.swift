@@ -85,6 +85,10 @@ public protocol HistoryStore: AnyObject, Sendable {
     func runs(plan: String, target: String, limit: Int) async throws(HistoryError) -> [Run]
     /// The newest run that may still have steps applied, for `recover` without a run id.
     func latestRecoverableRunID() async throws(HistoryError) -> Int64?
+    /// The newest run on `target`'s copy `copy`, of any plan and any status, with its
+    /// activities: what a run finds on the copy before it starts (what an earlier one left
+    /// applied there), and whether anything used the copy since a run `recover` is asked for.
+    func latestRun(onTarget target: String, copy: Int) async throws(HistoryError) -> Run?
     /// How many runs, activities and bytes the history holds.
     func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int)
 

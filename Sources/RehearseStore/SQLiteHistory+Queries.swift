@@ -104,6 +104,22 @@ extension SQLiteHistory {
         }
     }
 
+    /// The newest run on a target's copy. By plan (each plan's runs of the target through the
+    /// `run_by_plan_target` index, newest first): a scan of the whole table for a target with no
+    /// run yet would read every run's plan text on the way.
+    public func latestRun(onTarget target: String, copy: Int) async throws(HistoryError) -> Run? {
+        let id = try await read { db -> Int64? in
+            let plans = try String.fetchAll(db, sql: "SELECT DISTINCT plan_name FROM run")
+            return try plans.compactMap { plan in
+                try Int64.fetchOne(db, sql: """
+                    SELECT id FROM run WHERE plan_name = ? AND target = ? AND coalesce(copy, 1) = ? ORDER BY id DESC LIMIT 1
+                    """, arguments: [plan, target, copy])
+            }.max()
+        }
+        guard let id else { return nil }
+        return try await run(id: id)
+    }
+
     /// How many runs, activities and bytes the history holds.
     public func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int) {
         let counts = try await read { db in

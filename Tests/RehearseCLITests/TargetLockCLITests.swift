@@ -68,8 +68,18 @@ import Testing
             #expect(killed.signal == SIGKILL || killed.status != 0)
             try folder.write("go", "")
             // (--wait: the server sees the killed harness's connection closed a moment later.)
-            let next = try await RehearseBinary.run(backend == .postgres ? ["--wait", "10s"] : [], in: folder.path, environment: environment)
+            let wait = backend == .postgres ? ["--wait", "10s"] : []
+            // The copy is free (not busy, 75), but the killed run left it changed: refused until recovered.
+            let refused = try await RehearseBinary.run(wait, in: folder.path, environment: environment)
+            #expect(refused.status == 64, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("copy 1 of target 'copy' still has what run 1 (p) left applied: "), "\(refused.stderr)")
+            #expect(refused.stderr.contains("fix: roll it back first: rehearse recover 1"), "\(refused.stderr)")
+            let recovered = try await RehearseBinary.run(["recover"] + wait, in: folder.path, environment: environment)
+            #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
+            let next = try await RehearseBinary.run(wait, in: folder.path, environment: environment)
             #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+            let runs = try await RehearseBinary.run(["history", "--json"], in: folder.path, environment: environment)
+            #expect(runs.stdout.components(separatedBy: "\"status\"").count - 1 == 2, "\(runs.stdout)")
         }
     }
 }

@@ -152,14 +152,22 @@ import Testing
             let slow = try ran(try await world.goLive(["smoke v2": .fail(exit: 1, after: .zero), "rollback a": .pass(after: .seconds(2))]).0)
             #expect(slow.status == .overBudget)
             #expect(slow.rollback! > slow.budget)
+            let unhealthy = try ran(try await world.goLive(["smoke v2": .fail(exit: 1, after: .zero), "restored v1": .fail(exit: 1, after: .zero)]).0)
+            #expect(unhealthy.status == .failed)
             let broken = try ran(try await world.goLive(["forward b": .fail(exit: 3, after: .zero), "rollback b": .fail(exit: 5, after: .zero)]).0)
             #expect(broken.status == .failed)
             #expect(broken.trigger?.reason == .stepFailed(step: "b"))
             #expect(broken.reasons.contains(.rollbackFailed(step: "b", how: "exit 5")))
             #expect(broken.reasons.contains(.rollbackBlocked(step: "a")))
             #expect(broken.leftApplied == ["a", "b"])
-            let unhealthy = try ran(try await world.goLive(["smoke v2": .fail(exit: 1, after: .zero), "restored v1": .fail(exit: 1, after: .zero)]).0)
-            #expect(unhealthy.status == .failed)
+            // Production is left changed: no go-live starts on it until that is rolled back.
+            await #expect {
+                try await world.goLive()
+            } throws: { error in
+                guard let error = error as? EngineError, case .refused(let problems) = error.code else { return false }
+                return problems == [.copyLeftApplied(run: broken.id, plan: "p", target: "production", copy: 1, steps: ["a", "b"])]
+            }
+            #expect(try await world.history.recentRuns().first?.id == broken.id)
         }
     }
 

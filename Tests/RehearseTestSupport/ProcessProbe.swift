@@ -18,8 +18,8 @@ public enum ProcessProbe {
     }
 
     /// A token unlikely to appear in any other command line: `sleep 30.<random>` uses it.
-    public static func uniqueSleepSeconds() -> String {
-        "30.\(Int.random(in: 100_000...999_999))"
+    public static func uniqueSleepSeconds(_ seconds: Int = 30) -> String {
+        "\(seconds).\(Int.random(in: 100_000...999_999))"
     }
 }
 
