@@ -16,6 +16,12 @@ extension PostgresHistory {
         let sinceNs = Self.nanoseconds(since: since) ?? .min
         return try await perform { connection throws(PostgresFailure) -> ImportSummary in
             try connection.transaction { () throws(PostgresFailure) -> ImportSummary in
+                // One import at a time (as a file's write transaction does): two CI jobs merging
+                // the same shard would both find its runs missing, and the second would fail on
+                // the first one's rows. The second waits, then finds them there.
+                try connection.query("SET LOCAL lock_timeout = '\(PostgresConnection.bulkTimeout.components.seconds)s'")
+                try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [PostgresSchema.lockKey(.imports, "runs")],
+                                     timeout: PostgresConnection.bulkTimeout)
                 var summary = ImportSummary()
                 var numbers: [Int64: Int64] = [:]   // the source's run ids -> this history's
                 var citing: [(run: Int64, cited: Int64)] = []

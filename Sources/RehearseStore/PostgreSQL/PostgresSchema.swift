@@ -106,6 +106,8 @@ enum PostgresSchema {
         case target
         /// A running run, held by its harness: free means the harness is gone, from any host.
         case run
+        /// Merging a file into the history: one import at a time.
+        case imports = "import"
     }
 
     /// The 64-bit key of a lock (FNV-1a of its class and name): two locks, or one of rehearse's
