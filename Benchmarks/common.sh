@@ -50,3 +50,15 @@ time_transfers() {
     printf '  %-50s %6s ms (%s)\n' "rehearse ${step%% --history*}" "$(( (end - start) / 1000000 ))" "$said"
   done
 }
+
+# time_run_start HISTORY: a one-step rehearsal as a whole command, on the target the history's runs
+# are on (the newest run on its copy is near) and on a target no run has used yet (each plan's
+# newest run of it is looked for): what finding what an earlier run left on the copy costs.
+time_run_start() {
+  local history=$1
+  printf 'strategy: custom\ntargets:\n  copy: {}\n  fresh: {}\nsteps:\n  a: { run: "true", rollback: "true" }\n' > Rehearsals/tiny.yml
+  for target in copy fresh; do
+    ms=$(median_ms 7 "$REHEARSE_BIN" run Rehearsals/tiny.yml --target "$target" --history "$history")
+    printf '  %-50s %6s ms (median of 7, whole command)\n' "rehearse run tiny.yml --target $target" "$ms"
+  done
+}

@@ -56,6 +56,7 @@ size=$(stat -c %s "$db")
 echo "history: $count runs, $activities activities, $((size / 1024 / 1024)) MiB -> $((size / count)) bytes per run"
 last=$(sqlite3 "$db" "SELECT max(id) FROM run")
 time_reading_commands "$last" "$db"
+time_run_start "$db"
 
 # Merging: the whole history exported to a new file, then imported into an empty one, then again
 # (which adds nothing).

@@ -61,6 +61,7 @@ size=$(psql_ -d bench -c "SELECT pg_total_relation_size('rehearse.run') + pg_tot
 echo "PostgreSQL history: $count runs, $activities activities, $((size / 1024 / 1024)) MiB -> $((size / count)) bytes per run"
 last=$(psql_ -d bench -c "SELECT max(id) FROM rehearse.run")
 time_reading_commands "$last" "$url"
+time_run_start "$url"
 time_transfers "$url" "postgresql://postgres@127.0.0.1:$port/merged"
 
 chain="  c0: { run: 'true', rollback: 'true' }

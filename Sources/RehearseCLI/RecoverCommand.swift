@@ -16,8 +16,8 @@ struct RecoverCommand: AsyncParsableCommand {
             started and not rolled back, using the plan text recorded with that run (the file may \
             have changed since), against the same target (and copy), then verifies as a rehearsal \
             does: the plan's restored checks run, and the fingerprint must match the one the run \
-            took before its forward steps. When the run's teardown ran, the copy is gone: nothing is \
-            rolled back against it. What it does is recorded in the same run. Exit status: 0 when \
+            took before its forward steps. When the run's teardown ran, or a later run's setup made \
+            the copy afresh, the copy is gone: nothing is rolled back against it. What it does is recorded in the same run. Exit status: 0 when \
             nothing is left applied and the copy is verified, 2 otherwise, 70 when the history \
             cannot be written.
 

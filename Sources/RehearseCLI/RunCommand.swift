@@ -32,7 +32,9 @@ struct RunCommand: AsyncParsableCommand {
             target's env values may use $REHEARSE_COPY and $REHEARSE_RUN_ID.
 
             The first Ctrl-C stops the forward steps and rolls back what was applied; a second one \
-            abandons the rollback and says what is left applied.
+            abandons the rollback and says what is left applied. A run never starts from a copy an \
+            earlier run left changed (steps left applied, no teardown since): it is refused (64) \
+            until 'rehearse recover' rolls them back, unless the target's setup makes the copy afresh.
 
             Examples:
               # every plan in Rehearsals/

@@ -103,7 +103,7 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .notLeftApplied: "name a step that is left applied ('rehearse show RUN' lists them)"
         case .copyLeftApplied(let run, _, _, _, let steps):
             "roll it back first: rehearse recover \(run) (a copy remade by hand since: rehearse recover \(run) "
-                + steps.map { "--assume-done \($0)" }.joined(separator: " ") + ")"
+                + steps.filter { $0 != "fingerprint probe" }.map { "--assume-done \($0)" }.joined(separator: " ") + ")"
         }
     }
 }

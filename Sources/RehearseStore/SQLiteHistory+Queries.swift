@@ -104,17 +104,19 @@ extension SQLiteHistory {
         }
     }
 
-    /// The newest run on a target's copy. By plan (each plan's runs of the target through the
-    /// `run_by_plan_target` index, newest first): a scan of the whole table for a target with no
-    /// run yet would read every run's plan text on the way.
+    /// The newest run on a target's copy: each plan's newest run of it through the
+    /// `run_by_plan_target` index, the plans themselves found by skipping through `run_by_plan`
+    /// (about 1 ms with 100,000 runs; a scan of the table for a target with no run yet would
+    /// read every run's plan text on the way, 45 ms).
     public func latestRun(onTarget target: String, copy: Int) async throws(HistoryError) -> Run? {
         let id = try await read { db -> Int64? in
-            let plans = try String.fetchAll(db, sql: "SELECT DISTINCT plan_name FROM run")
-            return try plans.compactMap { plan in
-                try Int64.fetchOne(db, sql: """
-                    SELECT id FROM run WHERE plan_name = ? AND target = ? AND coalesce(copy, 1) = ? ORDER BY id DESC LIMIT 1
-                    """, arguments: [plan, target, copy])
-            }.max()
+            try Int64.fetchOne(db, sql: """
+                WITH RECURSIVE plans(name) AS (
+                    SELECT min(plan_name) FROM run
+                    UNION ALL SELECT (SELECT min(plan_name) FROM run WHERE plan_name > plans.name) FROM plans WHERE plans.name IS NOT NULL)
+                SELECT max((SELECT id FROM run WHERE plan_name = plans.name AND target = ? AND coalesce(copy, 1) = ? ORDER BY id DESC LIMIT 1))
+                FROM plans WHERE name IS NOT NULL
+                """, arguments: [target, copy])
         }
         guard let id else { return nil }
         return try await run(id: id)

@@ -35,6 +35,39 @@ import Testing
         return run
     }
 
+    /// The newest run on a target's copy, of any plan: what a run finds on the copy before it
+    /// starts. Other targets and other copies are apart; no run yet is nil.
+    @Test(arguments: HistoryBackend.available)
+    func theLatestRunOnACopyIsFoundWhateverItsPlan(_ backend: HistoryBackend) async throws {
+        try await TemporaryFolder.with { folder in
+            let store = try await Self.open(backend, at: try await backend.freshLocation(in: folder), in: folder)
+            #expect(try await store.latestRun(onTarget: "copy", copy: 1) == nil)
+            let other = PlanParser().parse(HistoryStoreTests.planText.replacingOccurrences(of: "targets: { copy: {} }", with: "targets: { copy: {}, staging: {} }"),
+                                           file: "/tmp/Rehearsals/q.yml", defaultName: "q").plan!
+            func begin(_ plan: Plan, target: String = "copy", copy: Int? = nil) async throws -> Run {
+                var run = Self.start(plan: plan)
+                run.target = target
+                run.copy = copy
+                return try await store.beginRun(run)
+            }
+            let first = try await begin(Self.plan)
+            let row = try await store.activityStarted(run: first.id, Activity(.forward, "a"), offset: .milliseconds(1))
+            try await store.activityFinished(run: first.id, row: row, Self.record(.forward, "a", 1, 2))
+            _ = try await Self.finish(first, in: store, status: .failed)
+            let second = try await begin(other, copy: 2)
+            _ = try await begin(other, target: "staging")
+            let onOne = try #require(try await store.latestRun(onTarget: "copy", copy: 1))
+            #expect(onOne.id == first.id && onOne.status == .failed && onOne.stillApplied == ["a"])
+            #expect(try await store.latestRun(onTarget: "copy", copy: 2)?.id == second.id)
+            #expect(try await store.latestRun(onTarget: "copy", copy: 3) == nil)
+            #expect(try await store.latestRun(onTarget: "production", copy: 1) == nil)
+            // A run of another plan on copy 1 (no copy given is copy 1) is the newest now.
+            let third = try await begin(other, copy: 1)
+            #expect(try await store.latestRun(onTarget: "copy", copy: 1)?.id == third.id)
+            #expect(try await store.latestRun(onTarget: "copy", copy: 1)?.planName == "q")
+        }
+    }
+
     @Test(arguments: HistoryBackend.available)
     func journalRoundTrip(_ backend: HistoryBackend) async throws {
         try await TemporaryFolder.with { folder in
@@ -358,6 +391,25 @@ import Testing
             let back = try await SQLiteHistory(path: folder.path + "/back.sqlite")
             #expect(try await back.importRuns(from: exported).added == 3)
             #expect(Set(try await back.recentRuns().compactMap(\.uid)) == Set(imported.compactMap(\.uid)))
+        }
+    }
+
+    /// Two jobs merging the same shard at once (two processes, two sessions): one adds its runs,
+    /// the other finds them there; neither fails, and nothing is added twice.
+    @Test(arguments: HistoryBackend.available)
+    func concurrentImportsOfOneFileAddItOnce(_ backend: HistoryBackend) async throws {
+        try await TemporaryFolder.with { folder in
+            let shard = try await SQLiteHistory(path: folder.path + "/shard.sqlite")
+            for _ in 0..<40 { _ = try await Self.finish(try await shard.beginRun(Self.start()), in: shard) }
+            let location = try await backend.freshLocation(in: folder)
+            let first = try await Self.open(backend, at: location, in: folder)
+            let second = try await Self.open(backend, at: location, in: folder)
+            async let one = first.importRuns(from: shard.path)
+            async let two = second.importRuns(from: shard.path)
+            let summaries = try await [one, two]
+            #expect(summaries.map(\.added).sorted() == [0, 40], "\(summaries)")
+            #expect(summaries.map(\.alreadyThere).sorted() == [0, 40], "\(summaries)")
+            #expect(try await first.size().runs == 40)
         }
     }
 }

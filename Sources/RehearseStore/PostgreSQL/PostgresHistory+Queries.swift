@@ -67,14 +67,19 @@ extension PostgresHistory {
         }
     }
 
-    /// The newest run on a target's copy, by plan through the `run_by_plan_target` index (as the
-    /// file does: a backward scan of the table for a target with no run would read every run).
+    /// The newest run on a target's copy, each plan's through the `run_by_plan_target` index,
+    /// the plans found by skipping through `run_by_plan` (as the file does: a backward scan of
+    /// the table for a target with no run would read every run).
     public func latestRun(onTarget target: String, copy: Int) async throws(HistoryError) -> Run? {
         let id = try await perform { connection throws(PostgresFailure) in
             try connection.query("""
-                SELECT max(latest.id) AS id FROM (SELECT DISTINCT plan_name FROM rehearse.run) AS plans
-                CROSS JOIN LATERAL (SELECT id FROM rehearse.run AS r WHERE r.plan_name = plans.plan_name AND r.target = $1
+                WITH RECURSIVE plans(name) AS (
+                    SELECT min(plan_name) FROM rehearse.run
+                    UNION ALL SELECT (SELECT min(plan_name) FROM rehearse.run WHERE plan_name > plans.name) FROM plans WHERE plans.name IS NOT NULL)
+                SELECT max(latest.id) AS id FROM plans
+                CROSS JOIN LATERAL (SELECT id FROM rehearse.run AS r WHERE r.plan_name = plans.name AND r.target = $1
                                     AND coalesce(r.copy, 1) = $2 ORDER BY r.id DESC LIMIT 1) AS latest
+                WHERE plans.name IS NOT NULL
                 """, [target, copy]).first?.int64("id")
         }
         guard let id else { return nil }
