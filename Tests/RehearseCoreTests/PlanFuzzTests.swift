@@ -30,11 +30,13 @@ import Testing
         let results = await withTaskGroup(of: Tally.self) { group in
             for worker in 0..<workers {
                 group.addTask {
-                    var tally = Tally()
-                    for index in stride(from: worker, to: count, by: workers) {
-                        tally.add(Self.check(mutator.mutant(index, seed: seed), index: index))
+                    await OwnThread.run {
+                        var tally = Tally()
+                        for index in stride(from: worker, to: count, by: workers) {
+                            tally.add(Self.check(mutator.mutant(index, seed: seed), index: index))
+                        }
+                        return tally
                     }
-                    return tally
                 }
             }
             var total = Tally()

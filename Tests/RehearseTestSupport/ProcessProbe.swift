@@ -24,8 +24,6 @@ public enum ProcessProbe {
 }
 
 extension ProcessProbe {
-    /// Processes matching `token` that are still alive after `limit`: a SIGKILL is delivered
-    /// asynchronously, so a check right after sending it must give the kernel a moment.
     /// Processes matching `token`, waited for up to `limit`: a process in the middle of an
     /// `exec` shows an empty command line for a moment, and on a loaded machine that moment is seen.
     public static func present(matching token: String, within limit: Duration = .seconds(3)) async -> [Int32] {
@@ -38,6 +36,8 @@ extension ProcessProbe {
         return found
     }
 
+    /// Processes matching `token` that are still alive after `limit`: a SIGKILL is delivered
+    /// asynchronously, so a check right after sending it must give the kernel a moment.
     public static func survivors(matching token: String, within limit: Duration = .seconds(3)) async -> [Int32] {
         let deadline = ContinuousClock.now + limit
         var found = processes(matching: token)
