@@ -197,9 +197,16 @@ struct RunCommand: AsyncParsableCommand {
         watcher.stop()
         if `repeat` > 1 { printRepeatSummary(series.runs, plans: work.map(\.plan), console: console) }
         // The reports cover the runs that ran, even when a fault stopped the series.
+        // A run of this command that left its copy changed stops the ones after it on that copy:
+        // said, and the exit code is the runs' own (that one failed), not a usage error's.
+        let stoppedByOwnRun = series.fault.map { Self.leftOnCopy(by: series.runs, $0) } ?? false
         try await console.reportingErrors {
             try writeReports(series.runs, plans: work.map(\.plan), console: console)
-            if let fault = series.fault { throw CLIError(fault) }
+            if let fault = series.fault, !stoppedByOwnRun { throw CLIError(fault) }
+        }
+        if stoppedByOwnRun, let fault = series.fault {
+            console.err("error: " + fault.message + "; the runs after it were not run")
+            incomplete = true
         }
         var code = Self.exitCode(for: series.runs)
         // An every-cut rehearsal that did not run every cut is no pass, even when the cuts that
@@ -208,6 +215,13 @@ struct RunCommand: AsyncParsableCommand {
             code = control.firstSignal.map(Self.exitCode(forSignal:)) ?? ExitCodes.failed
         }
         if code != ExitCodes.passed { throw code }
+    }
+
+    /// Whether `fault` is a copy left changed by one of `runs`.
+    static func leftOnCopy(by runs: [Run], _ fault: EngineError) -> Bool {
+        guard case .refused(let problems) = fault.code, problems.count == 1,
+              case .copyLeftApplied(let run, _, _, _, _, _) = problems[0] else { return false }
+        return runs.contains { $0.id == run }
     }
 
     /// `--every-cut`: each plan's cut points in turn, a matrix after each. Cuts print a line as

@@ -304,11 +304,6 @@ public struct Run: Sendable, Hashable {
         activities.contains { $0.kind == .teardown && $0.name == target && $0.status == .passed }
     }
 
-    /// Whether the run's target setup started: the copy was made, or made afresh, for it.
-    public var setUpItsCopy: Bool {
-        activities.contains { $0.kind == .setup && $0.name == target && ($0.ran || $0.status == .inFlight) }
-    }
-
     /// The signal that interrupted the run, if one did.
     public var signal: Int32? {
         if let signal = trigger?.reason.signal { return signal }

@@ -24,19 +24,24 @@ public enum HistoryAccess {
     ) async throws(EngineError) -> (store: any HistoryStore, reaped: [Reaped]) {
         do throws(HistoryError) {
             let store = try await HistoryLocation(location).open(localFolder: localFolder ?? ".rehearse", create: create)
-            var reaped: [Reaped] = []
-            for run in try await store.markAbandoned() {
-                var stopped = 0
-                if let mark = run.processMark, run.kind == .rehearsal, !run.protectedTarget {
-                    stopped = await executor.stopLeftovers(marked: mark, grace: .seconds(1)).count
-                    // The copy's servers run on (recover needs them), out of the cgroup the dead run made.
-                    _ = await executor.releaseCopyServices(marked: RehearsalOptions.copyMark(for: mark))
-                }
-                reaped.append(Reaped(run: run.id, stoppedProcesses: stopped))
-            }
-            return (store, reaped)
+            return (store, try await reap(store, executor: executor))
         } catch {
             throw .history(error)
         }
+    }
+
+    /// Marks the runs whose harness died as abandoned, and stops what their steps left running.
+    static func reap(_ store: any HistoryStore, executor: any CommandExecutor) async throws(HistoryError) -> [Reaped] {
+        var reaped: [Reaped] = []
+        for run in try await store.markAbandoned() {
+            var stopped = 0
+            if let mark = run.processMark, run.kind == .rehearsal, !run.protectedTarget {
+                stopped = await executor.stopLeftovers(marked: mark, grace: .seconds(1)).count
+                // The copy's servers run on (recover needs them), out of the cgroup the dead run made.
+                _ = await executor.releaseCopyServices(marked: RehearsalOptions.copyMark(for: mark))
+            }
+            reaped.append(Reaped(run: run.id, stoppedProcesses: stopped))
+        }
+        return reaped
     }
 }

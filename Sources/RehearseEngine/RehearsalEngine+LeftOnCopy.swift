@@ -1,8 +1,9 @@
 import Foundation
 import RehearseCore
+import RehearseRunner
 import RehearseStore
 
-/// What an earlier run left applied on a copy that is still there.
+/// What an earlier run left applied on a copy that is still the one it changed.
 struct LeftOnCopy: Sendable {
     var run: Run
     /// Its steps the journal shows applied and not rolled back (the fingerprint's probe too).
@@ -10,49 +11,72 @@ struct LeftOnCopy: Sendable {
 }
 
 extension RehearsalEngine {
-    /// What the newest run on `target`'s copy `copy` left applied there, when the copy is still
-    /// the one it changed (its teardown did not take it down); nil when it left nothing. Asked
-    /// with the copy's lock held, so that no run starts or ends on it meanwhile.
+    /// What runs of `host` (any host's: nil) left applied on `target`'s copy `copy`, when no
+    /// run since made the copy afresh or took it down; nil when nothing is left there. Asked with
+    /// the copy's lock held, so that no run starts or ends on it meanwhile.
     ///
-    /// A live run that is applied (or complete) is live on purpose: it is not a leftover.
-    func leftOnCopy(target: String, copy: Int, history: any HistoryStore) async throws(EngineError) -> LeftOnCopy? {
-        let last: Run?
+    /// The newest run that may have left something decides (older ones ran before it, on the copy
+    /// it then found); a live run that is applied (or complete) is live on purpose, not a leftover.
+    func leftOnCopy(target: String, copy: Int, host: String?, history: any HistoryStore) async throws(EngineError) -> LeftOnCopy? {
+        let found: Run?
         do throws(HistoryError) {
-            last = try await history.latestRun(onTarget: target, copy: copy)
+            found = try await history.latestLeftoverRun(onTarget: target, copy: copy, host: host)
+            if let run = found, !run.tookDownItsCopy,
+               try await history.latestRemakingRun(onTarget: target, copy: copy, host: host, after: run.id) != nil {
+                return nil
+            }
         } catch {
             throw .history(error)
         }
-        guard let last, !last.tookDownItsCopy else { return nil }
+        guard let last = found, !last.tookDownItsCopy else { return nil }
         if last.kind == .live, last.status == .applied || last.status == .completed { return nil }
         // An atomic step that failed on its own applied nothing (as `recover` reads it); a plan
         // text that no longer parses counts every started step.
         let atomic = PlanParser().parse(last.planText, file: last.planFile, defaultName: last.planName).plan
             .map { Set($0.steps.filter(\.isAtomic).map(\.id)) } ?? []
-        var steps = last.status == .running ? last.stillApplied : last.stillApplied(atomic: atomic)
-        if last.probeLeftApplied { steps.append("fingerprint probe") }
-        return steps.isEmpty ? nil : LeftOnCopy(run: last, steps: steps)
+        // (A fingerprint probe left applied is not counted: `recover` undoes it with the recorded
+        // undo, which may be the one that failed, and nothing else could free the copy.)
+        let steps = last.status == .running ? last.stillApplied : last.stillApplied(atomic: atomic)
+        return steps.isEmpty && last.status != .running ? nil : LeftOnCopy(run: last, steps: steps)
     }
 
-    /// Before a run starts on a copy: one an earlier run left changed is refused, unless the
-    /// target's setup makes the copy afresh (said, and the earlier run's leftovers are then
-    /// gone with the copy they were on: `recover` says so).
+    /// Before a run starts on a copy: one that an earlier run of this host left changed is
+    /// refused, unless the target's setup makes the copy afresh (said; once that setup has
+    /// completed, `recover` of the earlier run rolls nothing back on the new copy). A live target
+    /// is every host's, and has no setup: a failed go-live that left it changed refuses the next.
     func checkCopy(_ plan: Plan, target: String, copy: Int, live: Bool, history: any HistoryStore,
-                   warn: @Sendable (String) -> Void) async throws(EngineError) {
-        guard let left = try await leftOnCopy(target: target, copy: copy, history: history) else { return }
+                   warn: @escaping @Sendable (String) -> Void) async throws(EngineError) {
+        let host = live ? nil : RunProvenance.current(toolVersion: toolVersion).host
+        guard var left = try await leftOnCopy(target: target, copy: copy, host: host, history: history) else { return }
         if left.run.status == .running {
-            // The copy's lock is this run's: the harness of that one is gone, and not marked yet.
-            let problem = RunProblem.stillRunning(run: left.run.id, pid: left.run.pid, host: left.run.host)
-            throw EngineError(.refused([problem]), message: "\(problem), on copy \(copy) of target '\(target)': nothing was run",
-                              fix: "'rehearse history' marks it abandoned once its harness is gone; then 'rehearse recover \(left.run.id)'")
+            // The copy's lock is this run's now: that run's harness is gone (this one may have
+            // waited for it to end), not yet marked. Marked here, its processes stopped.
+            let reaped: [HistoryAccess.Reaped]
+            do throws(HistoryError) {
+                reaped = try await HistoryAccess.reap(history, executor: executor)
+            } catch {
+                throw .history(error)
+            }
+            for reaped in reaped {
+                warn("run \(reaped.run) was abandoned by a harness that died; stopped \(reaped.stoppedProcesses) process(es) it left running")
+            }
+            guard let again = try await leftOnCopy(target: target, copy: copy, host: host, history: history) else { return }
+            guard again.run.status != .running else {
+                let problem = RunProblem.stillRunning(run: again.run.id, pid: again.run.pid, host: again.run.host)
+                throw EngineError(.refused([problem]), message: "\(problem), on copy \(copy) of target '\(target)': nothing was run",
+                                  fix: "'rehearse history' marks it abandoned once its harness is gone; then 'rehearse recover \(again.run.id)'")
+            }
+            left = again
         }
         if !live, plan.target(named: target)?.setup != nil {
             warn("run \(left.run.id) (\(left.run.planName)) left \(left.steps.joined(separator: ", ")) applied on copy \(copy) of target '\(target)'; "
-                 + "the target's setup makes the copy afresh, and 'rehearse recover \(left.run.id)' will no longer roll them back")
+                 + "the target's setup makes the copy afresh first (once it has, 'rehearse recover \(left.run.id)' rolls nothing back)")
             return
         }
-        let problem = RunProblem.copyLeftApplied(run: left.run.id, plan: left.run.planName, target: target, copy: copy, steps: left.steps)
+        let problem = RunProblem.copyLeftApplied(run: left.run.id, plan: left.run.planName, target: target, copy: live ? nil : copy,
+                                                 steps: left.steps, approve: live || plan.target(named: target)?.isProtected == true)
         throw EngineError(.refused([problem]),
-                          message: "\(problem): a run on it would start from a changed copy; nothing was run",
+                          message: "\(problem): a run on it would start from a changed \(live ? "target" : "copy"); nothing was run",
                           fix: problem.fix)
     }
 }

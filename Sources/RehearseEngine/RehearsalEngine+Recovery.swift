@@ -109,10 +109,11 @@ extension RehearsalEngine {
         let lock = try await lockTarget(recorded.target, copy: recorded.copy, plan: plan.name, run: recorded.id, history: history,
                                         wait: request.wait)
         defer { lock.release() }
-        // A later run made the copy afresh (its target's setup ran): what this one left went with it.
+        // A later run made the copy afresh (its target's setup completed), or took it down: what
+        // this one left went with the copy it was on.
         do throws(HistoryError) {
-            if let later = try await history.latestRun(onTarget: recorded.target, copy: recorded.copy ?? 1),
-               later.id > recorded.id, later.setUpItsCopy {
+            if let later = try await history.latestRemakingRun(onTarget: recorded.target, copy: recorded.copy ?? 1,
+                                                               host: recorded.kind == .live ? nil : recorded.host, after: recorded.id) {
                 try await history.recordRecovery(run: recorded.id, stillApplied: [])
                 return .copyRemade(recorded, by: later)
             }

@@ -41,7 +41,8 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     /// An earlier run left steps applied on the copy, which is still there (no teardown took it
     /// down, and the target has no setup to make it afresh): a run on it would start from a
     /// changed copy, and its verdict would not be about the copy it claims.
-    case copyLeftApplied(run: Int64, plan: String, target: String, copy: Int, steps: [String])
+    /// (`copy` nil: a live target, which has no copies; `approve`: recovering it needs `--approve`.)
+    case copyLeftApplied(run: Int64, plan: String, target: String, copy: Int?, steps: [String], approve: Bool)
 
     public var description: String {
         switch self {
@@ -77,8 +78,9 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "run \(run) is being recovered by another rehearse process"
         case .notLeftApplied(let run, let step, let applied):
             "--assume-done \(step): run \(run) does not have '\(step)' left applied (it has \(applied.isEmpty ? "nothing" : applied.joined(separator: ", ")))"
-        case .copyLeftApplied(let run, let plan, let target, let copy, let steps):
-            "copy \(copy) of target '\(target)' still has what run \(run) (\(plan)) left applied: \(steps.joined(separator: ", "))"
+        case .copyLeftApplied(let run, let plan, let target, let copy, let steps, _):
+            (copy.map { "copy \($0) of target '\(target)'" } ?? "target '\(target)'")
+                + " still has what run \(run) (\(plan)) left applied: \(steps.joined(separator: ", "))"
         }
     }
 
@@ -101,9 +103,9 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .liveRunIsApplied(let run, let target): "rehearse rollback \(run) --approve \(target), if that is what you decide"
         case .recoveryInProgress: "wait for it to end; 'rehearse show RUN' then says what is left applied"
         case .notLeftApplied: "name a step that is left applied ('rehearse show RUN' lists them)"
-        case .copyLeftApplied(let run, _, _, _, let steps):
-            "roll it back first: rehearse recover \(run) (a copy remade by hand since: rehearse recover \(run) "
-                + steps.filter { $0 != "fingerprint probe" }.map { "--assume-done \($0)" }.joined(separator: " ") + ")"
+        case .copyLeftApplied(let run, _, let target, _, let steps, let approve):
+            "roll it back first: rehearse recover \(run)\(approve ? " --approve \(target)" : "") (what you have checked is undone by hand: "
+                + steps.map { "--assume-done \($0)" }.joined(separator: " ") + ")"
         }
     }
 }

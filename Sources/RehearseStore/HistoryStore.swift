@@ -85,10 +85,13 @@ public protocol HistoryStore: AnyObject, Sendable {
     func runs(plan: String, target: String, limit: Int) async throws(HistoryError) -> [Run]
     /// The newest run that may still have steps applied, for `recover` without a run id.
     func latestRecoverableRunID() async throws(HistoryError) -> Int64?
-    /// The newest run on `target`'s copy `copy`, of any plan and any status, with its
-    /// activities: what a run finds on the copy before it starts (what an earlier one left
-    /// applied there), and whether anything used the copy since a run `recover` is asked for.
-    func latestRun(onTarget target: String, copy: Int) async throws(HistoryError) -> Run?
+    /// The newest run on `target`'s copy `copy` (recorded by `host`, or by any host when nil)
+    /// that may have left steps applied there: its `leftApplied` is not empty, or it is still
+    /// `running`. With its activities. What a run looks for on the copy before it starts.
+    func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
+    /// The newest run on the copy after run `after` whose target setup or teardown completed: the
+    /// copy was made afresh, or taken down, since run `after` left it. With its activities.
+    func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run?
     /// How many runs, activities and bytes the history holds.
     func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int)
 

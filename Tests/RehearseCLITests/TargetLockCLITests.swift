@@ -83,3 +83,23 @@ import Testing
         }
     }
 }
+
+extension TargetLockCLITests {
+    /// `--repeat 3`, whose first run's rollback fails and leaves the copy changed: the other two
+    /// never start on it, and the exit code is the failed run's (2), not a usage error's.
+    @Test func aRepeatStopsAtTheCopyItsOwnRunLeftChanged() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {} }
+                steps:
+                  a: { run: 'echo a >> ../ran', rollback: 'exit 1' }
+                """)
+            let outcome = try await RehearseBinary.run(["--repeat", "3"], in: folder.path)
+            #expect(outcome.status == 2, "\(outcome.stdout)\(outcome.stderr)")
+            #expect(outcome.stderr.contains("copy 1 of target 'copy' still has what run 1 (p) left applied: a"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("the runs after it were not run"), "\(outcome.stderr)")
+            #expect(try folder.read("ran") == "a\n")
+        }
+    }
+}

@@ -165,7 +165,9 @@ import Testing
                 try await world.goLive()
             } throws: { error in
                 guard let error = error as? EngineError, case .refused(let problems) = error.code else { return false }
-                return problems == [.copyLeftApplied(run: broken.id, plan: "p", target: "production", copy: 1, steps: ["a", "b"])]
+                return problems == [.copyLeftApplied(run: broken.id, plan: "p", target: "production", copy: nil, steps: ["a", "b"], approve: true)]
+                    && error.message.hasPrefix("target 'production' still has what run \(broken.id) (p) left applied: a, b")
+                    && error.fix?.hasPrefix("roll it back first: rehearse recover \(broken.id) --approve production") == true
             }
             #expect(try await world.history.recentRuns().first?.id == broken.id)
         }

@@ -58,7 +58,7 @@ import Testing
                 try await engine.rehearse(world.plan, RehearsalRequest(), history: world.history)
             } throws: { error in
                 guard let error = error as? EngineError, case .refused(let problems) = error.code else { return false }
-                return problems == [.copyLeftApplied(run: first.id, plan: "p", target: "copy", copy: 1, steps: ["a", "b"])]
+                return problems == [.copyLeftApplied(run: first.id, plan: "p", target: "copy", copy: 1, steps: ["a", "b"], approve: false)]
                     && error.message.contains("nothing was run") && error.fix?.contains("rehearse recover \(first.id)") == true
             }
             // Nothing ran, nothing was recorded.
@@ -97,7 +97,7 @@ import Testing
             let second = try await engine.rehearse(world.plan, RehearsalRequest(), history: world.history,
                                                    warn: { message in warnings.withLock { $0.append(message) } })
             #expect(second.status == .passed)
-            #expect(warnings.withLock { $0 }.contains { $0.contains("run \(first.id) (p) left a, b applied on copy 1") && $0.contains("setup makes the copy afresh") })
+            #expect(warnings.withLock { $0 }.contains { $0.contains("run \(first.id) (p) left a, b applied on copy 1") && $0.contains("setup makes the copy afresh first") })
             let started = executor.started.count
             guard case .copyRemade(let run, let later) = try await engine.recover(RecoveryRequest(runID: first.id), history: world.history) else {
                 Issue.record("expected the copy to be found remade")
@@ -106,6 +106,77 @@ import Testing
             #expect(run.id == first.id && later.id == second.id)
             #expect(executor.started.count == started)
             #expect(try await world.history.run(id: first.id)?.leftApplied == [])
+        }
+    }
+
+    /// A setup that failed made nothing afresh: the earlier run's leftovers still count, for the
+    /// next run and for `recover`. And `recover` looks past the newest run: any later run whose
+    /// setup completed remade the copy.
+    @Test func onlyASetupThatCompletedRemadeTheCopy() async throws {
+        try await world(target: "{ setup: ./make-copy }") { world in
+            let first = try await world.leaveTheCopyChanged()
+            let failedSetup = try await world.engine(["setup copy": .fail(exit: 3, after: .zero)]).0
+                .rehearse(world.plan, RehearsalRequest(), history: world.history)
+            #expect(failedSetup.status == .failed)
+            let warnings = Mutex<[String]>([])
+            let (engine, _) = world.engine()
+            let remade = try await engine.rehearse(world.plan, RehearsalRequest(), history: world.history,
+                                                   warn: { message in warnings.withLock { $0.append(message) } })
+            #expect(warnings.withLock { $0 }.contains { $0.contains("run \(first.id) (p) left a, b applied") }, "the failed setup remade nothing")
+            #expect(remade.status == .passed)
+            // A later run still (its setup failed): recover of run 1 sees the one that remade it.
+            _ = try await world.engine(["setup copy": .fail(exit: 3, after: .zero)]).0.rehearse(world.plan, RehearsalRequest(), history: world.history)
+            guard case .copyRemade(_, let by) = try await engine.recover(RecoveryRequest(runID: first.id), history: world.history) else {
+                Issue.record("expected the copy to be found remade")
+                return
+            }
+            #expect(by.id == remade.id)
+        }
+    }
+
+    /// Within one command, a run that left the copy changed stops the runs after it on that copy;
+    /// what the copy's leftover was is named, and it is this command's own run.
+    @Test func aRepeatedRunStopsWhenItsCopyWasLeftChanged() async throws {
+        try await world { world in
+            let (engine, _) = world.engine(["rollback b": .fail(exit: 4, after: .zero)])
+            let series = await engine.rehearseRepeatedly(world.plan, times: 3, RehearsalRequest(), history: world.history)
+            #expect(series.runs.map(\.status) == [.failed])
+            guard let fault = series.fault, case .refused(let problems) = fault.code,
+                  case .copyLeftApplied(let run, _, _, _, _, _)? = problems.first else {
+                Issue.record("expected the series to stop at the changed copy")
+                return
+            }
+            #expect(run == series.runs.first?.id)
+        }
+    }
+
+    /// A copy is this machine's: what a run of another host left (a CI runner's, merged in with
+    /// `history import`, or recorded in a shared history) is on that host's copy, and neither
+    /// refuses a run here nor hides what a run here left.
+    @Test func anotherHostsLeftoverIsOnAnotherCopy() async throws {
+        try await world { world in
+            var elsewhere = Run(starting: world.plan, target: "copy",
+                                provenance: RunProvenance(host: "ci-runner-3", user: "ci", pid: 4242, toolVersion: "test"), startedAt: Date())
+            elsewhere = try await world.history.beginRun(elsewhere)
+            try await world.history.activityFinished(run: elsewhere.id, row: nil, ActivityRecord(
+                Activity(.forward, "a"), outcome: ProcessOutcome(termination: .exited(0)), startOffset: .zero, duration: .milliseconds(1)))
+            elsewhere.status = .failed
+            elsewhere.leftApplied = ["a"]
+            try await world.history.finishRun(elsewhere)
+            #expect(try await world.engine().0.rehearse(world.plan, RehearsalRequest(), history: world.history).status == .passed)
+            let mine = try await world.leaveTheCopyChanged()
+            var later = Run(starting: world.plan, target: "copy",
+                            provenance: RunProvenance(host: "ci-runner-3", user: "ci", pid: 4243, toolVersion: "test"), startedAt: Date())
+            later = try await world.history.beginRun(later)
+            later.status = .passed
+            try await world.history.finishRun(later)
+            await #expect {
+                try await world.engine().0.rehearse(world.plan, RehearsalRequest(), history: world.history)
+            } throws: { error in
+                guard let error = error as? EngineError, case .refused(let problems) = error.code,
+                      case .copyLeftApplied(let run, _, _, _, _, _)? = problems.first else { return false }
+                return run == mine.id
+            }
         }
     }
 

@@ -35,36 +35,54 @@ import Testing
         return run
     }
 
-    /// The newest run on a target's copy, of any plan: what a run finds on the copy before it
-    /// starts. Other targets and other copies are apart; no run yet is nil.
+    /// What a run looks for on its copy before it starts: the newest run on that target and copy
+    /// (of any plan, of this host or any) that may have left steps applied, and whether a later
+    /// run made the copy afresh (its setup completed) or took it down since.
     @Test(arguments: HistoryBackend.available)
-    func theLatestRunOnACopyIsFoundWhateverItsPlan(_ backend: HistoryBackend) async throws {
+    func leftoversAndRemakingsAreFoundByTargetCopyAndHost(_ backend: HistoryBackend) async throws {
         try await TemporaryFolder.with { folder in
             let store = try await Self.open(backend, at: try await backend.freshLocation(in: folder), in: folder)
-            #expect(try await store.latestRun(onTarget: "copy", copy: 1) == nil)
-            let other = PlanParser().parse(HistoryStoreTests.planText.replacingOccurrences(of: "targets: { copy: {} }", with: "targets: { copy: {}, staging: {} }"),
-                                           file: "/tmp/Rehearsals/q.yml", defaultName: "q").plan!
-            func begin(_ plan: Plan, target: String = "copy", copy: Int? = nil) async throws -> Run {
+            let here = ProcessInfo.processInfo.hostName
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 1, host: nil) == nil)
+            let other = PlanParser().parse(HistoryStoreTests.planText, file: "/tmp/Rehearsals/q.yml", defaultName: "q").plan!
+            func begin(_ plan: Plan, copy: Int? = nil) async throws -> Run {
                 var run = Self.start(plan: plan)
-                run.target = target
                 run.copy = copy
                 return try await store.beginRun(run)
             }
-            let first = try await begin(Self.plan)
-            let row = try await store.activityStarted(run: first.id, Activity(.forward, "a"), offset: .milliseconds(1))
-            try await store.activityFinished(run: first.id, row: row, Self.record(.forward, "a", 1, 2))
-            _ = try await Self.finish(first, in: store, status: .failed)
+            func ran(_ run: Run, _ kind: Activity.Kind, _ name: String, exit: Int32 = 0) async throws {
+                try await store.activityFinished(run: run.id, row: nil, Self.record(kind, name, 1, 2, exit: exit))
+            }
+            // Run 1 (no copy given: copy 1) failed with a left applied.
+            var first = try await begin(Self.plan)
+            try await ran(first, .forward, "a")
+            first.leftApplied = ["a"]
+            first = try await Self.finish(first, in: store, status: .failed)
+            // Run 2 on copy 2, still running; run 3 of another plan on copy 1, its setup failed.
             let second = try await begin(other, copy: 2)
-            _ = try await begin(other, target: "staging")
-            let onOne = try #require(try await store.latestRun(onTarget: "copy", copy: 1))
-            #expect(onOne.id == first.id && onOne.status == .failed && onOne.stillApplied == ["a"])
-            #expect(try await store.latestRun(onTarget: "copy", copy: 2)?.id == second.id)
-            #expect(try await store.latestRun(onTarget: "copy", copy: 3) == nil)
-            #expect(try await store.latestRun(onTarget: "production", copy: 1) == nil)
-            // A run of another plan on copy 1 (no copy given is copy 1) is the newest now.
-            let third = try await begin(other, copy: 1)
-            #expect(try await store.latestRun(onTarget: "copy", copy: 1)?.id == third.id)
-            #expect(try await store.latestRun(onTarget: "copy", copy: 1)?.planName == "q")
+            var third = try await begin(other, copy: 1)
+            try await ran(third, .setup, "copy", exit: 3)
+            third = try await Self.finish(third, in: store, status: .failed)
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 1, host: nil)?.id == first.id)
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 1, host: here)?.activities.map(\.name) == ["a"])
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 1, host: "laptop-9") == nil)
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 2, host: nil)?.id == second.id)
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 3, host: nil) == nil)
+            #expect(try await store.latestLeftoverRun(onTarget: "production", copy: 1, host: nil) == nil)
+            // A setup that failed made nothing afresh; one that completed did, on its copy only.
+            #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: nil, after: first.id) == nil)
+            let fourth = try await begin(other, copy: 1)
+            try await ran(fourth, .setup, "copy")
+            _ = try await Self.finish(fourth, in: store)
+            #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: here, after: first.id)?.id == fourth.id)
+            #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: "laptop-9", after: first.id) == nil)
+            #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: nil, after: fourth.id) == nil)
+            #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 2, host: nil, after: 0) == nil)
+            // A teardown that completed took the copy down.
+            let fifth = try await begin(Self.plan, copy: 2)
+            try await ran(fifth, .teardown, "copy")
+            _ = try await Self.finish(fifth, in: store)
+            #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 2, host: nil, after: second.id)?.id == fifth.id)
         }
     }
 

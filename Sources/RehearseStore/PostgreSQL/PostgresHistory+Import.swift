@@ -22,6 +22,7 @@ extension PostgresHistory {
                 try connection.query("SET LOCAL lock_timeout = '\(PostgresConnection.bulkTimeout.components.seconds)s'")
                 try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [PostgresSchema.lockKey(.imports, "runs")],
                                      timeout: PostgresConnection.bulkTimeout)
+                try connection.query("SET LOCAL lock_timeout = '5s'")   // (the session's, for the rest)
                 var summary = ImportSummary()
                 var numbers: [Int64: Int64] = [:]   // the source's run ids -> this history's
                 var citing: [(run: Int64, cited: Int64)] = []

@@ -67,23 +67,18 @@ extension PostgresHistory {
         }
     }
 
-    /// The newest run on a target's copy, each plan's through the `run_by_plan_target` index,
-    /// the plans found by skipping through `run_by_plan` (as the file does: a backward scan of
-    /// the table for a target with no run would read every run).
-    public func latestRun(onTarget target: String, copy: Int) async throws(HistoryError) -> Run? {
-        let id = try await perform { connection throws(PostgresFailure) in
-            try connection.query("""
-                WITH RECURSIVE plans(name) AS (
-                    SELECT min(plan_name) FROM rehearse.run
-                    UNION ALL SELECT (SELECT min(plan_name) FROM rehearse.run WHERE plan_name > plans.name) FROM plans WHERE plans.name IS NOT NULL)
-                SELECT max(latest.id) AS id FROM plans
-                CROSS JOIN LATERAL (SELECT id FROM rehearse.run AS r WHERE r.plan_name = plans.name AND r.target = $1
-                                    AND coalesce(r.copy, 1) = $2 ORDER BY r.id DESC LIMIT 1) AS latest
-                WHERE plans.name IS NOT NULL
-                """, [target, copy]).first?.int64("id")
-        }
-        guard let id else { return nil }
-        return try await run(id: id)
+    public func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
+        try await runs(where: """
+            WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3) AND (left_applied <> '' OR status = 'running')
+            """, [target, copy, host], order: "id DESC", limit: 1, activities: true).first
+    }
+
+    public func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run? {
+        try await runs(where: """
+            WHERE id > $4 AND target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
+                AND EXISTS (SELECT 1 FROM rehearse.activity AS a WHERE a.run_id = rehearse.run.id AND a.kind IN ('setup', 'teardown')
+                            AND a.name = rehearse.run.target AND a.status = 'passed')
+            """, [target, copy, host, after], order: "id DESC", limit: 1, activities: true).first
     }
 
     public func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int) {
