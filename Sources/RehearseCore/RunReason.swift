@@ -41,6 +41,10 @@ public enum RunReason: Sendable, Hashable {
     /// A step's `stop:` hook failed or hung (it was stopped after the kill grace): what the
     /// stopped command asked a server to do may still be running.
     case stopHookFailed(step: String, how: String)
+    /// The fingerprint before the forward steps differs from the one run `run` started from, and
+    /// that run's rollback did not bring the copy back (its fingerprint differed): this run would
+    /// start from a copy the broken rollback changed. Found before anything is applied.
+    case copyChangedBefore(run: Int64)
 }
 
 extension RunReason: CustomStringConvertible {
@@ -66,6 +70,8 @@ extension RunReason: CustomStringConvertible {
         case .interrupted(let signal): "interrupted by \(SignalName.of(signal))"
         case .historyUnwritable(let why):
             "the history could not be written (\(why)): nothing more was started, and this run may be recorded only in part"
+        case .copyChangedBefore(let run):
+            "the copy differs from what run \(run) started from, and run \(run)'s rollback left it changed: restore the copy, then rehearse again (nothing was applied)"
         case .stopHookFailed(let step, let how):
             "the stop hook of step '\(step)' failed (\(how)): what the stopped command asked a server to do may still be running"
         }
@@ -92,6 +98,7 @@ extension RunReason: CustomStringConvertible {
         case .interrupted: "interrupted"
         case .historyUnwritable: "history-unwritable"
         case .stopHookFailed: "stop-hook-failed"
+        case .copyChangedBefore: "copy-changed-before"
         }
     }
 
@@ -138,6 +145,10 @@ extension RunReason: Codable {
             try container.encode(String(signal), forKey: .subject)
         case .historyUnwritable(let why):
             try container.encode(why, forKey: .detail)
+        case .copyChangedBefore(let run):
+            try container.encode(String(run), forKey: .subject)
+            // (An older rehearse reads an unknown code as its detail's text.)
+            try container.encode(description, forKey: .detail)
         }
     }
 
@@ -166,6 +177,9 @@ extension RunReason: Codable {
         case "left-applied": self = .leftApplied(steps: try container.decode([String].self, forKey: .steps))
         case "history-unwritable": self = .historyUnwritable(try detail())
         case "stop-hook-failed": self = .stopHookFailed(step: try subject(), how: try detail())
+        case "copy-changed-before":
+            guard let run = Int64(try subject()) else { self = .text((try? detail()) ?? code); return }
+            self = .copyChangedBefore(run: run)
         case "interrupted":
             guard let signal = Int32(try subject()) else { self = .text("interrupted"); return }
             self = .interrupted(signal: signal)

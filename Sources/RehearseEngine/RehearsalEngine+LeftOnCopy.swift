@@ -79,4 +79,27 @@ extension RehearsalEngine {
                           message: "\(problem): a run on it would start from a changed \(live ? "target" : "copy"); nothing was run",
                           fix: problem.fix)
     }
+
+    /// The fingerprint a run must find before its forward steps: the one an earlier run of this
+    /// host started from, when that run's rollback left the copy changed (its fingerprint
+    /// differed with no step left applied, which ``checkCopy`` cannot see) and no run since showed
+    /// the copy clean, made it afresh or took it down. Nil without a fingerprint to compare by
+    /// (the same command), with a window (the copy then comes back to the control), or when the
+    /// target's setup makes the copy afresh.
+    func startingFingerprint(_ plan: Plan, target: String, copy: Int, live: Bool, history: any HistoryStore)
+        async throws(EngineError) -> (run: Int64, fingerprint: FingerprintOutput)? {
+        guard !live, let fingerprint = plan.fingerprint, plan.window == nil, plan.target(named: target)?.setup == nil else { return nil }
+        let host = RunProvenance.current(toolVersion: toolVersion).host
+        do throws(HistoryError) {
+            guard let last = try await history.latestFingerprintVerdict(onTarget: target, copy: copy, host: host),
+                  last.reasons.contains(.fingerprintDiffers), !last.tookDownItsCopy, last.fingerprints.control == nil,
+                  let before = last.fingerprints.before,
+                  PlanParser().parse(last.planText, file: last.planFile, defaultName: last.planName).plan?.fingerprint?.run == fingerprint.run,
+                  try await history.latestRemakingRun(onTarget: target, copy: copy, host: host, after: last.id) == nil
+            else { return nil }
+            return (last.id, before)
+        } catch {
+            throw .history(error)
+        }
+    }
 }

@@ -77,6 +77,14 @@ public struct Rehearsal: Sendable {
             fingerprintBefore = value
             ready = record.passed
             if let value { await context.log.emit(.fingerprintTaken(before: value)) }
+            // Not from a copy an earlier broken rollback changed: it must be what that run found.
+            if ready, let value, let expected = options.startingFrom {
+                let compared = fingerprint.compare(before: expected.fingerprint, after: value)
+                if compared.differs || compared.comparesNothing {
+                    probeReasons.append(.copyChangedBefore(run: expected.run))
+                    ready = false
+                }
+            }
             // (The probe changes data: never on a live target.)
             if ready, !options.live, let probe = fingerprint.probe, let before = value {
                 probeReasons = await context.stage(1) { await context.runProbe(probe, fingerprint: fingerprint, before: before) }

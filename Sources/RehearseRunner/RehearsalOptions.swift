@@ -47,6 +47,11 @@ public struct RehearsalOptions: Sendable {
     /// recorded and never compared; when the smoke checks (and the watch) pass, nothing is rolled
     /// back and the run ends `applied`.
     public var live = false
+    /// What the copy must be before the forward steps: the fingerprint run `run` started from,
+    /// when that run's rollback left the copy changed (its fingerprint differed) and nothing has
+    /// made the copy afresh or shown it clean since. A copy that still differs from it fails the
+    /// run before anything is applied (``RunReason/copyChangedBefore(run:)``).
+    public var startingFrom: (run: Int64, fingerprint: FingerprintOutput)?
     /// A live run: re-run the smoke checks for a while after they first pass (`go --watch`).
     public var watch: Watch?
 

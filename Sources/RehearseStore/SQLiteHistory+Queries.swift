@@ -118,6 +118,19 @@ extension SQLiteHistory {
         return try await run(id: id)
     }
 
+    /// Passes are most runs: the scan stops at the newest.
+    public func latestFingerprintVerdict(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
+        let id = try await read { db -> Int64? in
+            try Int64.fetchOne(db, sql: """
+                SELECT id FROM run WHERE target = ? AND coalesce(copy, 1) = ? AND (? IS NULL OR host = ?)
+                    AND (status IN ('passed', 'over-budget') OR reasons_json LIKE '%"fingerprint-differs"%')
+                ORDER BY id DESC LIMIT 1
+                """, arguments: [target, copy, host, host])
+        }
+        guard let id else { return nil }
+        return try await run(id: id)
+    }
+
     /// Only the runs after `after` are read (by id, then their activities by `activity_by_run`).
     public func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run? {
         let id = try await read { db -> Int64? in

@@ -103,3 +103,29 @@ extension TargetLockCLITests {
         }
     }
 }
+
+extension TargetLockCLITests {
+    /// The reported hole: a rollback that leaves a column behind fails once (its fingerprint
+    /// differs), and a CI retry used to pass from the changed copy, and the gate then said GO.
+    @Test func aRetryAfterABrokenRollbackNeitherPassesNorGetsAGo() async throws {
+        try await TemporaryFolder.with { folder in
+            try folder.write("Rehearsals/p.yml", """
+                strategy: custom
+                targets: { copy: {}, production: { protected: true } }
+                fingerprint: 'mkdir -p ../state; ls ../state'
+                steps:
+                  add-column: { run: 'mkdir -p ../state; touch ../state/col', rollback: 'true' }
+                """)
+            #expect(try await RehearseBinary.run([], in: folder.path).status == 2)
+            let retry = try await RehearseBinary.run([], in: folder.path)
+            #expect(retry.status == 2, "\(retry.stdout)\(retry.stderr)")
+            #expect(retry.stdout.contains("the copy differs from what run 1 started from"), "\(retry.stdout)")
+            let gate = try await RehearseBinary.run(["gate", "Rehearsals/p.yml", "--target", "production"], in: folder.path)
+            #expect(gate.status != 0 && !gate.stdout.hasPrefix("GO"), "\(gate.stdout)")
+            try FileManager.default.removeItem(atPath: folder.path + "/state/col")
+            let restored = try await RehearseBinary.run([], in: folder.path)
+            #expect(restored.status == 2, "the rollback is still broken: \(restored.stdout)")
+            #expect(restored.stdout.contains("the fingerprint after the rollback differs"), "\(restored.stdout)")
+        }
+    }
+}

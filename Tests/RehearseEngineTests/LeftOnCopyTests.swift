@@ -180,6 +180,40 @@ import Testing
         }
     }
 
+    /// A rollback that "succeeds" but leaves the copy changed (its fingerprint differs, no step
+    /// left applied): a retry must not pass from the changed copy. It fails before anything is
+    /// applied until the copy is what the broken run started from; then it goes, and its pass
+    /// shows the copy clean for the runs after it.
+    @Test func aRetryFromACopyABrokenRollbackChangedFailsUntilTheCopyIsRestored() async throws {
+        try await TemporaryFolder.with { folder in
+            let file = try folder.write("Rehearsals/p.yml", Self.text(target: "{}") + "\nfingerprint: { run: ./digest }\n")
+            let plan = try #require(PlanFile.load(file).plan)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            func rehearse(before: String, after: String) async throws -> (Run, ScriptedExecutor) {
+                let executor = ScriptedExecutor(clock: clock, script: [
+                    "fingerprint-before fingerprint": .print(before, after: .zero),
+                    "fingerprint-after fingerprint": .print(after, after: .zero),
+                ])
+                let run = try await RehearsalEngine(executor: executor, clock: clock, toolVersion: "test").rehearse(plan, RehearsalRequest(), history: history)
+                return (run, executor)
+            }
+            let (broken, _) = try await rehearse(before: "rows 1\n", after: "rows 1\n+col\n")
+            #expect(broken.status == .failed && broken.reasons.contains(.fingerprintDiffers) && broken.leftApplied.isEmpty)
+            let (retry, executor) = try await rehearse(before: "rows 1\n+col\n", after: "rows 1\n+col\n")
+            #expect(retry.status == .failed)
+            #expect(retry.reasons == [.copyChangedBefore(run: broken.id)])
+            #expect(!executor.started.contains { $0.hasPrefix("forward") })
+            // Read back from the history as it was recorded.
+            #expect(try await history.run(id: retry.id)?.reasons == [.copyChangedBefore(run: broken.id)])
+            // Restored by hand: it goes, and passes; the next compares with nothing more.
+            let (restored, _) = try await rehearse(before: "rows 1\n", after: "rows 1\n")
+            #expect(restored.status == .passed, "\(restored.reasons)")
+            let (next, _) = try await rehearse(before: "rows 2\n", after: "rows 2\n")
+            #expect(next.status == .passed, "\(next.reasons)")
+        }
+    }
+
     /// A run whose teardown took its copy down left nothing on the next one's.
     @Test func aCopyTakenDownByItsTeardownIsNoLeftover() async throws {
         try await world(target: "{ teardown: ./drop-copy }") { world in

@@ -73,6 +73,13 @@ extension PostgresHistory {
             """, [target, copy, host], order: "id DESC", limit: 1, activities: true).first
     }
 
+    public func latestFingerprintVerdict(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
+        try await runs(where: """
+            WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
+                AND (status IN ('passed', 'over-budget') OR reasons_json LIKE '%"fingerprint-differs"%')
+            """, [target, copy, host], order: "id DESC", limit: 1, activities: true).first
+    }
+
     public func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run? {
         try await runs(where: """
             WHERE id > $4 AND target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
