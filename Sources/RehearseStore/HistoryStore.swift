@@ -87,7 +87,8 @@ public protocol HistoryStore: AnyObject, Sendable {
     func latestRecoverableRunID() async throws(HistoryError) -> Int64?
     /// The newest run on `target`'s copy `copy` (recorded by `host`, or by any host when nil)
     /// that may have left steps applied there: its `leftApplied` is not empty, or it is still
-    /// `running`. With its activities. What a run looks for on the copy before it starts.
+    /// `running`, and newer than the newest run that passed there (which found the copy as it
+    /// left it). With its activities. What a run looks for on the copy before it starts.
     func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
     /// The newest run on the copy (of `host`, or any when nil) that showed what the copy was left
     /// as: one that passed (or only went over budget), or one whose fingerprint differed after its

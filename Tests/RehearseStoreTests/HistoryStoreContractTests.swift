@@ -74,6 +74,8 @@ import Testing
             let fourth = try await begin(other, copy: 1)
             try await ran(fourth, .setup, "copy")
             _ = try await Self.finish(fourth, in: store)
+            // A run that passed on the copy found it as it left it: nothing older is looked at.
+            #expect(try await store.latestLeftoverRun(onTarget: "copy", copy: 1, host: nil) == nil)
             #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: here, after: first.id)?.id == fourth.id)
             #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: "laptop-9", after: first.id) == nil)
             #expect(try await store.latestRemakingRun(onTarget: "copy", copy: 1, host: nil, after: fourth.id) == nil)
