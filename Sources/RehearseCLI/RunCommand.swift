@@ -88,6 +88,9 @@ struct RunCommand: AsyncParsableCommand {
             transform: ArgumentTypes.shard)
     var shard: Shard?
 
+    @Flag(name: .customLong("copy-restored"), help: "The copy a broken rollback left changed is restored (or rebuilt): take it as it is now instead of requiring the fingerprint that run started from.")
+    var copyRestored = false
+
     @Flag(name: .customLong("round-trip"), help: "Forward, roll back, then forward and roll back again: the rollback must leave nothing that stops a second go (the slower rollback counts).")
     var roundTrip = false
 
@@ -145,6 +148,7 @@ struct RunCommand: AsyncParsableCommand {
         var request = RehearsalRequest(target: target, approve: approve, cut: cut, jobs: jobs, killGrace: killGrace,
                                        liveOutput: verbose ? liveOutput(printer) : nil)
         request.roundTrip = roundTrip
+        request.copyRestored = copyRestored
         request.twice = twice
         request.wait = waitOption.wait
         request.logLimit = logLimit ?? RehearsalOptions.defaultLogLimit

@@ -71,7 +71,7 @@ extension RunReason: CustomStringConvertible {
         case .historyUnwritable(let why):
             "the history could not be written (\(why)): nothing more was started, and this run may be recorded only in part"
         case .copyChangedBefore(let run):
-            "the copy differs from what run \(run) started from, and run \(run)'s rollback left it changed: restore the copy, then rehearse again (nothing was applied)"
+            "the copy differs from what run \(run) started from, and run \(run)'s rollback left it changed: restore the copy and rehearse again, or, restored or rebuilt on purpose, rehearse with --copy-restored (nothing was applied)"
         case .stopHookFailed(let step, let how):
             "the stop hook of step '\(step)' failed (\(how)): what the stopped command asked a server to do may still be running"
         }

@@ -81,21 +81,23 @@ extension RehearsalEngine {
     }
 
     /// The fingerprint a run must find before its forward steps: the one an earlier run of this
-    /// host started from, when that run's rollback left the copy changed (its fingerprint
-    /// differed with no step left applied, which ``checkCopy`` cannot see) and no run since showed
-    /// the copy clean, made it afresh or took it down. Nil without a fingerprint to compare by
-    /// (the same command), with a window (the copy then comes back to the control), or when the
-    /// target's setup makes the copy afresh.
-    func startingFingerprint(_ plan: Plan, target: String, copy: Int, live: Bool, history: any HistoryStore)
+    /// plan and host started from, when that run's rollback left the copy changed (its fingerprint
+    /// differed with no step left applied, which ``checkCopy`` cannot see) and no run of the plan
+    /// since passed there with a fingerprint, nor made the copy afresh or took it down. Nil
+    /// without the same fingerprint command to compare by, with a window (the copy then comes
+    /// back to the control), when the target's setup makes the copy afresh, or when the operator
+    /// says the copy is restored (`--copy-restored`: the run's own pass then clears it).
+    func startingFingerprint(_ plan: Plan, _ request: RehearsalRequest, copy: Int, live: Bool, history: any HistoryStore)
         async throws(EngineError) -> (run: Int64, fingerprint: FingerprintOutput)? {
-        guard !live, let fingerprint = plan.fingerprint, plan.window == nil, plan.target(named: target)?.setup == nil else { return nil }
+        guard !live, !request.copyRestored, let fingerprint = plan.fingerprint, plan.window == nil,
+              plan.target(named: request.target)?.setup == nil else { return nil }
         let host = RunProvenance.current(toolVersion: toolVersion).host
         do throws(HistoryError) {
-            guard let last = try await history.latestFingerprintVerdict(onTarget: target, copy: copy, host: host),
-                  last.reasons.contains(.fingerprintDiffers), !last.tookDownItsCopy, last.fingerprints.control == nil,
+            guard let last = try await history.latestUnclearedFingerprintDifference(plan: plan.name, target: request.target, copy: copy, host: host),
+                  !last.tookDownItsCopy, last.fingerprints.control == nil,
                   let before = last.fingerprints.before,
                   PlanParser().parse(last.planText, file: last.planFile, defaultName: last.planName).plan?.fingerprint?.run == fingerprint.run,
-                  try await history.latestRemakingRun(onTarget: target, copy: copy, host: host, after: last.id) == nil
+                  try await history.latestRemakingRun(onTarget: request.target, copy: copy, host: host, after: last.id) == nil
             else { return nil }
             return (last.id, before)
         } catch {

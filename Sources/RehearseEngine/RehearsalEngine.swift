@@ -181,7 +181,7 @@ public struct RehearsalEngine: Sendable {
         defer { lock.release() }
         // Never from a copy an earlier run left changed (found under the lock: nothing ends on it meanwhile).
         try await checkCopy(plan, target: request.target, copy: copy ?? 1, live: live != nil, history: history, warn: warn)
-        let startingFrom = try await startingFingerprint(plan, target: request.target, copy: copy ?? 1, live: live != nil, history: history)
+        let startingFrom = try await startingFingerprint(plan, request, copy: copy ?? 1, live: live != nil, history: history)
         do throws(HistoryError) {
             run = try await history.beginRun(run)
         } catch {

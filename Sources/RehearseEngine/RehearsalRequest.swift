@@ -22,6 +22,9 @@ public struct RehearsalRequest: Sendable {
     public var roundTrip = false
     /// `--twice`: every forward and rollback step run twice in a row.
     public var twice = false
+    /// `--copy-restored`: the operator restored (or rebuilt) the copy a broken rollback left
+    /// changed; it is taken as it is now, not compared with what that run started from.
+    public var copyRestored = false
     /// `--log-limit`: most bytes each command's log keeps (nil: all).
     public var logLimit: Int? = RehearsalOptions.defaultLogLimit
     /// `--wait`: how long to wait for another run that holds the target's copy (``TargetLock``).

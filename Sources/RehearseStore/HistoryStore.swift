@@ -90,10 +90,10 @@ public protocol HistoryStore: AnyObject, Sendable {
     /// `running`, and newer than the newest run that passed there (which found the copy as it
     /// left it). With its activities. What a run looks for on the copy before it starts.
     func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
-    /// The newest run on the copy (of `host`, or any when nil) that showed what the copy was left
-    /// as: one that passed (or only went over budget), or one whose fingerprint differed after its
-    /// rollback. With its activities.
-    func latestFingerprintVerdict(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
+    /// The newest run of `plan` on the copy (of `host`) whose fingerprint differed after its
+    /// rollback and that no later run of the plan there cleared: one that passed (or only went
+    /// over budget) with a fingerprint. With its activities.
+    func latestUnclearedFingerprintDifference(plan: String, target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
     /// The newest run on the copy after run `after` whose target setup or teardown completed: the
     /// copy was made afresh, or taken down, since run `after` left it. With its activities.
     func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run?

@@ -122,14 +122,17 @@ extension SQLiteHistory {
         return try await run(id: id)
     }
 
-    /// Passes are most runs: the scan stops at the newest.
-    public func latestFingerprintVerdict(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
+    /// Through `run_by_plan_target`: the plan's runs on the target, newest first, to its newest
+    /// pass with a fingerprint.
+    public func latestUnclearedFingerprintDifference(plan: String, target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
         let id = try await read { db -> Int64? in
             try Int64.fetchOne(db, sql: """
-                SELECT id FROM run WHERE target = ? AND coalesce(copy, 1) = ? AND (? IS NULL OR host = ?)
-                    AND (status IN ('passed', 'over-budget') OR reasons_json LIKE '%"fingerprint-differs"%')
+                SELECT id FROM run WHERE %C AND reasons_json LIKE '%"fingerprint-differs"%' AND fingerprint_before IS NOT NULL
+                    AND id > coalesce((SELECT id FROM run WHERE %C AND status IN ('passed', 'over-budget') AND fingerprint_before IS NOT NULL
+                                       ORDER BY id DESC LIMIT 1), 0)
                 ORDER BY id DESC LIMIT 1
-                """, arguments: [target, copy, host, host])
+                """.replacingOccurrences(of: "%C", with: "plan_name = ?1 AND target = ?2 AND coalesce(copy, 1) = ?3 AND (?4 IS NULL OR host = ?4)"),
+                arguments: [plan, target, copy, host])
         }
         guard let id else { return nil }
         return try await run(id: id)

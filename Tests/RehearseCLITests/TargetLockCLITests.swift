@@ -122,8 +122,12 @@ extension TargetLockCLITests {
             #expect(retry.stdout.contains("the copy differs from what run 1 started from"), "\(retry.stdout)")
             let gate = try await RehearseBinary.run(["gate", "Rehearsals/p.yml", "--target", "production"], in: folder.path)
             #expect(gate.status != 0 && !gate.stdout.hasPrefix("GO"), "\(gate.stdout)")
+            // A plan without a fingerprint passing on the copy shows nothing about it.
+            try folder.write("Rehearsals/b.yml", "strategy: custom\ntargets: { copy: {} }\nsteps:\n  x: { run: 'true', rollback: 'true' }\n")
+            #expect(try await RehearseBinary.run(["Rehearsals/b.yml"], in: folder.path).status == 0)
+            #expect(try await RehearseBinary.run(["Rehearsals/p.yml"], in: folder.path).stdout.contains("the copy differs from what run 1 started from"))
             try FileManager.default.removeItem(atPath: folder.path + "/state/col")
-            let restored = try await RehearseBinary.run([], in: folder.path)
+            let restored = try await RehearseBinary.run(["Rehearsals/p.yml"], in: folder.path)
             #expect(restored.status == 2, "the rollback is still broken: \(restored.stdout)")
             #expect(restored.stdout.contains("the fingerprint after the rollback differs"), "\(restored.stdout)")
         }

@@ -206,11 +206,39 @@ import Testing
             #expect(!executor.started.contains { $0.hasPrefix("forward") })
             // Read back from the history as it was recorded.
             #expect(try await history.run(id: retry.id)?.reasons == [.copyChangedBefore(run: broken.id)])
+            // A pass of another plan on the copy (without a fingerprint) shows nothing about it.
+            let other = try #require(PlanParser().parse(Self.text(target: "{}"), file: folder.path + "/Rehearsals/q.yml", defaultName: "q").plan)
+            #expect(try await RehearsalEngine(executor: ScriptedExecutor(clock: clock), clock: clock).rehearse(other, RehearsalRequest(), history: history).status == .passed)
+            #expect(try await rehearse(before: "rows 1\n+col\n", after: "rows 1\n+col\n").0.reasons == [.copyChangedBefore(run: broken.id)])
             // Restored by hand: it goes, and passes; the next compares with nothing more.
             let (restored, _) = try await rehearse(before: "rows 1\n", after: "rows 1\n")
             #expect(restored.status == .passed, "\(restored.reasons)")
             let (next, _) = try await rehearse(before: "rows 2\n", after: "rows 2\n")
             #expect(next.status == .passed, "\(next.reasons)")
+        }
+    }
+
+    /// A copy rebuilt on purpose (other rows than the broken run started from): the operator's
+    /// `--copy-restored` takes it as it is, and that run's pass clears the difference for the next.
+    @Test func theOperatorSaysTheCopyIsRestored() async throws {
+        try await TemporaryFolder.with { folder in
+            let file = try folder.write("Rehearsals/p.yml", Self.text(target: "{}") + "\nfingerprint: { run: ./digest }\n")
+            let plan = try #require(PlanFile.load(file).plan)
+            let (history, _) = try await HistoryAccess.open(folder.path + "/h.sqlite")
+            let clock = ManualClock()
+            func rehearse(before: String, after: String, restored: Bool = false) async throws -> Run {
+                let executor = ScriptedExecutor(clock: clock, script: [
+                    "fingerprint-before fingerprint": .print(before, after: .zero),
+                    "fingerprint-after fingerprint": .print(after, after: .zero),
+                ])
+                var request = RehearsalRequest()
+                request.copyRestored = restored
+                return try await RehearsalEngine(executor: executor, clock: clock, toolVersion: "test").rehearse(plan, request, history: history)
+            }
+            let broken = try await rehearse(before: "rows 1\n", after: "rows 1\n+col\n")
+            #expect(try await rehearse(before: "rows 9\n", after: "rows 9\n").reasons == [.copyChangedBefore(run: broken.id)])
+            #expect(try await rehearse(before: "rows 9\n", after: "rows 9\n", restored: true).status == .passed)
+            #expect(try await rehearse(before: "rows 9\n", after: "rows 9\n").status == .passed)
         }
     }
 

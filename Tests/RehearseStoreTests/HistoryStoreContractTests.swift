@@ -88,6 +88,33 @@ import Testing
         }
     }
 
+    /// A broken rollback's differing fingerprint stands until a later pass of the same plan on the
+    /// copy, with a fingerprint, shows it clean; another plan's pass shows nothing.
+    @Test(arguments: HistoryBackend.available)
+    func aFingerprintDifferenceStandsUntilAPassOfThePlanClearsIt(_ backend: HistoryBackend) async throws {
+        try await TemporaryFolder.with { folder in
+            let store = try await Self.open(backend, at: try await backend.freshLocation(in: folder), in: folder)
+            let other = PlanParser().parse(HistoryStoreTests.planText, file: "/tmp/Rehearsals/q.yml", defaultName: "q").plan!
+            func finished(_ plan: Plan, _ status: RunStatus, fingerprint: Bool, differs: Bool = false) async throws -> Run {
+                var run = try await store.beginRun(Self.start(plan: plan))
+                if fingerprint { run.fingerprints.before = FingerprintOutput("rows 1\n") }
+                if differs { run.reasons = [.fingerprintDiffers] }
+                return try await Self.finish(run, in: store, status: status)
+            }
+            let broken = try await finished(Self.plan, .failed, fingerprint: true, differs: true)
+            let found = try #require(try await store.latestUnclearedFingerprintDifference(plan: "p", target: "copy", copy: 1, host: nil))
+            #expect(found.id == broken.id && found.fingerprints.before?.text == "rows 1\n")
+            #expect(try await store.latestUnclearedFingerprintDifference(plan: "q", target: "copy", copy: 1, host: nil) == nil)
+            #expect(try await store.latestUnclearedFingerprintDifference(plan: "p", target: "copy", copy: 2, host: nil) == nil)
+            #expect(try await store.latestUnclearedFingerprintDifference(plan: "p", target: "copy", copy: 1, host: "laptop-9") == nil)
+            _ = try await finished(other, .passed, fingerprint: true)
+            _ = try await finished(Self.plan, .passed, fingerprint: false)
+            #expect(try await store.latestUnclearedFingerprintDifference(plan: "p", target: "copy", copy: 1, host: nil)?.id == broken.id)
+            _ = try await finished(Self.plan, .overBudget, fingerprint: true)
+            #expect(try await store.latestUnclearedFingerprintDifference(plan: "p", target: "copy", copy: 1, host: nil) == nil)
+        }
+    }
+
     @Test(arguments: HistoryBackend.available)
     func journalRoundTrip(_ backend: HistoryBackend) async throws {
         try await TemporaryFolder.with { folder in

@@ -76,11 +76,13 @@ extension PostgresHistory {
             """, [target, copy, host], order: "id DESC", limit: 1, activities: true).first
     }
 
-    public func latestFingerprintVerdict(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
-        try await runs(where: """
-            WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
-                AND (status IN ('passed', 'over-budget') OR reasons_json LIKE '%"fingerprint-differs"%')
-            """, [target, copy, host], order: "id DESC", limit: 1, activities: true).first
+    public func latestUnclearedFingerprintDifference(plan: String, target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
+        let same = "plan_name = $1 AND target = $2 AND coalesce(copy, 1) = $3 AND ($4::text IS NULL OR host = $4)"
+        return try await runs(where: """
+            WHERE \(same) AND reasons_json LIKE '%"fingerprint-differs"%' AND fingerprint_before IS NOT NULL
+                AND id > coalesce((SELECT id FROM rehearse.run WHERE \(same) AND status IN ('passed', 'over-budget')
+                                       AND fingerprint_before IS NOT NULL ORDER BY id DESC LIMIT 1), 0)
+            """, [plan, target, copy, host], order: "id DESC", limit: 1, activities: true).first
     }
 
     public func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run? {
