@@ -167,6 +167,7 @@ public struct RehearsalEngine: Sendable {
                       cut: cut, group: group, copy: copy, inputHashes: content.inputs, jobs: request.jobs, startedAt: clock.date,
                       processMark: mark)
         run.modes = (request.roundTrip ? ["round-trip"] : []) + (request.twice ? ["twice"] : [])
+            + (request.copyRestored ? ["copy-restored"] : [])   // (the operator's word, kept with the run)
         if let live {
             run.kind = .live
             run.approval = live.approval

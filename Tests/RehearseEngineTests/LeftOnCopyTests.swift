@@ -237,7 +237,9 @@ import Testing
             }
             let broken = try await rehearse(before: "rows 1\n", after: "rows 1\n+col\n")
             #expect(try await rehearse(before: "rows 9\n", after: "rows 9\n").reasons == [.copyChangedBefore(run: broken.id)])
-            #expect(try await rehearse(before: "rows 9\n", after: "rows 9\n", restored: true).status == .passed)
+            let taken = try await rehearse(before: "rows 9\n", after: "rows 9\n", restored: true)
+            #expect(taken.status == .passed)
+            #expect(try await history.run(id: taken.id)?.modes == ["copy-restored"])
             #expect(try await rehearse(before: "rows 9\n", after: "rows 9\n").status == .passed)
         }
     }
