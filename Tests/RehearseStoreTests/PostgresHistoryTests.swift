@@ -18,12 +18,22 @@ struct PostgresHistoryTests {
         try await PostgresHistory(url: try #require(PostgresURL(location)), localFolder: folder.path + "/.rehearse", abandonAfter: silence)
     }
 
-    /// Ends the server's sessions of application `name` (as a restarted server or a cut network would).
-    /// Ends the sessions named `name` and waits until their server processes are gone (so their
+    /// Ends the server's sessions of application `name` (as a restarted server or a cut network
+    /// would) and waits until their server processes are gone (so their
     /// end has been said to the client), not only signalled: a statement sent in between meets
     /// the cut in flight, which is another test's case.
     static func terminateSessions(of name: String, in url: String) async throws {
-        _ = try await PostgresServer.sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '\(name)'", in: url)
+        let pids = try await PostgresServer.sql("SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = '\(name)'", in: url)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !pids.isEmpty else { return }
+        _ = try await PostgresServer.sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid IN (\(pids))", in: url)
+        // (On a loaded machine the wait above may end first.) Those processes, not a new session of the same name.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let left = try await PostgresServer.sql("SELECT count(*) FROM pg_stat_activity WHERE pid IN (\(pids))", in: url)
+            if left.trimmingCharacters(in: .whitespacesAndNewlines) == "0" { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// What `store` marks abandoned, once the server has seen a closed connection's end (a moment).
