@@ -16,7 +16,7 @@ extension RehearsalEngine {
     /// the copy's lock held, so that no run starts or ends on it meanwhile.
     ///
     /// The newest run that may have left something decides (older ones ran before it, on the copy
-    /// it then found); a live run that is applied (or complete) is live on purpose, not a leftover.
+    /// it then found); a go-live still applied is returned as it is (nothing runs on top of it).
     func leftOnCopy(target: String, copy: Int, host: String?, history: any HistoryStore) async throws(EngineError) -> LeftOnCopy? {
         let found: Run?
         do throws(HistoryError) {
@@ -29,7 +29,7 @@ extension RehearsalEngine {
             throw .history(error)
         }
         guard let last = found, !last.tookDownItsCopy else { return nil }
-        if last.kind == .live, last.status == .applied || last.status == .completed { return nil }
+        if last.kind == .live, last.status == .applied { return LeftOnCopy(run: last, steps: last.stillApplied) }
         // An atomic step that failed on its own applied nothing (as `recover` reads it); a plan
         // text that no longer parses counts every started step.
         let atomic = PlanParser().parse(last.planText, file: last.planFile, defaultName: last.planName).plan
@@ -67,6 +67,10 @@ extension RehearsalEngine {
                                   fix: "'rehearse history' marks it abandoned once its harness is gone; then 'rehearse recover \(again.run.id)'")
             }
             left = again
+        }
+        if left.run.kind == .live, left.run.status == .applied {
+            let problem = RunProblem.liveRunInProgress(run: left.run.id, plan: left.run.planName, target: target)
+            throw EngineError(.refused([problem]), message: "\(problem): nothing was run", fix: problem.fix)
         }
         if !live, plan.target(named: target)?.setup != nil {
             warn("run \(left.run.id) (\(left.run.planName)) left \(left.steps.joined(separator: ", ")) applied on copy \(copy) of target '\(target)'; "

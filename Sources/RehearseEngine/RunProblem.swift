@@ -43,6 +43,9 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
     /// changed copy, and its verdict would not be about the copy it claims.
     /// (`copy` nil: a live target, which has no copies; `approve`: recovering it needs `--approve`.)
     case copyLeftApplied(run: Int64, plan: String, target: String, copy: Int?, steps: [String], approve: Bool)
+    /// A go-live of the target is still applied (its `go --finish` or its `rollback` not done):
+    /// another go-live, or a rehearsal, on it would run on top of it.
+    case liveRunInProgress(run: Int64, plan: String, target: String)
 
     public var description: String {
         switch self {
@@ -78,6 +81,8 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
             "run \(run) is being recovered by another rehearse process"
         case .notLeftApplied(let run, let step, let applied):
             "--assume-done \(step): run \(run) does not have '\(step)' left applied (it has \(applied.isEmpty ? "nothing" : applied.joined(separator: ", ")))"
+        case .liveRunInProgress(let run, let plan, let target):
+            "run \(run) (\(plan)) is a go-live still applied on target '\(target)'"
         case .copyLeftApplied(let run, let plan, let target, let copy, let steps, _):
             (copy.map { "copy \($0) of target '\(target)'" } ?? "target '\(target)'")
                 + " still has what run \(run) (\(plan)) left applied: \(steps.joined(separator: ", "))"
@@ -103,6 +108,8 @@ public enum RunProblem: Sendable, Hashable, CustomStringConvertible {
         case .liveRunIsApplied(let run, let target): "rehearse rollback \(run) --approve \(target), if that is what you decide"
         case .recoveryInProgress: "wait for it to end; 'rehearse show RUN' then says what is left applied"
         case .notLeftApplied: "name a step that is left applied ('rehearse show RUN' lists them)"
+        case .liveRunInProgress(let run, _, let target):
+            "finish it (rehearse go --finish \(run) --approve \(target)) or roll it back (rehearse rollback \(run) --approve \(target)) first"
         case .copyLeftApplied(let run, _, let target, _, let steps, let approve):
             "roll it back first: rehearse recover \(run)\(approve ? " --approve \(target)" : "") (what you have checked is undone by hand: "
                 + steps.map { "--assume-done \($0)" }.joined(separator: " ") + ")"

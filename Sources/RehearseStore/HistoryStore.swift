@@ -86,8 +86,8 @@ public protocol HistoryStore: AnyObject, Sendable {
     /// The newest run that may still have steps applied, for `recover` without a run id.
     func latestRecoverableRunID() async throws(HistoryError) -> Int64?
     /// The newest run on `target`'s copy `copy` (recorded by `host`, or by any host when nil)
-    /// that may have left steps applied there: its `leftApplied` is not empty, or it is still
-    /// `running`, and newer than the newest run that passed there (which found the copy as it
+    /// that may have left steps applied there: its `leftApplied` is not empty, it is still
+    /// `running`, or it is a go-live still `applied` (not finished, not rolled back); and newer than the newest run that passed there (which found the copy as it
     /// left it). With its activities. What a run looks for on the copy before it starts.
     func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
     /// The newest run of `plan` on the copy (of `host`) whose fingerprint differed after its

@@ -111,7 +111,7 @@ extension SQLiteHistory {
         let id = try await read { db -> Int64? in
             try Int64.fetchOne(db, sql: """
                 SELECT id FROM run WHERE target = ?1 AND coalesce(copy, 1) = ?2 AND (?3 IS NULL OR host = ?3)
-                    AND (left_applied <> '' OR status = 'running')
+                    AND (left_applied <> '' OR status = 'running' OR (kind = 'live' AND status = 'applied'))
                     AND id > coalesce((SELECT id FROM run WHERE target = ?1 AND coalesce(copy, 1) = ?2 AND (?3 IS NULL OR host = ?3)
                                            AND status IN ('passed', 'over-budget') AND left_applied = ''
                                        ORDER BY id DESC LIMIT 1), 0)

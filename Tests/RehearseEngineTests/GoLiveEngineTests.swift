@@ -178,8 +178,19 @@ import Testing
             try await world.rehearse()
             let watch = RehearsalOptions.Watch(duration: .seconds(90), every: .seconds(30))
             let (healthy, executor) = try await world.goLive(watch: watch)
-            #expect(try ran(healthy).status == .applied)
+            let applied = try ran(healthy)
+            #expect(applied.status == .applied)
             #expect(executor.started.filter { $0.hasPrefix("smoke") } == ["smoke v2", "smoke v2 (watch 1/3)", "smoke v2 (watch 2/3)", "smoke v2 (watch 3/3)"])
+            // Applied, it holds production: no other go-live runs on top of it until it is finished
+            // or rolled back (a second one used to apply again, and its rollback undid the first's).
+            await #expect {
+                try await world.goLive()
+            } throws: { error in
+                guard let error = error as? EngineError, case .refused(let problems) = error.code else { return false }
+                return problems == [.liveRunInProgress(run: applied.id, plan: "p", target: "production")]
+                    && error.fix?.contains("rehearse go --finish \(applied.id) --approve production") == true
+            }
+            _ = try await world.engine().0.rollBackLive(applied.id, approve: "production", history: world.history)
             let (failing, _) = try await world.goLive(["smoke v2 (watch 2/3)": .fail(exit: 1, after: .zero)], watch: watch)
             let run = try ran(failing)
             #expect(run.status == .rolledBack)

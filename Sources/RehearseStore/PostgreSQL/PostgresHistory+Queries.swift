@@ -69,7 +69,7 @@ extension PostgresHistory {
 
     public func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
         try await runs(where: """
-            WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3) AND (left_applied <> '' OR status = 'running')
+            WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3) AND (left_applied <> '' OR status = 'running' OR (kind = 'live' AND status = 'applied'))
                 AND id > coalesce((SELECT id FROM rehearse.run WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
                                        AND status IN ('passed', 'over-budget') AND left_applied = ''
                                    ORDER BY id DESC LIMIT 1), 0)
