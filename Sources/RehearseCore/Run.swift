@@ -298,6 +298,11 @@ public struct Run: Sendable, Hashable {
             && !activities.contains { $0.kind == .preflight && $0.name == "fingerprint probe undo" && $0.status == .passed }
     }
 
+    /// The plan as it was recorded with the run (nil when its text no longer parses).
+    public var recordedPlan: Plan? {
+        PlanParser().parse(planText, file: planFile, defaultName: planName).plan
+    }
+
     /// Whether the run's own teardown completed: the copy its steps changed went with it. (The
     /// run's teardown is named after its target; a window's control copy has its own.)
     public var tookDownItsCopy: Bool {

@@ -6,7 +6,7 @@ import RehearseStore
 /// What an earlier run left applied on a copy that is still the one it changed.
 struct LeftOnCopy: Sendable {
     var run: Run
-    /// Its steps the journal shows applied and not rolled back (the fingerprint's probe too).
+    /// Its steps the journal shows applied and not rolled back.
     var steps: [String]
 }
 
@@ -18,22 +18,19 @@ extension RehearsalEngine {
     /// The newest run that may have left something decides (older ones ran before it, on the copy
     /// it then found); a go-live still applied is returned as it is (nothing runs on top of it).
     func leftOnCopy(target: String, copy: Int, host: String?, history: any HistoryStore) async throws(EngineError) -> LeftOnCopy? {
-        let found: Run?
+        let last: Run
         do throws(HistoryError) {
-            found = try await history.latestLeftoverRun(onTarget: target, copy: copy, host: host)
-            if let run = found, !run.tookDownItsCopy,
-               try await history.latestRemakingRun(onTarget: target, copy: copy, host: host, after: run.id) != nil {
-                return nil
-            }
+            guard let found = try await history.latestLeftoverRun(onTarget: target, copy: copy, host: host), !found.tookDownItsCopy,
+                  try await history.latestRemakingRun(onTarget: target, copy: copy, host: host, after: found.id) == nil
+            else { return nil }
+            last = found
         } catch {
             throw .history(error)
         }
-        guard let last = found, !last.tookDownItsCopy else { return nil }
         if last.kind == .live, last.status == .applied { return LeftOnCopy(run: last, steps: last.stillApplied) }
         // An atomic step that failed on its own applied nothing (as `recover` reads it); a plan
         // text that no longer parses counts every started step.
-        let atomic = PlanParser().parse(last.planText, file: last.planFile, defaultName: last.planName).plan
-            .map { Set($0.steps.filter(\.isAtomic).map(\.id)) } ?? []
+        let atomic = last.recordedPlan.map { Set($0.steps.filter(\.isAtomic).map(\.id)) } ?? []
         // (A fingerprint probe left applied is not counted: `recover` undoes it with the recorded
         // undo, which may be the one that failed, and nothing else could free the copy.)
         let steps = last.status == .running ? last.stillApplied : last.stillApplied(atomic: atomic)
@@ -100,7 +97,7 @@ extension RehearsalEngine {
             guard let last = try await history.latestUnclearedFingerprintDifference(plan: plan.name, target: request.target, copy: copy, host: host),
                   !last.tookDownItsCopy, last.fingerprints.control == nil,
                   let before = last.fingerprints.before,
-                  PlanParser().parse(last.planText, file: last.planFile, defaultName: last.planName).plan?.fingerprint?.run == fingerprint.run,
+                  last.recordedPlan?.fingerprint?.run == fingerprint.run,
                   try await history.latestRemakingRun(onTarget: request.target, copy: copy, host: host, after: last.id) == nil
             else { return nil }
             return (last.id, before)

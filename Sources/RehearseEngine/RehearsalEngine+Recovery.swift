@@ -38,8 +38,8 @@ public enum RecoveryOutcome: Sendable {
     /// The run's teardown ran: the copy its steps changed is gone, and nothing is rolled back
     /// against whatever is there now.
     case copyGone(Run)
-    /// A later run's setup made the copy afresh: what this run left applied went with the copy
-    /// it was on, and nothing is rolled back against the new one.
+    /// A later run's setup made the copy afresh, or its teardown took it down: what this run left
+    /// applied went with the copy it was on, and nothing is rolled back against what is there now.
     case copyRemade(Run, by: Run)
 }
 
@@ -92,7 +92,6 @@ extension RehearsalEngine {
         }
         // The teardown removed the copy: its rollbacks would run against nothing (or against a
         // new copy someone made since). What it left applied went with it.
-        // (The run's own teardown is named after its target; a window's control copy has its own.)
         if recorded.tookDownItsCopy {
             do throws(HistoryError) {
                 try await history.recordRecovery(run: recorded.id, stillApplied: [])

@@ -87,8 +87,9 @@ public protocol HistoryStore: AnyObject, Sendable {
     func latestRecoverableRunID() async throws(HistoryError) -> Int64?
     /// The newest run on `target`'s copy `copy` (recorded by `host`, or by any host when nil)
     /// that may have left steps applied there: its `leftApplied` is not empty, it is still
-    /// `running`, or it is a go-live still `applied` (not finished, not rolled back); and newer than the newest run that passed there (which found the copy as it
-    /// left it). With its activities. What a run looks for on the copy before it starts.
+    /// `running`, or it is a go-live still `applied` (not finished, not rolled back); and newer
+    /// than the newest run that passed there (which found the copy as it left it). With its
+    /// activities. What a run looks for on the copy before it starts.
     func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run?
     /// The newest run of `plan` on the copy (of `host`) whose fingerprint differed after its
     /// rollback and that no later run of the plan there cleared: one that passed (or only went

@@ -108,45 +108,38 @@ extension SQLiteHistory {
     /// it found it, and no run starts on a copy left changed): a backward scan that stops at once
     /// when runs pass, instead of reading every run when none ever left anything.
     public func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
-        let id = try await read { db -> Int64? in
-            try Int64.fetchOne(db, sql: """
-                SELECT id FROM run WHERE target = ?1 AND coalesce(copy, 1) = ?2 AND (?3 IS NULL OR host = ?3)
-                    AND (left_applied <> '' OR status = 'running' OR (kind = 'live' AND status = 'applied'))
-                    AND id > coalesce((SELECT id FROM run WHERE target = ?1 AND coalesce(copy, 1) = ?2 AND (?3 IS NULL OR host = ?3)
-                                           AND status IN ('passed', 'over-budget') AND left_applied = ''
-                                       ORDER BY id DESC LIMIT 1), 0)
-                ORDER BY id DESC LIMIT 1
-                """, arguments: [target, copy, host])
-        }
-        guard let id else { return nil }
-        return try await run(id: id)
+        try await newestRun("""
+            \(Self.onCopy) AND (left_applied <> '' OR status = 'running' OR (kind = 'live' AND status = 'applied'))
+                AND id > coalesce((SELECT id FROM run WHERE \(Self.onCopy) AND status IN ('passed', 'over-budget') AND left_applied = ''
+                                   ORDER BY id DESC LIMIT 1), 0)
+            """, [target, copy, host])
     }
 
     /// Through `run_by_plan_target`: the plan's runs on the target, newest first, to its newest
     /// pass with a fingerprint.
     public func latestUnclearedFingerprintDifference(plan: String, target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
-        let id = try await read { db -> Int64? in
-            try Int64.fetchOne(db, sql: """
-                SELECT id FROM run WHERE %C AND reasons_json LIKE '%"fingerprint-differs"%' AND fingerprint_before IS NOT NULL
-                    AND id > coalesce((SELECT id FROM run WHERE %C AND status IN ('passed', 'over-budget') AND fingerprint_before IS NOT NULL
-                                       ORDER BY id DESC LIMIT 1), 0)
-                ORDER BY id DESC LIMIT 1
-                """.replacingOccurrences(of: "%C", with: "plan_name = ?1 AND target = ?2 AND coalesce(copy, 1) = ?3 AND (?4 IS NULL OR host = ?4)"),
-                arguments: [plan, target, copy, host])
-        }
-        guard let id else { return nil }
-        return try await run(id: id)
+        try await newestRun("""
+            \(Self.onCopy) AND plan_name = ?4 AND reasons_json LIKE '%"fingerprint-differs"%' AND fingerprint_before IS NOT NULL
+                AND id > coalesce((SELECT id FROM run WHERE \(Self.onCopy) AND plan_name = ?4 AND status IN ('passed', 'over-budget')
+                                       AND fingerprint_before IS NOT NULL ORDER BY id DESC LIMIT 1), 0)
+            """, [target, copy, host, plan])
     }
 
     /// Only the runs after `after` are read (by id, then their activities by `activity_by_run`).
     public func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run? {
+        try await newestRun("""
+            \(Self.onCopy) AND id > ?4 AND EXISTS (SELECT 1 FROM activity AS a WHERE a.run_id = run.id AND a.kind IN ('setup', 'teardown')
+                                                  AND a.name = run.target AND a.status = 'passed')
+            """, [target, copy, host, after])
+    }
+
+    /// Runs on target `?1`'s copy `?2` recorded by host `?3` (any host when NULL).
+    private static let onCopy = "target = ?1 AND coalesce(copy, 1) = ?2 AND (?3 IS NULL OR host = ?3)"
+
+    /// The newest run (with its activities) matching `condition`.
+    private func newestRun(_ condition: String, _ arguments: StatementArguments) async throws(HistoryError) -> Run? {
         let id = try await read { db -> Int64? in
-            try Int64.fetchOne(db, sql: """
-                SELECT r.id FROM run AS r WHERE r.id > ? AND r.target = ? AND coalesce(r.copy, 1) = ? AND (? IS NULL OR r.host = ?)
-                    AND EXISTS (SELECT 1 FROM activity AS a WHERE a.run_id = r.id AND a.kind IN ('setup', 'teardown')
-                                AND a.name = r.target AND a.status = 'passed')
-                ORDER BY r.id DESC LIMIT 1
-                """, arguments: [after, target, copy, host, host])
+            try Int64.fetchOne(db, sql: "SELECT id FROM run WHERE \(condition) ORDER BY id DESC LIMIT 1", arguments: arguments)
         }
         guard let id else { return nil }
         return try await run(id: id)

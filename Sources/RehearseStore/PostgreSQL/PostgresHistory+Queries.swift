@@ -69,29 +69,30 @@ extension PostgresHistory {
 
     public func latestLeftoverRun(onTarget target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
         try await runs(where: """
-            WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3) AND (left_applied <> '' OR status = 'running' OR (kind = 'live' AND status = 'applied'))
-                AND id > coalesce((SELECT id FROM rehearse.run WHERE target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
-                                       AND status IN ('passed', 'over-budget') AND left_applied = ''
+            WHERE \(Self.onCopy) AND (left_applied <> '' OR status = 'running' OR (kind = 'live' AND status = 'applied'))
+                AND id > coalesce((SELECT id FROM rehearse.run WHERE \(Self.onCopy) AND status IN ('passed', 'over-budget') AND left_applied = ''
                                    ORDER BY id DESC LIMIT 1), 0)
             """, [target, copy, host], order: "id DESC", limit: 1, activities: true).first
     }
 
     public func latestUnclearedFingerprintDifference(plan: String, target: String, copy: Int, host: String?) async throws(HistoryError) -> Run? {
-        let same = "plan_name = $1 AND target = $2 AND coalesce(copy, 1) = $3 AND ($4::text IS NULL OR host = $4)"
-        return try await runs(where: """
-            WHERE \(same) AND reasons_json LIKE '%"fingerprint-differs"%' AND fingerprint_before IS NOT NULL
-                AND id > coalesce((SELECT id FROM rehearse.run WHERE \(same) AND status IN ('passed', 'over-budget')
+        try await runs(where: """
+            WHERE \(Self.onCopy) AND plan_name = $4 AND reasons_json LIKE '%"fingerprint-differs"%' AND fingerprint_before IS NOT NULL
+                AND id > coalesce((SELECT id FROM rehearse.run WHERE \(Self.onCopy) AND plan_name = $4 AND status IN ('passed', 'over-budget')
                                        AND fingerprint_before IS NOT NULL ORDER BY id DESC LIMIT 1), 0)
-            """, [plan, target, copy, host], order: "id DESC", limit: 1, activities: true).first
+            """, [target, copy, host, plan], order: "id DESC", limit: 1, activities: true).first
     }
 
     public func latestRemakingRun(onTarget target: String, copy: Int, host: String?, after: Int64) async throws(HistoryError) -> Run? {
         try await runs(where: """
-            WHERE id > $4 AND target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)
+            WHERE \(Self.onCopy) AND id > $4
                 AND EXISTS (SELECT 1 FROM rehearse.activity AS a WHERE a.run_id = rehearse.run.id AND a.kind IN ('setup', 'teardown')
                             AND a.name = rehearse.run.target AND a.status = 'passed')
             """, [target, copy, host, after], order: "id DESC", limit: 1, activities: true).first
     }
+
+    /// Runs on target `$1`'s copy `$2` recorded by host `$3` (any host when NULL).
+    private static let onCopy = "target = $1 AND coalesce(copy, 1) = $2 AND ($3::text IS NULL OR host = $3)"
 
     public func size() async throws(HistoryError) -> (runs: Int, activities: Int, bytes: Int) {
         let row = try await perform { connection throws(PostgresFailure) in
