@@ -96,8 +96,10 @@ struct RecoverCommand: AsyncParsableCommand {
                             + ": the copy its steps changed is gone, so nothing was rolled back against it")
                 console.out("  left applied then: \(run.leftApplied.joined(separator: ", ")); rehearse again on a fresh copy once the rollback is fixed")
             case .copyRemade(let run, let later):
-                console.out("run \(run.id) (\(run.planName) on \(run.target)): run \(later.id) (\(later.planName)) has since made the copy afresh"
-                            + " with its target's setup, so nothing was rolled back against the new copy")
+                let how = later.tookDownItsCopy && !later.activities.contains { $0.kind == .setup && $0.status == .passed }
+                    ? "taken the copy down with its target's teardown" : "made the copy afresh with its target's setup"
+                console.out("run \(run.id) (\(run.planName) on \(run.target)): run \(later.id) (\(later.planName)) has since \(how),"
+                            + " so nothing was rolled back against what is there now")
                 console.out("  left applied then: \(run.leftApplied.joined(separator: ", ")); gone with the copy it was on")
             case .recovered(let run, let left, let problems):
                 failed = !left.isEmpty || !problems.isEmpty
